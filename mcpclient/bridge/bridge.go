@@ -1,0 +1,440 @@
+// Package bridge is the stdio side of mcptray: what `mcptray-bridge NAME`
+// runs for an IDE. It attaches to the hub's socket and copies MCP messages
+// both ways; when the hub goes away it re-attaches to a new one and
+// replays the IDE's initialize, so the IDE's session carries on. It never
+// does OAuth and never touches credentials. Standard library only.
+package bridge
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/mcptray/mcptray/mcpclient/ipc"
+)
+
+// Options configure a bridge.
+type Options struct {
+	// Server is the name in the hub's config.
+	Server string
+	// Socket is the hub's socket path.
+	Socket string
+	// Stdin, Stdout and Stderr are the IDE's pipes.
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// StartHub starts a hub in the background when none answers; nil means
+	// never start one.
+	StartHub func() error
+	// StartTimeout bounds waiting for a hub to answer (default 5 s).
+	StartTimeout time.Duration
+}
+
+// Error codes the bridge answers with, in the hub's range.
+const (
+	codeHubUnavailable = -32014
+	codeHubRestarted   = -32015
+	codeAttachRefused  = -32016
+)
+
+// maxLine bounds one message from the IDE or the hub.
+const maxLine = 64 << 20
+
+type bridge struct {
+	opts Options
+
+	outMu sync.Mutex
+	out   *bufio.Writer
+
+	mu          sync.Mutex
+	initLine    []byte // the IDE's initialize request
+	initID      string
+	initialized bool // the IDE sent notifications/initialized
+	inflight    map[string]json.RawMessage
+	swallow     map[string]bool // ids of replayed requests whose answers the IDE must not see
+	replays     int
+}
+
+// Run bridges until stdin closes (exit code 0) or the hub cannot be
+// reached or refuses the attach (1).
+func Run(ctx context.Context, opts Options) int {
+	if opts.StartTimeout <= 0 {
+		opts.StartTimeout = 5 * time.Second
+	}
+	b := &bridge{
+		opts:     opts,
+		out:      bufio.NewWriterSize(opts.Stdout, 64<<10),
+		inflight: map[string]json.RawMessage{},
+		swallow:  map[string]bool{},
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	in := make(chan []byte, 1024)
+	go b.readStdin(ctx, in)
+	return b.loop(ctx, in)
+}
+
+func (b *bridge) logf(format string, args ...any) {
+	fmt.Fprintf(b.opts.Stderr, "mcptray-bridge %s: "+format+"\n", append([]any{b.opts.Server}, args...)...)
+}
+
+// readStdin feeds IDE lines to in; in is closed at EOF.
+func (b *bridge) readStdin(ctx context.Context, in chan<- []byte) {
+	defer close(in)
+	r := bufio.NewReaderSize(b.opts.Stdin, 64<<10)
+	for {
+		line, err := readLine(r)
+		if len(bytes.TrimSpace(line)) > 0 {
+			select {
+			case in <- line:
+			case <-ctx.Done():
+				return
+			}
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				b.logf("reading stdin: %v", err)
+			}
+			return
+		}
+	}
+}
+
+func readLine(r *bufio.Reader) ([]byte, error) {
+	var line []byte
+	for {
+		frag, err := r.ReadSlice('\n')
+		if len(line)+len(frag) > maxLine {
+			return nil, fmt.Errorf("a message is larger than %d bytes", maxLine)
+		}
+		if err == bufio.ErrBufferFull {
+			line = append(line, frag...)
+			continue
+		}
+		line = append(line, frag...)
+		return bytes.TrimRight(line, "\r\n"), err
+	}
+}
+
+// writeOut writes one line to the IDE; flush=false lets a burst share one
+// write.
+func (b *bridge) writeOut(line []byte, flush bool) error {
+	b.outMu.Lock()
+	defer b.outMu.Unlock()
+	if _, err := b.out.Write(line); err != nil {
+		return err
+	}
+	if err := b.out.WriteByte('\n'); err != nil {
+		return err
+	}
+	if flush {
+		return b.out.Flush()
+	}
+	return nil
+}
+
+// head is the part of a message the bridge looks at.
+type head struct {
+	ID     json.RawMessage `json:"id"`
+	Method string          `json:"method"`
+}
+
+func parseHead(line []byte) (head, bool) {
+	var h head
+	if err := json.Unmarshal(line, &h); err != nil {
+		return h, false
+	}
+	return h, true
+}
+
+func hasID(id json.RawMessage) bool { return len(id) > 0 && string(id) != "null" }
+
+// track records what an IDE line means for a later replay.
+func (b *bridge) track(line []byte) {
+	h, ok := parseHead(line)
+	if !ok {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case h.Method == "initialize" && hasID(h.ID):
+		b.initLine = append([]byte(nil), line...)
+		b.initID = string(h.ID)
+		b.inflight[string(h.ID)] = h.ID
+	case h.Method == "notifications/initialized":
+		b.initialized = true
+	case h.Method != "" && hasID(h.ID):
+		b.inflight[string(h.ID)] = h.ID
+	}
+}
+
+// conn is one attachment to a hub.
+type conn struct {
+	c    net.Conn
+	w    *bufio.Writer
+	lost chan struct{}
+}
+
+func (b *bridge) loop(ctx context.Context, in <-chan []byte) int {
+	cur, err := b.attach(ctx, true)
+	if err != nil {
+		return b.fatal(ctx, in, err)
+	}
+	defer func() { cur.c.Close() }()
+	for {
+		select {
+		case line, ok := <-in:
+			if !ok {
+				return 0
+			}
+			b.track(line)
+			werr := b.send(cur, line, len(in) == 0)
+			if werr == nil {
+				continue
+			}
+			<-cur.lost
+			cur, err = b.reattach(ctx, cur)
+			if err != nil {
+				return b.fatal(ctx, in, err)
+			}
+			// line was tracked in flight; reattach answered it with an error
+			// unless it was the initialize, which was replayed.
+		case <-cur.lost:
+			cur, err = b.reattach(ctx, cur)
+			if err != nil {
+				return b.fatal(ctx, in, err)
+			}
+		case <-ctx.Done():
+			return 0
+		}
+	}
+}
+
+func (b *bridge) send(c *conn, line []byte, flush bool) error {
+	if _, err := c.w.Write(line); err != nil {
+		return err
+	}
+	if err := c.w.WriteByte('\n'); err != nil {
+		return err
+	}
+	if flush {
+		return c.w.Flush()
+	}
+	return nil
+}
+
+// attach connects to the hub, starting one if allowed, and attaches.
+func (b *bridge) attach(ctx context.Context, first bool) (*conn, error) {
+	deadline := time.Now().Add(b.opts.StartTimeout)
+	started := false
+	for {
+		actx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		c, r, rep, err := ipc.Open(actx, b.opts.Socket, ipc.Hello{Op: ipc.OpAttach, Server: b.opts.Server, Client: "bridge"})
+		cancel()
+		if err == nil {
+			if !rep.OK {
+				c.Close()
+				return nil, &attachError{msg: rep.Error}
+			}
+			cn := &conn{c: c, w: bufio.NewWriterSize(c, 64<<10), lost: make(chan struct{})}
+			go b.pumpFromHub(cn, r)
+			return cn, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if !errors.Is(err, ipc.ErrNoHub) {
+			// A hub is there but misbehaves (e.g. shutting down): retry.
+		} else if !started && b.opts.StartHub != nil {
+			started = true
+			if serr := b.opts.StartHub(); serr != nil {
+				return nil, fmt.Errorf("no hub is running and starting one failed: %w", serr)
+			}
+		}
+		if time.Now().After(deadline) {
+			if b.opts.StartHub == nil {
+				return nil, fmt.Errorf("no mcptray hub answers on %s; start it with `mcptray serve` (or the tray app)", b.opts.Socket)
+			}
+			return nil, fmt.Errorf("started `mcptray serve`, but no hub answered on %s within %s; see the hub log next to the socket", b.opts.Socket, b.opts.StartTimeout)
+		}
+		t := time.NewTimer(25 * time.Millisecond)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		}
+	}
+}
+
+type attachError struct{ msg string }
+
+func (e *attachError) Error() string { return e.msg }
+
+// pumpFromHub copies hub lines to the IDE until the connection breaks.
+func (b *bridge) pumpFromHub(c *conn, r *bufio.Reader) {
+	defer close(c.lost)
+	for {
+		line, err := readLine(r)
+		if len(line) > 0 {
+			if b.fromHub(line, r.Buffered() == 0) != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// fromHub passes a hub line on, unless it answers a replayed request.
+func (b *bridge) fromHub(line []byte, flush bool) error {
+	h, ok := parseHead(line)
+	if ok && h.Method == "" && hasID(h.ID) {
+		key := string(h.ID)
+		b.mu.Lock()
+		sw := b.swallow[key]
+		delete(b.swallow, key)
+		delete(b.inflight, key)
+		b.mu.Unlock()
+		if sw {
+			if flush {
+				b.outMu.Lock()
+				defer b.outMu.Unlock()
+				return b.out.Flush()
+			}
+			return nil
+		}
+	}
+	return b.writeOut(line, flush)
+}
+
+// reattach answers the requests lost with the old hub, attaches to a new
+// hub and replays the IDE's initialize.
+func (b *bridge) reattach(ctx context.Context, old *conn) (*conn, error) {
+	old.c.Close()
+	b.logf("lost the hub; re-attaching")
+	b.mu.Lock()
+	lost := make([]json.RawMessage, 0, len(b.inflight))
+	replayInit := false
+	for k, id := range b.inflight {
+		if k == b.initID && b.initLine != nil {
+			replayInit = true // the IDE still waits for this answer: replay it as is
+			continue
+		}
+		lost = append(lost, id)
+		delete(b.inflight, k)
+	}
+	initLine, initialized := b.initLine, b.initialized
+	b.mu.Unlock()
+	for _, id := range lost {
+		_ = b.writeOut(errorLine(id, codeHubRestarted, "mcptray: the hub restarted while this request was in flight; it may or may not have run. Please retry."), false)
+	}
+	b.outMu.Lock()
+	_ = b.out.Flush()
+	b.outMu.Unlock()
+
+	c, err := b.attach(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	if initLine != nil {
+		line := initLine
+		if !replayInit {
+			b.mu.Lock()
+			b.replays++
+			id := strconv.Quote("mcptray-replay-" + strconv.Itoa(b.replays))
+			b.swallow[id] = true
+			b.mu.Unlock()
+			line = replaceID(initLine, id)
+		}
+		if err := b.send(c, line, !initialized); err != nil {
+			return c, nil // the pump notices and we come round again
+		}
+		if initialized {
+			_ = b.send(c, []byte(`{"jsonrpc":"2.0","method":"notifications/initialized"}`), true)
+		}
+	}
+	b.logf("re-attached")
+	return c, nil
+}
+
+func replaceID(line []byte, id string) []byte {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(line, &m) != nil {
+		return line
+	}
+	m["id"] = json.RawMessage(id)
+	out, err := json.Marshal(m)
+	if err != nil {
+		return line
+	}
+	return out
+}
+
+func errorLine(id json.RawMessage, code int, msg string) []byte {
+	if !hasID(id) {
+		id = json.RawMessage("null")
+	}
+	mb, _ := json.Marshal(msg)
+	return []byte(`{"jsonrpc":"2.0","id":` + string(id) + `,"error":{"code":` + strconv.Itoa(code) + `,"message":` + string(mb) + `}}`)
+}
+
+// fatal reports err on stderr and answers the IDE's pending requests (or,
+// if none came yet, the next one within a few seconds) with a JSON-RPC
+// error, then returns exit code 1.
+func (b *bridge) fatal(ctx context.Context, in <-chan []byte, err error) int {
+	code := codeHubUnavailable
+	var ae *attachError
+	msg := "mcptray: " + err.Error()
+	if errors.As(err, &ae) {
+		code = codeAttachRefused
+		msg = err.Error()
+	}
+	b.logf("%s", msg)
+	b.mu.Lock()
+	ids := make([]json.RawMessage, 0, len(b.inflight))
+	for _, id := range b.inflight {
+		ids = append(ids, id)
+	}
+	b.mu.Unlock()
+	answer := func(id json.RawMessage) { _ = b.writeOut(errorLine(id, code, msg), true) }
+	for _, id := range ids {
+		answer(id)
+	}
+	if len(ids) == 0 {
+		t := time.NewTimer(5 * time.Second)
+		defer t.Stop()
+		for done := false; !done; {
+			select {
+			case line, ok := <-in:
+				if !ok {
+					done = true
+					break
+				}
+				if h, ok := parseHead(line); ok && h.Method != "" && hasID(h.ID) {
+					answer(h.ID)
+					done = true
+				} else if !ok {
+					answer(nil)
+					done = true
+				}
+			case <-t.C:
+				answer(nil)
+				done = true
+			case <-ctx.Done():
+				done = true
+			}
+		}
+	}
+	return 1
+}

@@ -1,0 +1,101 @@
+package bridge
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+
+	"github.com/mcptray/mcptray/mcpclient/ipc"
+)
+
+// Main is the whole `mcptray-bridge NAME` command: args without the
+// program name. It returns the exit code.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("mcptray-bridge", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	noStart := fs.Bool("no-start", false, "do not start a hub when none is running")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: mcptray-bridge [--no-start] NAME")
+		fmt.Fprintln(stderr, "\nAn IDE launches this as a stdio MCP server; it connects to the mcptray hub")
+		fmt.Fprintln(stderr, "and serves the remote server NAME from the mcptray config.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return 2
+	}
+	home, err := ipc.Home()
+	if err != nil {
+		fmt.Fprintf(stderr, "mcptray-bridge: %v\n", err)
+		return 1
+	}
+	opts := Options{
+		Server: fs.Arg(0),
+		Socket: ipc.SocketPath(home),
+		Stdin:  stdin, Stdout: stdout, Stderr: stderr,
+	}
+	if !*noStart {
+		opts.StartHub = func() error { return StartHub(home) }
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	return Run(ctx, opts)
+}
+
+// HubBinary finds the `mcptray` executable: beside this one, else on PATH.
+func HubBinary() (string, error) {
+	name := "mcptray"
+	if runtime.GOOS == "windows" {
+		name += ".exe"
+	}
+	if exe, err := os.Executable(); err == nil {
+		if exe, err = filepath.EvalSymlinks(exe); err == nil {
+			p := filepath.Join(filepath.Dir(exe), name)
+			if st, err := os.Stat(p); err == nil && !st.IsDir() {
+				return p, nil
+			}
+		}
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", fmt.Errorf("cannot find the mcptray executable beside %s or on PATH", os.Args[0])
+	}
+	return p, nil
+}
+
+// StartHub starts `mcptray serve` detached from this process, with its
+// output appended to hub.log in home.
+func StartHub(home string) error {
+	bin, err := HubBinary()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return err
+	}
+	logf, err := os.OpenFile(filepath.Join(home, "hub.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	cmd := exec.Command(bin, "serve")
+	cmd.Stdin = nil
+	cmd.Stdout = logf
+	cmd.Stderr = logf
+	cmd.Dir = home
+	detach(cmd)
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting %s serve: %w", bin, err)
+	}
+	go func() { _ = cmd.Wait() }() // reap it should it exit while we live
+	return nil
+}

@@ -1,0 +1,330 @@
+// Package cli implements the mcptray subcommands that do not need the UI:
+// serve (the headless hub), bridge, and the control-API clients status,
+// reconnect, tools and call. Each command takes its args and streams and
+// returns an exit code, so tests run them without a terminal.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/mcptray/mcptray/mcpclient"
+	"github.com/mcptray/mcptray/mcpclient/bridge"
+	"github.com/mcptray/mcptray/mcpclient/ipc"
+)
+
+// Env is what a command runs with.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+}
+
+// Command is one subcommand.
+type Command struct {
+	Name    string
+	Summary string
+	Run     func(ctx context.Context, env Env, args []string) int
+}
+
+// Commands lists the subcommands in help order.
+func Commands() []Command {
+	return []Command{
+		{"serve", "run the hub headless (no tray); bridges start it on demand", Serve},
+		{"bridge", "stdio bridge for an IDE: mcptray bridge NAME (same as mcptray-bridge)", Bridge},
+		{"status", "show every server's state (--json for machines)", Status},
+		{"reconnect", "rebuild a server's session now: reconnect NAME | --all", Reconnect},
+		{"tools", "list a server's tools: tools NAME [--json]", Tools},
+		{"call", "call a tool: call NAME TOOL [JSON-ARGS]", Call},
+		{"version", "print the version", Version},
+	}
+}
+
+// Usage prints the command list.
+func Usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: mcptray [COMMAND] [ARGS]")
+	fmt.Fprintln(w, "\nWith no command, mcptray starts the tray app (or the headless hub when there is no display).")
+	fmt.Fprintln(w, "\nCommands:")
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	for _, c := range Commands() {
+		fmt.Fprintf(tw, "  %s\t%s\n", c.Name, c.Summary)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\nEnvironment: MCPTRAY_CONFIG (config file), MCPTRAY_HOME (state dir: socket, logs).")
+}
+
+// Dispatch runs the named command; ok is false when there is none.
+func Dispatch(ctx context.Context, env Env, name string, args []string) (code int, ok bool) {
+	for _, c := range Commands() {
+		if c.Name == name {
+			return c.Run(ctx, env, args), true
+		}
+	}
+	return 0, false
+}
+
+// Logger builds the hub's logger: text to w, level from MCPTRAY_LOG_LEVEL.
+func Logger(w io.Writer) *slog.Logger {
+	lvl := slog.LevelInfo
+	switch strings.ToLower(os.Getenv("MCPTRAY_LOG_LEVEL")) {
+	case "debug":
+		lvl = slog.LevelDebug
+	case "warn":
+		lvl = slog.LevelWarn
+	case "error":
+		lvl = slog.LevelError
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl}))
+}
+
+// Serve runs the headless hub until SIGINT/SIGTERM.
+func Serve(ctx context.Context, env Env, args []string) int {
+	fs := flag.NewFlagSet("mcptray serve", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	cfgPath := fs.String("config", "", "config file (default: $MCPTRAY_CONFIG or the user config dir)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	hub, err := mcpclient.NewHub(mcpclient.HubOptions{ConfigPath: *cfgPath, Logger: Logger(env.Stderr), Mode: "headless"})
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "mcptray serve: %v\n", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := hub.Run(ctx); err != nil {
+		var running *mcpclient.ErrHubRunning
+		if errors.As(err, &running) {
+			fmt.Fprintf(env.Stderr, "mcptray serve: %v; nothing to do.\n", err)
+			return 1
+		}
+		fmt.Fprintf(env.Stderr, "mcptray serve: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// Bridge is `mcptray bridge NAME`.
+func Bridge(ctx context.Context, env Env, args []string) int {
+	return bridge.Main(args, env.Stdin, env.Stdout, env.Stderr)
+}
+
+// Version prints the version.
+func Version(ctx context.Context, env Env, args []string) int {
+	fmt.Fprintf(env.Stdout, "mcptray %s\n", mcpclient.Version)
+	return 0
+}
+
+func socket() (string, error) {
+	home, err := ipc.Home()
+	if err != nil {
+		return "", err
+	}
+	return ipc.SocketPath(home), nil
+}
+
+// request sends a control request; errors are printed with the command name.
+func request(ctx context.Context, env Env, cmd string, h ipc.Hello, timeout time.Duration) (*ipc.Reply, bool) {
+	sock, err := socket()
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "mcptray %s: %v\n", cmd, err)
+		return nil, false
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	rep, err := ipc.Request(ctx, sock, h)
+	if err != nil {
+		if errors.Is(err, ipc.ErrNoHub) {
+			fmt.Fprintf(env.Stderr, "mcptray %s: no hub is running (socket %s). Start it with `mcptray` or `mcptray serve`.\n", cmd, sock)
+		} else {
+			fmt.Fprintf(env.Stderr, "mcptray %s: %v\n", cmd, err)
+		}
+		return nil, false
+	}
+	return rep, true
+}
+
+// Status prints the servers' states.
+func Status(ctx context.Context, env Env, args []string) int {
+	fs := flag.NewFlagSet("mcptray status", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	rep, ok := request(ctx, env, "status", ipc.Hello{Op: ipc.OpStatus}, 10*time.Second)
+	if !ok {
+		return 1
+	}
+	var st mcpclient.StatusReport
+	if err := json.Unmarshal(rep.Result, &st); err != nil {
+		fmt.Fprintf(env.Stderr, "mcptray status: malformed answer from the hub: %v\n", err)
+		return 1
+	}
+	if *asJSON {
+		out := struct {
+			Hub *ipc.HubInfo `json:"hub"`
+			mcpclient.StatusReport
+		}{rep.Hub, st}
+		b, _ := json.MarshalIndent(out, "", "  ")
+		fmt.Fprintln(env.Stdout, string(b))
+		return 0
+	}
+	WriteStatus(env.Stdout, rep.Hub, st, time.Now())
+	return 0
+}
+
+// WriteStatus renders the status table.
+func WriteStatus(w io.Writer, hub *ipc.HubInfo, st mcpclient.StatusReport, now time.Time) {
+	if hub != nil {
+		fmt.Fprintf(w, "hub: pid %d, %s, version %s, config %s\n", hub.PID, hub.Mode, hub.Version, st.Config)
+	}
+	if st.ConfigError != "" {
+		fmt.Fprintf(w, "config edit rejected (running the previous config): %s\n", st.ConfigError)
+	}
+	if len(st.Servers) == 0 {
+		fmt.Fprintf(w, "no servers configured; add one under mcpServers in %s\n", st.Config)
+		return
+	}
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SERVER\tSTATE\tSINCE\tTOOLS\tBRIDGES\tTRANSPORT\tPROTOCOL\tLAST ERROR")
+	for _, s := range st.Servers {
+		state := string(s.State)
+		if s.State == mcpclient.StateBackoff && !s.NextAttempt.IsZero() {
+			state += fmt.Sprintf(" (retry in %s)", roundDur(s.NextAttempt.Sub(now)))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s ago\t%d\t%d\t%s\t%s\t%s\n", s.Name, state, roundDur(now.Sub(s.Since)),
+			s.Tools, s.Bridges, dash(s.Transport), dash(s.ProtocolVersion), dash(oneLine(s.LastError, 100)))
+	}
+	tw.Flush()
+}
+
+func roundDur(d time.Duration) time.Duration {
+	if d < 0 {
+		d = 0
+	}
+	if d < time.Minute {
+		return d.Round(100 * time.Millisecond)
+	}
+	return d.Round(time.Second)
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > n {
+		s = s[:n] + "…"
+	}
+	return s
+}
+
+// Reconnect asks the hub to rebuild a server's session.
+func Reconnect(ctx context.Context, env Env, args []string) int {
+	fs := flag.NewFlagSet("mcptray reconnect", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	all := fs.Bool("all", false, "reconnect every server")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if (*all && fs.NArg() != 0) || (!*all && fs.NArg() != 1) {
+		fmt.Fprintln(env.Stderr, "usage: mcptray reconnect NAME | --all")
+		return 2
+	}
+	h := ipc.Hello{Op: ipc.OpReconnect, All: *all, Server: fs.Arg(0)}
+	if _, ok := request(ctx, env, "reconnect", h, 10*time.Second); !ok {
+		return 1
+	}
+	if *all {
+		fmt.Fprintln(env.Stdout, "reconnecting every server")
+	} else {
+		fmt.Fprintf(env.Stdout, "reconnecting %s\n", fs.Arg(0))
+	}
+	return 0
+}
+
+// Tools lists a server's tools.
+func Tools(ctx context.Context, env Env, args []string) int {
+	fs := flag.NewFlagSet("mcptray tools", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	asJSON := fs.Bool("json", false, "print the raw tools/list result")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(env.Stderr, "usage: mcptray tools NAME [--json]")
+		return 2
+	}
+	rep, ok := request(ctx, env, "tools", ipc.Hello{Op: ipc.OpTools, Server: fs.Arg(0)}, 60*time.Second)
+	if !ok {
+		return 1
+	}
+	if *asJSON {
+		fmt.Fprintln(env.Stdout, string(rep.Result))
+		return 0
+	}
+	var r struct {
+		Tools []struct {
+			Name        string `json:"name"`
+			Description string `json:"description"`
+		} `json:"tools"`
+	}
+	_ = json.Unmarshal(rep.Result, &r)
+	sort.Slice(r.Tools, func(i, j int) bool { return r.Tools[i].Name < r.Tools[j].Name })
+	tw := tabwriter.NewWriter(env.Stdout, 2, 4, 2, ' ', 0)
+	for _, t := range r.Tools {
+		fmt.Fprintf(tw, "%s\t%s\n", t.Name, oneLine(t.Description, 90))
+	}
+	tw.Flush()
+	return 0
+}
+
+// Call calls one tool and prints the raw result.
+func Call(ctx context.Context, env Env, args []string) int {
+	fs := flag.NewFlagSet("mcptray call", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() < 2 || fs.NArg() > 3 {
+		fmt.Fprintln(env.Stderr, "usage: mcptray call NAME TOOL ['{\"arg\":\"value\"}']")
+		return 2
+	}
+	h := ipc.Hello{Op: ipc.OpCall, Server: fs.Arg(0), Tool: fs.Arg(1)}
+	if fs.NArg() == 3 {
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(fs.Arg(2)), &obj); err != nil {
+			fmt.Fprintf(env.Stderr, "mcptray call: the arguments must be a JSON object, e.g. '{\"text\":\"hi\"}': %v\n", err)
+			return 2
+		}
+		h.Args = json.RawMessage(fs.Arg(2))
+	}
+	rep, ok := request(ctx, env, "call", h, 10*time.Minute)
+	if !ok {
+		return 1
+	}
+	fmt.Fprintln(env.Stdout, string(rep.Result))
+	var r struct {
+		IsError bool `json:"isError"`
+	}
+	if json.Unmarshal(rep.Result, &r) == nil && r.IsError {
+		return 1
+	}
+	return 0
+}

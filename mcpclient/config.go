@@ -1,0 +1,440 @@
+package mcpclient
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Config is the user's config file.
+type Config struct {
+	Servers         map[string]ServerConfig `json:"mcpServers"`
+	CredentialStore string                  `json:"credentialStore,omitempty"`
+	CAFile          string                  `json:"caFile,omitempty"`
+
+	// Path is the file the config was read from.
+	Path string `json:"-"`
+}
+
+// ServerConfig is one entry of mcpServers.
+type ServerConfig struct {
+	URL             string            `json:"url"`
+	Transport       string            `json:"transport,omitempty"`
+	Headers         map[string]string `json:"headers,omitempty"`
+	OAuth           *OAuthConfig      `json:"oauth,omitempty"`
+	Disabled        bool              `json:"disabled,omitempty"`
+	ProtocolVersion string            `json:"protocolVersion,omitempty"`
+}
+
+// OAuthConfig is a server's OAuth settings.
+type OAuthConfig struct {
+	ClientID     string   `json:"clientId,omitempty"`
+	ClientSecret string   `json:"clientSecret,omitempty"`
+	Scopes       []string `json:"scopes,omitempty"`
+	CallbackPort int      `json:"callbackPort,omitempty"`
+	Resource     string   `json:"resource,omitempty"`
+}
+
+// ConfigFileError is a config problem, with the file, the server and the
+// field it is about.
+type ConfigFileError struct {
+	Path   string
+	Server string
+	Field  string
+	Msg    string
+}
+
+func (e *ConfigFileError) Error() string {
+	var b strings.Builder
+	b.WriteString("config ")
+	b.WriteString(e.Path)
+	if e.Server != "" {
+		fmt.Fprintf(&b, ": server %q", e.Server)
+	}
+	if e.Field != "" {
+		fmt.Fprintf(&b, ": field %q", e.Field)
+	}
+	b.WriteString(": ")
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Protocol versions the hub speaks, newest first.
+var supportedProtocolVersions = []string{"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"}
+
+// DefaultProtocolVersion is the upstream handshake version.
+const DefaultProtocolVersion = "2025-11-25"
+
+var serverNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// headerNameRE is an HTTP token (RFC 9110).
+var headerNameRE = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+// DefaultConfigPath is where the config lives unless overridden: --config,
+// then MCPTRAY_CONFIG, then the OS user config dir.
+func DefaultConfigPath() (string, error) {
+	if p := os.Getenv("MCPTRAY_CONFIG"); p != "" {
+		return p, nil
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("cannot find the user config dir (set MCPTRAY_CONFIG): %w", err)
+	}
+	return filepath.Join(dir, "mcptray", "config.json"), nil
+}
+
+// LoadConfig reads and validates the config file, creating it with an empty
+// mcpServers when it does not exist.
+func LoadConfig(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("config %s: cannot create its folder: %w", path, err)
+		}
+		b = []byte("{\n  \"mcpServers\": {}\n}\n")
+		if err := writeFileAtomic(path, b, 0o600); err != nil {
+			return nil, fmt.Errorf("config %s: cannot create it: %w", path, err)
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("config %s: cannot read it: %w", path, err)
+	}
+	return ParseConfig(path, b)
+}
+
+// ParseConfig validates config bytes; path is used in messages.
+func ParseConfig(path string, b []byte) (*Config, error) {
+	cfg := &Config{Path: path, Servers: map[string]ServerConfig{}}
+	ferr := func(server, field, format string, args ...any) error {
+		return &ConfigFileError{Path: path, Server: server, Field: field, Msg: fmt.Sprintf(format, args...)}
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return cfg, nil
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(b, &top); err != nil {
+		return nil, ferr("", "", "not valid JSON: %s", jsonErrorWhere(b, err))
+	}
+	for k, v := range top {
+		switch k {
+		case "mcpServers":
+			var servers map[string]json.RawMessage
+			if err := json.Unmarshal(v, &servers); err != nil {
+				return nil, ferr("", k, "must be an object of servers")
+			}
+			names := make([]string, 0, len(servers))
+			for n := range servers {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			for _, name := range names {
+				sc, err := parseServer(path, name, servers[name])
+				if err != nil {
+					return nil, err
+				}
+				cfg.Servers[name] = sc
+			}
+		case "credentialStore":
+			if err := json.Unmarshal(v, &cfg.CredentialStore); err != nil {
+				return nil, ferr("", k, "must be a string")
+			}
+			switch cfg.CredentialStore {
+			case "", "auto", "keyring", "file":
+			default:
+				return nil, ferr("", k, "must be auto, keyring or file (got %q)", cfg.CredentialStore)
+			}
+		case "caFile":
+			if err := json.Unmarshal(v, &cfg.CAFile); err != nil {
+				return nil, ferr("", k, "must be a string")
+			}
+			if cfg.CAFile != "" {
+				if _, err := loadCAFile(cfg.CAFile); err != nil {
+					return nil, ferr("", k, "%v", err)
+				}
+			}
+		case "$schema":
+		default:
+			return nil, ferr("", k, "unknown setting (known: mcpServers, credentialStore, caFile)")
+		}
+	}
+	return cfg, nil
+}
+
+func parseServer(path, name string, raw json.RawMessage) (ServerConfig, error) {
+	var sc ServerConfig
+	ferr := func(field, format string, args ...any) error {
+		return &ConfigFileError{Path: path, Server: name, Field: field, Msg: fmt.Sprintf(format, args...)}
+	}
+	if !serverNameRE.MatchString(name) {
+		return sc, ferr("", "a server name must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return sc, ferr("", "must be an object")
+	}
+	str := func(k string, dst *string) error {
+		if err := json.Unmarshal(fields[k], dst); err != nil {
+			return ferr(k, "must be a string")
+		}
+		return nil
+	}
+	for k, v := range fields {
+		var err error
+		switch k {
+		case "url":
+			err = str(k, &sc.URL)
+		case "transport", "type":
+			var t string
+			if err = str(k, &t); err == nil {
+				switch t {
+				case "auto", "streamable-http", "sse":
+				case "http", "streamableHttp", "streamable_http":
+					t = TransportStreamable
+				case "stdio":
+					err = ferr(k, "mcptray connects to remote servers only; run stdio servers from your IDE directly")
+				default:
+					err = ferr(k, "must be auto, streamable-http or sse (got %q)", t)
+				}
+				if err == nil {
+					if sc.Transport != "" && sc.Transport != t {
+						err = ferr(k, "contradicts the other transport setting")
+					}
+					sc.Transport = t
+				}
+			}
+		case "headers":
+			if err = json.Unmarshal(v, &sc.Headers); err != nil {
+				err = ferr(k, "must be an object of strings")
+				break
+			}
+			for h, hv := range sc.Headers {
+				if !headerNameRE.MatchString(h) {
+					err = ferr(k+"."+h, "is not a valid HTTP header name")
+					break
+				}
+				if strings.ContainsAny(hv, "\r\n") {
+					err = ferr(k+"."+h, "must not contain line breaks")
+					break
+				}
+			}
+		case "oauth":
+			sc.OAuth, err = parseOAuth(path, name, v)
+		case "disabled":
+			if err = json.Unmarshal(v, &sc.Disabled); err != nil {
+				err = ferr(k, "must be true or false")
+			}
+		case "protocolVersion":
+			if err = str(k, &sc.ProtocolVersion); err == nil {
+				found := false
+				for _, p := range supportedProtocolVersions {
+					found = found || p == sc.ProtocolVersion
+				}
+				if !found {
+					err = ferr(k, "must be one of %s (got %q)", strings.Join(supportedProtocolVersions, ", "), sc.ProtocolVersion)
+				}
+			}
+		case "command", "args", "env", "cwd":
+			err = ferr(k, "mcptray connects to remote servers only (give a url); run stdio servers from your IDE directly")
+		default:
+			err = ferr(k, "unknown field (known: url, transport, headers, oauth, disabled, protocolVersion)")
+		}
+		if err != nil {
+			return sc, err
+		}
+	}
+	if sc.URL == "" {
+		return sc, ferr("url", "is required (the server's MCP endpoint, e.g. https://mcp.example.com/mcp)")
+	}
+	if err := checkURL(sc.URL); err != nil {
+		return sc, ferr("url", "%v", err)
+	}
+	if sc.Transport == "" {
+		sc.Transport = TransportAuto
+	}
+	return sc, nil
+}
+
+func parseOAuth(path, name string, raw json.RawMessage) (*OAuthConfig, error) {
+	ferr := func(field, format string, args ...any) error {
+		return &ConfigFileError{Path: path, Server: name, Field: "oauth." + field, Msg: fmt.Sprintf(format, args...)}
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return nil, &ConfigFileError{Path: path, Server: name, Field: "oauth", Msg: "must be an object"}
+	}
+	o := &OAuthConfig{}
+	for k, v := range fields {
+		var err error
+		switch k {
+		case "clientId":
+			err = json.Unmarshal(v, &o.ClientID)
+		case "clientSecret":
+			err = json.Unmarshal(v, &o.ClientSecret)
+		case "resource":
+			err = json.Unmarshal(v, &o.Resource)
+			if err == nil && o.Resource != "" {
+				if u, perr := url.Parse(o.Resource); perr != nil || !u.IsAbs() {
+					return nil, ferr(k, "must be an absolute URL")
+				}
+			}
+		case "scopes":
+			if err = json.Unmarshal(v, &o.Scopes); err != nil {
+				return nil, ferr(k, "must be a list of strings")
+			}
+		case "callbackPort":
+			if err = json.Unmarshal(v, &o.CallbackPort); err != nil || o.CallbackPort < 0 || o.CallbackPort > 65535 {
+				return nil, ferr(k, "must be a port number from 0 (pick one) to 65535")
+			}
+		default:
+			return nil, ferr(k, "unknown field (known: clientId, clientSecret, scopes, callbackPort, resource)")
+		}
+		if err != nil {
+			return nil, ferr(k, "must be a string")
+		}
+	}
+	return o, nil
+}
+
+// checkURL accepts absolute http(s) URLs; ${env:VAR} references are
+// checked after expansion, when connecting.
+func checkURL(raw string) error {
+	if strings.Contains(raw, "${") {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("is not a valid URL: %v", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("must start with https:// or http:// (got %q)", raw)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("has no host (got %q)", raw)
+	}
+	return nil
+}
+
+var envRefRE = regexp.MustCompile(`\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// expandEnv replaces ${env:VAR}; an unset variable is an error naming it.
+func expandEnv(s string, lookup func(string) (string, bool)) (string, error) {
+	var missing []string
+	out := envRefRE.ReplaceAllStringFunc(s, func(m string) string {
+		name := envRefRE.FindStringSubmatch(m)[1]
+		v, ok := lookup(name)
+		if !ok {
+			missing = append(missing, name)
+		}
+		return v
+	})
+	if len(missing) > 0 {
+		return "", fmt.Errorf("environment variable %s is not set", missing[0])
+	}
+	return out, nil
+}
+
+// resolved is a server entry with ${env:…} expanded.
+type resolved struct {
+	URL     string
+	Headers http.Header
+}
+
+func (sc ServerConfig) resolve(lookup func(string) (string, bool)) (resolved, error) {
+	var r resolved
+	u, err := expandEnv(sc.URL, lookup)
+	if err != nil {
+		return r, &ConfigError{fmt.Errorf("url: %w", err)}
+	}
+	if err := checkURL(u); err != nil {
+		return r, &ConfigError{fmt.Errorf("url %w", err)}
+	}
+	r.URL = u
+	r.Headers = http.Header{}
+	for k, v := range sc.Headers {
+		ev, err := expandEnv(v, lookup)
+		if err != nil {
+			return r, &ConfigError{fmt.Errorf("header %s: %w", k, err)}
+		}
+		if strings.ContainsAny(ev, "\r\n") {
+			return r, &ConfigError{fmt.Errorf("header %s contains a line break after expansion", k)}
+		}
+		r.Headers.Set(k, ev)
+	}
+	return r, nil
+}
+
+func loadCAFile(path string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the CA bundle: %v", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("no PEM certificate found in %s", path)
+	}
+	return pool, nil
+}
+
+// jsonErrorWhere renders a JSON decoding error with line and column.
+func jsonErrorWhere(b []byte, err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	off := int64(-1)
+	switch {
+	case errors.As(err, &se):
+		off = se.Offset
+	case errors.As(err, &te):
+		off = te.Offset
+	}
+	if off < 0 {
+		return err.Error()
+	}
+	line, col := 1, 1
+	for i := int64(0); i < off-1 && i < int64(len(b)); i++ {
+		if b[i] == '\n' {
+			line++
+			col = 1
+		} else {
+			col++
+		}
+	}
+	return fmt.Sprintf("line %d, column %d: %v", line, col, err)
+}
+
+// writeFileAtomic writes via a temp file and rename.
+func writeFileAtomic(path string, b []byte, perm os.FileMode) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

@@ -1,0 +1,441 @@
+package mcpclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// errNeedsLogin, errDisabled and friends are what acquire reports when no
+// session can be had; forward turns them into words for the IDE.
+type unavailableError struct {
+	state  State
+	reason string
+}
+
+func (e *unavailableError) Error() string {
+	if e.reason == "" {
+		return string(e.state)
+	}
+	return string(e.state) + ": " + e.reason
+}
+
+// errCancelledByClient is the cause when the IDE cancels a request.
+var errCancelledByClient = errors.New("cancelled by the client")
+
+// acquire returns the live session, waiting (until deadline) while the
+// upstream connects or backs off.
+func (u *upstream) acquire(ctx context.Context, deadline time.Time) (*session, error) {
+	var timer *time.Timer
+	for {
+		u.mu.Lock()
+		st, s, ch, reason := u.state, u.cur, u.changed, u.lastErr
+		u.mu.Unlock()
+		switch st {
+		case StateConnected:
+			if s != nil && !isClosed(s.broken.done()) && !isClosed(s.conn.done()) {
+				if timer != nil {
+					timer.Stop()
+				}
+				return s, nil
+			}
+		case StateNeedsLogin, StateLoggingIn, StateDisabled, StateFailed:
+			return nil, &unavailableError{state: st, reason: reason}
+		}
+		if timer == nil {
+			timer = time.NewTimer(time.Until(deadline))
+			defer timer.Stop()
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		case <-timer.C:
+			return nil, &unavailableError{state: st, reason: reason}
+		}
+	}
+}
+
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// unavailableText explains to an IDE user why a request could not be served.
+func (u *upstream) unavailableText(err error) (int, string) {
+	var ue *unavailableError
+	if !errors.As(err, &ue) {
+		return CodeUpstreamUnavailable, fmt.Sprintf("mcptray: server %q is not reachable: %v", u.name, err)
+	}
+	switch ue.state {
+	case StateNeedsLogin, StateLoggingIn:
+		return CodeNeedsLogin, fmt.Sprintf("mcptray: server %q needs you to sign in. Click Sign in for %q in the mcptray tray menu, or run `mcptray login %s`, then try again.", u.name, u.name, u.name)
+	case StateDisabled:
+		return CodeServerDisabled, fmt.Sprintf("mcptray: server %q is disabled in the mcptray config; enable it to use it.", u.name)
+	case StateFailed:
+		return CodeServerDisabled, fmt.Sprintf("mcptray: server %q cannot connect: %s", u.name, ue.reason)
+	}
+	msg := fmt.Sprintf("mcptray: server %q is not reachable right now", u.name)
+	if ue.reason != "" {
+		msg += " (last error: " + ue.reason + ")"
+	}
+	return CodeUpstreamUnavailable, msg + "; mcptray keeps retrying. Try again in a moment, or run `mcptray status` to see why."
+}
+
+// forward sends a downstream request upstream and returns the response line
+// for the downstream (its own id restored), or nil when the downstream
+// cancelled the request or went away. d is nil for control-API calls.
+func (u *upstream) forward(ctx context.Context, d *downstream, m *message) []byte {
+	start := time.Now()
+	upID := intID(u.nextID.Add(1))
+	upKey := idKey(upID)
+	params := m.Params
+	if d != nil && bytes.Contains(params, []byte(`"progressToken"`)) {
+		var tokKey string
+		params, tokKey = u.mapProgressToken(d, params)
+		if tokKey != "" {
+			defer func() {
+				u.mu.Lock()
+				delete(u.tokens, tokKey)
+				u.mu.Unlock()
+			}()
+		}
+	}
+	req := &message{JSONRPC: "2.0", ID: upID, Method: m.Method, Params: params}
+	cctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	c := &call{ds: d, dsID: m.ID, method: m.Method, cancel: cancel}
+	u.mu.Lock()
+	u.inflight[upKey] = c
+	u.mu.Unlock()
+	if d != nil {
+		d.trackCall(m.ID, upKey, c)
+		defer d.untrackCall(m.ID)
+	}
+	defer func() {
+		u.mu.Lock()
+		delete(u.inflight, upKey)
+		u.mu.Unlock()
+	}()
+
+	deadline := start.Add(u.tuning.HoldTimeout)
+	sessionRetries, lostRetries := 0, 0
+	for {
+		s, err := u.acquire(cctx, deadline)
+		if err != nil {
+			if cctx.Err() != nil {
+				return nil
+			}
+			code, text := u.unavailableText(err)
+			return encodeError(m.ID, code, text, nil)
+		}
+		u.mu.Lock()
+		c.sess = s
+		u.mu.Unlock()
+		resp, err := s.conn.call(cctx, req)
+		if err == nil {
+			s.touch()
+			return encodeResponse(m.ID, resp.Result, resp.Error)
+		}
+		if cctx.Err() != nil {
+			return nil // the IDE cancelled, or its connection went away
+		}
+		var sessErr *SessionError
+		var authErr *AuthError
+		var statusErr *StatusError
+		switch {
+		case errors.As(err, &sessErr):
+			if sessErr.Status == 400 && u.ping(s) == nil {
+				// The session is alive: the 400 is about this request.
+				return encodeError(m.ID, CodeInvalidRequest, fmt.Sprintf("mcptray: server %q rejected the request: %v", u.name, err), nil)
+			}
+			s.fail(err)
+			if sessionRetries == 0 {
+				sessionRetries++
+				u.log.Info("session rejected; retrying on a new session", "method", m.Method, "status", sessErr.Status)
+				continue
+			}
+			return encodeError(m.ID, CodeUpstreamUnavailable, fmt.Sprintf("mcptray: server %q rejected %s on a fresh session too: %v", u.name, m.Method, err), nil)
+		case errors.As(err, &authErr):
+			s.fail(err)
+			if authErr.Status == 401 {
+				code, text := u.unavailableText(&unavailableError{state: StateNeedsLogin})
+				return encodeError(m.ID, code, text, nil)
+			}
+			return encodeError(m.ID, CodeInvalidRequest, fmt.Sprintf("mcptray: server %q refused %s: %v", u.name, m.Method, err), nil)
+		case errors.As(err, &statusErr) && !statusErr.Temporary():
+			return encodeError(m.ID, CodeInternalError, fmt.Sprintf("mcptray: server %q failed %s: %v", u.name, m.Method, err), nil)
+		}
+		// The session broke under the request (stream error, teardown,
+		// 5xx, network): it is rebuilt; retry what is safe to retry.
+		s.fail(err)
+		if (idempotent(m.Method) || notSent(err)) && lostRetries < 3 && time.Now().Before(deadline) {
+			lostRetries++
+			u.log.Info("request lost with the session; retrying on the next one", "method", m.Method, "err", err)
+			continue
+		}
+		if !idempotent(m.Method) && !notSent(err) {
+			return encodeError(m.ID, CodeLostInFlight, fmt.Sprintf("mcptray: the connection to server %q broke while %s was running (%v). It may or may not have completed; mcptray is reconnecting, so check and retry if needed.", u.name, m.Method, err), nil)
+		}
+		code, text := u.unavailableText(&unavailableError{state: StateBackoff, reason: describe(err)})
+		return encodeError(m.ID, code, text, nil)
+	}
+}
+
+// cancelCall handles notifications/cancelled from a downstream.
+func (u *upstream) cancelCall(c *call, upKey string, reason json.RawMessage) {
+	u.mu.Lock()
+	s := c.sess
+	u.mu.Unlock()
+	if s != nil {
+		p := map[string]json.RawMessage{"requestId": json.RawMessage(upKey)}
+		if reason != nil {
+			p["reason"] = reason
+		}
+		pb, _ := json.Marshal(p)
+		ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
+		if err := s.conn.send(ctx, &message{JSONRPC: "2.0", Method: "notifications/cancelled", Params: pb}); err != nil {
+			u.log.Debug("forwarding cancel failed", "err", err)
+		}
+		cancel()
+	}
+	c.cancel(errCancelledByClient)
+}
+
+// mapProgressToken swaps the downstream's progress token for one unique on
+// this upstream and records the route back.
+func (u *upstream) mapProgressToken(d *downstream, params json.RawMessage) (json.RawMessage, string) {
+	var p map[string]json.RawMessage
+	if err := json.Unmarshal(params, &p); err != nil {
+		return params, ""
+	}
+	var meta map[string]json.RawMessage
+	if err := json.Unmarshal(p["_meta"], &meta); err != nil || meta["progressToken"] == nil {
+		return params, ""
+	}
+	tok := strconv.Quote("mcptray-" + strconv.FormatInt(u.nextTok.Add(1), 10))
+	u.mu.Lock()
+	u.tokens[tok] = &progressRoute{ds: d, token: meta["progressToken"]}
+	u.mu.Unlock()
+	meta["progressToken"] = json.RawMessage(tok)
+	p["_meta"], _ = json.Marshal(meta)
+	out, err := json.Marshal(p)
+	if err != nil {
+		return params, tok
+	}
+	return out, tok
+}
+
+// inbound handles what the upstream sends on its own.
+func (u *upstream) inbound(s *session, m *message, related string) {
+	s.touch()
+	switch {
+	case m.isRequest():
+		go u.serverRequest(s, m, related)
+	case m.isNotification():
+		u.serverNotification(s, m)
+	}
+}
+
+// serverRequest routes a server→client request (sampling, elicitation,
+// roots) to the downstream whose call it belongs to, else to one that
+// declared the capability, and sends the answer back upstream.
+func (u *upstream) serverRequest(s *session, m *message, related string) {
+	reply := func(result, errObj json.RawMessage) {
+		ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
+		defer cancel()
+		if err := s.conn.send(ctx, &message{JSONRPC: "2.0", ID: m.ID, Result: result, Error: errObj}); err != nil {
+			u.log.Debug("answering a server request failed", "method", m.Method, "err", err)
+		}
+	}
+	if m.Method == "ping" {
+		reply(json.RawMessage("{}"), nil)
+		return
+	}
+	d := u.pickDownstream(m.Method, related)
+	if d == nil {
+		e, _ := json.Marshal(rpcError{Code: CodeMethodNotFound, Message: fmt.Sprintf("mcptray: no IDE attached to %q can answer %s right now", u.name, m.Method)})
+		reply(nil, e)
+		return
+	}
+	resp, err := d.request(s.ctx, m.Method, m.Params, idKey(m.ID), u)
+	if err != nil {
+		e, _ := json.Marshal(rpcError{Code: CodeInternalError, Message: fmt.Sprintf("mcptray: the IDE did not answer %s: %v", m.Method, err)})
+		reply(nil, e)
+		return
+	}
+	reply(resp.Result, resp.Error)
+}
+
+// capabilityFor names the client capability a server request needs.
+func capabilityFor(method string) string {
+	switch {
+	case method == "sampling/createMessage":
+		return "sampling"
+	case method == "elicitation/create":
+		return "elicitation"
+	case method == "roots/list":
+		return "roots"
+	}
+	return ""
+}
+
+func (u *upstream) pickDownstream(method, related string) *downstream {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if related != "" {
+		if c := u.inflight[related]; c != nil && c.ds != nil {
+			return c.ds
+		}
+	}
+	capName := capabilityFor(method)
+	var best *downstream
+	var bestActive bool
+	var bestAt time.Time
+	for d := range u.downstreams {
+		if capName != "" && !d.hasCapability(capName) {
+			continue
+		}
+		active, at := d.activity()
+		if best == nil || (active && !bestActive) || (active == bestActive && at.After(bestAt)) {
+			best, bestActive, bestAt = d, active, at
+		}
+	}
+	return best
+}
+
+func (u *upstream) serverNotification(s *session, m *message) {
+	switch m.Method {
+	case "notifications/progress":
+		var p map[string]json.RawMessage
+		if err := json.Unmarshal(m.Params, &p); err != nil {
+			return
+		}
+		u.mu.Lock()
+		r := u.tokens[idKey(p["progressToken"])]
+		u.mu.Unlock()
+		if r == nil {
+			return
+		}
+		p["progressToken"] = r.token
+		pb, _ := json.Marshal(p)
+		r.ds.notify(encodeRequest(nil, m.Method, pb))
+	case "notifications/cancelled":
+		var p struct {
+			RequestID json.RawMessage `json:"requestId"`
+		}
+		if json.Unmarshal(m.Params, &p) == nil {
+			u.mu.Lock()
+			ds := make([]*downstream, 0, len(u.downstreams))
+			for d := range u.downstreams {
+				ds = append(ds, d)
+			}
+			u.mu.Unlock()
+			for _, d := range ds {
+				d.cancelServerRequest(u, idKey(p.RequestID), m.Params)
+			}
+		}
+	case "notifications/tools/list_changed", "notifications/resources/list_changed", "notifications/prompts/list_changed":
+		u.broadcast(encodeRequest(nil, m.Method, m.Params))
+		go u.refreshLists(s, false)
+	default:
+		u.broadcast(encodeRequest(nil, m.Method, m.Params))
+	}
+}
+
+// broadcast sends a notification line to every attached downstream.
+func (u *upstream) broadcast(line []byte) {
+	u.mu.Lock()
+	ds := make([]*downstream, 0, len(u.downstreams))
+	for d := range u.downstreams {
+		ds = append(ds, d)
+	}
+	u.mu.Unlock()
+	for _, d := range ds {
+		d.notify(line)
+	}
+}
+
+func (u *upstream) attach(d *downstream) {
+	u.mu.Lock()
+	u.downstreams[d] = struct{}{}
+	u.mu.Unlock()
+	u.notify()
+}
+
+func (u *upstream) detach(d *downstream) {
+	u.mu.Lock()
+	delete(u.downstreams, d)
+	u.mu.Unlock()
+	u.notify()
+}
+
+// initializeResult is what the hub answers an IDE's initialize with: the
+// upstream's capabilities, server info and instructions, with listChanged
+// promised so that rebuilds can announce new lists.
+func (u *upstream) initializeResult(ctx context.Context, requested string) json.RawMessage {
+	u.mu.Lock()
+	everUp := u.everUp
+	u.mu.Unlock()
+	if !everUp {
+		_, _ = u.acquire(ctx, time.Now().Add(u.tuning.FirstConnectWait))
+	}
+	u.mu.Lock()
+	var init json.RawMessage
+	if u.cur != nil {
+		init = u.cur.init
+	} else if u.lastInit != nil {
+		init = u.lastInit
+	}
+	u.mu.Unlock()
+
+	pv := supportedProtocolVersions[0]
+	for _, v := range supportedProtocolVersions {
+		if v == requested {
+			pv = v
+		}
+	}
+	var src map[string]json.RawMessage
+	_ = json.Unmarshal(init, &src)
+	caps := map[string]map[string]any{}
+	if init != nil {
+		var c map[string]map[string]any
+		_ = json.Unmarshal(src["capabilities"], &c)
+		for k, v := range c {
+			if v == nil {
+				v = map[string]any{}
+			}
+			caps[k] = v
+		}
+	} else {
+		caps["tools"] = map[string]any{}
+		caps["resources"] = map[string]any{"subscribe": true}
+		caps["prompts"] = map[string]any{}
+		caps["logging"] = map[string]any{}
+		caps["completions"] = map[string]any{}
+	}
+	for _, k := range []string{"tools", "resources", "prompts"} {
+		if caps[k] != nil {
+			caps[k]["listChanged"] = true
+		}
+	}
+	out := map[string]any{"protocolVersion": pv, "capabilities": caps}
+	if si := src["serverInfo"]; si != nil {
+		out["serverInfo"] = si
+	} else {
+		out["serverInfo"] = map[string]string{"name": u.name, "version": "unknown"}
+	}
+	if in := src["instructions"]; in != nil {
+		out["instructions"] = in
+	}
+	b, _ := json.Marshal(out)
+	return b
+}

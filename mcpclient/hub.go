@@ -1,0 +1,570 @@
+package mcpclient
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/mcptray/mcptray/mcpclient/ipc"
+)
+
+// Version is the mcptray version, set by the linker for releases.
+var Version = "0.1.0-dev"
+
+// HubOptions configure a hub. The zero value works: default config path,
+// default state dir, headless, logs discarded.
+type HubOptions struct {
+	// ConfigPath is the config file; "" = DefaultConfigPath().
+	ConfigPath string
+	// Home is the state dir (socket, locks); "" = ipc.Home().
+	Home string
+	// Logger receives the hub's logs; nil discards them.
+	Logger *slog.Logger
+	// Mode is "headless" (default) or "tray"; reported to clients.
+	Mode string
+	// Tuning sets the supervisor's timings; zero means defaults.
+	Tuning Tuning
+	// ReloadInterval is how often the config file is checked for edits.
+	ReloadInterval time.Duration
+	// OnShow is called when another `mcptray` asks this hub to show its
+	// window (tray mode only).
+	OnShow func()
+}
+
+// ErrHubRunning is returned by Run when another hub owns the socket.
+type ErrHubRunning struct {
+	Info   *ipc.HubInfo
+	Socket string
+	pid    int
+}
+
+func (e *ErrHubRunning) Error() string {
+	if e.Info == nil && e.pid > 0 {
+		return fmt.Sprintf("an mcptray hub is already running (pid %d, socket %s)", e.pid, e.Socket)
+	}
+	if e.Info != nil {
+		return fmt.Sprintf("an mcptray hub is already running (pid %d, %s, socket %s)", e.Info.PID, e.Info.Mode, e.Socket)
+	}
+	return fmt.Sprintf("an mcptray hub is already running (socket %s)", e.Socket)
+}
+
+// Hub owns every upstream session and serves bridges and the control API
+// on a unix socket.
+type Hub struct {
+	opts    HubOptions
+	log     *slog.Logger
+	socket  string
+	started time.Time
+
+	mu       sync.Mutex
+	cfg      *Config
+	cfgErr   string
+	cfgHash  []byte
+	servers  map[string]*upstream
+	cancels  map[string]context.CancelFunc
+	subs     map[chan struct{}]struct{}
+	runCtx   context.Context
+	wg       sync.WaitGroup
+	ln       net.Listener
+	handover chan struct{}
+}
+
+// NewHub prepares a hub; Run starts it.
+func NewHub(opts HubOptions) (*Hub, error) {
+	if opts.ConfigPath == "" {
+		p, err := DefaultConfigPath()
+		if err != nil {
+			return nil, err
+		}
+		opts.ConfigPath = p
+	}
+	if opts.Home == "" {
+		h, err := ipc.Home()
+		if err != nil {
+			return nil, err
+		}
+		opts.Home = h
+	}
+	if opts.Mode == "" {
+		opts.Mode = "headless"
+	}
+	if opts.ReloadInterval <= 0 {
+		opts.ReloadInterval = time.Second
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Hub{
+		opts: opts, log: log, socket: ipc.SocketPath(opts.Home),
+		servers: map[string]*upstream{}, cancels: map[string]context.CancelFunc{},
+		subs: map[chan struct{}]struct{}{}, handover: make(chan struct{}),
+	}, nil
+}
+
+// Socket is the path bridges connect to.
+func (h *Hub) Socket() string { return h.socket }
+
+// ConfigPath is the config file the hub reads.
+func (h *Hub) ConfigPath() string { return h.opts.ConfigPath }
+
+// Run loads the config, takes the socket, and serves until ctx ends or a
+// tray hub takes over. Upstream sessions are closed and the socket removed
+// before it returns.
+func (h *Hub) Run(ctx context.Context) error {
+	h.started = time.Now()
+	if err := os.MkdirAll(h.opts.Home, 0o700); err != nil {
+		return fmt.Errorf("cannot create the state dir %s: %w", h.opts.Home, err)
+	}
+	_ = os.Chmod(h.opts.Home, 0o700)
+	if err := h.probe(ctx); err != nil {
+		return err
+	}
+	unlock, err := h.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	ln, err := h.listen(ctx)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(h.socket)
+
+	cfg, err := LoadConfig(h.opts.ConfigPath)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	b, _ := os.ReadFile(h.opts.ConfigPath)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	h.mu.Lock()
+	h.runCtx = ctx
+	h.ln = ln
+	h.cfgHash = b
+	h.mu.Unlock()
+	h.apply(cfg)
+	h.log.Info("hub started", "socket", h.socket, "config", h.opts.ConfigPath, "servers", len(cfg.Servers), "mode", h.opts.Mode, "version", Version)
+
+	h.wg.Add(2)
+	go func() { defer h.wg.Done(); h.watchConfig(ctx) }()
+	go func() { defer h.wg.Done(); h.accept(ctx, ln) }()
+
+	select {
+	case <-ctx.Done():
+	case <-h.handover:
+		h.log.Info("handing over to a tray hub")
+	}
+	cancel()
+	ln.Close()
+	h.wg.Wait()
+	h.log.Info("hub stopped")
+	return nil
+}
+
+// probe refuses to start when a live hub answers on the socket.
+func (h *Hub) probe(ctx context.Context) error {
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	rep, err := ipc.Request(pctx, h.socket, ipc.Hello{Op: ipc.OpPing})
+	if err == nil {
+		return &ErrHubRunning{Info: rep.Hub, Socket: h.socket}
+	}
+	if rep != nil {
+		return &ErrHubRunning{Info: rep.Hub, Socket: h.socket}
+	}
+	return nil
+}
+
+// listen takes the socket; the caller holds the lock, so a socket file
+// left there is stale.
+func (h *Hub) listen(ctx context.Context) (net.Listener, error) {
+	if err := os.MkdirAll(filepath.Dir(h.socket), 0o700); err != nil {
+		return nil, err
+	}
+	if err := h.probe(ctx); err != nil {
+		return nil, err
+	}
+	_ = os.Remove(h.socket)
+	ln, err := net.Listen("unix", h.socket)
+	if err != nil {
+		return nil, fmt.Errorf("cannot listen on %s: %w", h.socket, err)
+	}
+	if ul, ok := ln.(*net.UnixListener); ok {
+		ul.SetUnlinkOnClose(false)
+	}
+	_ = os.Chmod(h.socket, 0o600)
+	return ln, nil
+}
+
+func (h *Hub) accept(ctx context.Context, ln net.Listener) {
+	var conns sync.WaitGroup
+	defer conns.Wait()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			h.log.Warn("accept failed", "err", err)
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		if err := checkPeer(c); err != nil {
+			h.log.Warn("refused a connection", "err", err)
+			c.Close()
+			continue
+		}
+		conns.Add(1)
+		go func() {
+			defer conns.Done()
+			defer func() {
+				if r := recover(); r != nil {
+					h.log.Error("connection handler panicked", "panic", r)
+					c.Close()
+				}
+			}()
+			h.handleConn(ctx, c)
+		}()
+	}
+}
+
+func (h *Hub) info() *ipc.HubInfo {
+	return &ipc.HubInfo{PID: os.Getpid(), Version: Version, Mode: h.opts.Mode, Config: h.opts.ConfigPath, Socket: h.socket, Started: h.started.Unix()}
+}
+
+func (h *Hub) handleConn(ctx context.Context, c net.Conn) {
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReaderSize(c, 64<<10)
+	line, err := readLine(r)
+	if err != nil {
+		return
+	}
+	_ = c.SetReadDeadline(time.Time{})
+	var hello ipc.Hello
+	reply := func(rep ipc.Reply) {
+		rep.Hub = h.info()
+		b, _ := json.Marshal(rep)
+		_, _ = c.Write(append(b, '\n'))
+	}
+	if err := json.Unmarshal(line, &hello); err != nil || hello.Op == "" {
+		reply(ipc.Reply{Error: "mcptray: expected a hello line ({\"mcptray\":\"attach\",\"server\":NAME}) first"})
+		return
+	}
+	if hello.Op == ipc.OpAttach {
+		u, err := h.server(hello.Server)
+		if err != nil {
+			reply(ipc.Reply{Error: err.Error()})
+			return
+		}
+		reply(ipc.Reply{OK: true})
+		d := newDownstream(ctx, u, c, h.log.With("server", u.name, "bridgePid", hello.PID))
+		d.serve(r)
+		return
+	}
+	res, err := h.control(ctx, hello)
+	if err != nil {
+		reply(ipc.Reply{Error: err.Error()})
+		return
+	}
+	reply(ipc.Reply{OK: true, Result: res})
+}
+
+// server looks a server up by name, with an error a user can act on.
+func (h *Hub) server(name string) (*upstream, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if u := h.servers[name]; u != nil {
+		return u, nil
+	}
+	names := make([]string, 0, len(h.servers))
+	for n := range h.servers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	known := "none are configured"
+	if len(names) > 0 {
+		known = fmt.Sprintf("configured: %v", names)
+	}
+	return nil, fmt.Errorf("mcptray: no server named %q in %s (%s); add it to mcpServers", name, h.opts.ConfigPath, known)
+}
+
+// apply starts, rebuilds and stops upstreams to match cfg: only servers
+// whose entry changed are touched.
+func (h *Hub) apply(cfg *Config) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	old := h.cfg
+	h.cfg = cfg
+	h.cfgErr = ""
+	g := globalSettings{CAFile: cfg.CAFile}
+	globalChanged := old != nil && old.CAFile != cfg.CAFile
+	for name, u := range h.servers {
+		if _, ok := cfg.Servers[name]; !ok {
+			h.log.Info("server removed from config", "server", name)
+			h.cancels[name]()
+			delete(h.servers, name)
+			delete(h.cancels, name)
+			_ = u
+		}
+	}
+	for name, sc := range cfg.Servers {
+		u := h.servers[name]
+		if u == nil {
+			u = newUpstream(name, sc, g, h.opts.Tuning, h.log, h.changed)
+			uctx, cancel := context.WithCancel(h.runCtx)
+			h.servers[name] = u
+			h.cancels[name] = cancel
+			h.wg.Add(1)
+			go func() {
+				defer h.wg.Done()
+				u.run(uctx)
+				u.closeDownstreams()
+			}()
+			continue
+		}
+		oldSC, _ := u.config()
+		if globalChanged || !reflect.DeepEqual(oldSC, sc) {
+			h.log.Info("server config changed; rebuilding", "server", name)
+			u.reconfigure(sc, g)
+		}
+	}
+	go h.changed()
+}
+
+// watchConfig polls the config file and applies edits. An invalid edit is
+// reported and the running config kept.
+func (h *Hub) watchConfig(ctx context.Context) {
+	t := time.NewTicker(h.opts.ReloadInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		b, err := os.ReadFile(h.opts.ConfigPath)
+		if err != nil {
+			continue
+		}
+		h.mu.Lock()
+		same := bytes.Equal(b, h.cfgHash)
+		h.mu.Unlock()
+		if same {
+			continue
+		}
+		cfg, err := ParseConfig(h.opts.ConfigPath, b)
+		h.mu.Lock()
+		h.cfgHash = b
+		h.mu.Unlock()
+		if err != nil {
+			h.log.Error("config edit rejected; keeping the running config", "err", err)
+			h.mu.Lock()
+			h.cfgErr = err.Error()
+			h.mu.Unlock()
+			h.changed()
+			continue
+		}
+		h.log.Info("config reloaded")
+		h.apply(cfg)
+	}
+}
+
+// Reload applies the config file now (the watcher does it within a second).
+func (h *Hub) Reload() error {
+	b, err := os.ReadFile(h.opts.ConfigPath)
+	if err != nil {
+		return err
+	}
+	cfg, err := ParseConfig(h.opts.ConfigPath, b)
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	h.cfgHash = b
+	h.mu.Unlock()
+	h.apply(cfg)
+	return nil
+}
+
+// Snapshot returns every server's status, sorted by name.
+func (h *Hub) Snapshot(withEvents bool) []ServerStatus {
+	h.mu.Lock()
+	us := make([]*upstream, 0, len(h.servers))
+	for _, u := range h.servers {
+		us = append(us, u)
+	}
+	h.mu.Unlock()
+	out := make([]ServerStatus, 0, len(us))
+	for _, u := range us {
+		out = append(out, u.status(withEvents))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// ConfigError is the last rejected config edit, if any.
+func (h *Hub) ConfigError() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.cfgErr
+}
+
+// Subscribe returns a channel that receives a value (coalesced) whenever
+// any server's status changes, and a function to stop.
+func (h *Hub) Subscribe() (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	h.mu.Lock()
+	h.subs[ch] = struct{}{}
+	h.mu.Unlock()
+	return ch, func() {
+		h.mu.Lock()
+		delete(h.subs, ch)
+		h.mu.Unlock()
+	}
+}
+
+func (h *Hub) changed() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for ch := range h.subs {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Reconnect rebuilds one server's session now ("" with all = every server).
+func (h *Hub) Reconnect(name string, all bool) error {
+	if all {
+		h.mu.Lock()
+		for _, u := range h.servers {
+			u.reconnect()
+		}
+		h.mu.Unlock()
+		return nil
+	}
+	u, err := h.server(name)
+	if err != nil {
+		return err
+	}
+	u.reconnect()
+	return nil
+}
+
+// Call sends one request to a server, as an IDE would, and returns the raw
+// response line's result or an error with the server's words.
+func (h *Hub) Call(ctx context.Context, name, method string, params json.RawMessage) (json.RawMessage, error) {
+	u, err := h.server(name)
+	if err != nil {
+		return nil, err
+	}
+	line := u.forward(ctx, nil, &message{JSONRPC: "2.0", ID: json.RawMessage("1"), Method: method, Params: params})
+	if line == nil {
+		return nil, ctx.Err()
+	}
+	m, err := parseMessage(line)
+	if err != nil {
+		return nil, err
+	}
+	if m.Error != nil {
+		var e rpcError
+		_ = json.Unmarshal(m.Error, &e)
+		return nil, errors.New(e.Message)
+	}
+	return m.Result, nil
+}
+
+func (h *Hub) control(ctx context.Context, hello ipc.Hello) (json.RawMessage, error) {
+	switch hello.Op {
+	case ipc.OpPing:
+		return nil, nil
+	case ipc.OpStatus:
+		st := StatusReport{Servers: h.Snapshot(true), ConfigError: h.ConfigError(), Config: h.opts.ConfigPath}
+		return json.Marshal(st)
+	case ipc.OpReconnect:
+		return nil, h.Reconnect(hello.Server, hello.All)
+	case ipc.OpTools:
+		return h.Call(ctx, hello.Server, "tools/list", nil)
+	case ipc.OpCall:
+		args := hello.Args
+		if len(args) == 0 {
+			args = json.RawMessage("{}")
+		}
+		var probe map[string]json.RawMessage
+		if err := json.Unmarshal(args, &probe); err != nil {
+			return nil, fmt.Errorf("mcptray: tool arguments must be a JSON object: %v", err)
+		}
+		params, _ := json.Marshal(map[string]json.RawMessage{"name": mustJSON(hello.Tool), "arguments": args})
+		return h.Call(ctx, hello.Server, "tools/call", params)
+	case ipc.OpHandover:
+		if h.opts.Mode == "tray" {
+			return nil, errors.New("mcptray: this hub is the tray app; it does not hand over")
+		}
+		go func() {
+			time.Sleep(50 * time.Millisecond) // let the reply go out first
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			select {
+			case <-h.handover:
+			default:
+				close(h.handover)
+			}
+		}()
+		return nil, nil
+	case ipc.OpShow:
+		if h.opts.OnShow == nil {
+			return nil, errors.New("mcptray: this hub runs headless and has no window")
+		}
+		h.opts.OnShow()
+		return nil, nil
+	}
+	return nil, fmt.Errorf("mcptray: unknown request %q", hello.Op)
+}
+
+// StatusReport is the control API's status answer.
+type StatusReport struct {
+	Config      string         `json:"config"`
+	ConfigError string         `json:"configError,omitempty"`
+	Servers     []ServerStatus `json:"servers"`
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+// closeDownstreams ends every attached IDE session (server removed or hub
+// stopping); bridges then re-attach or report.
+func (u *upstream) closeDownstreams() {
+	u.mu.Lock()
+	ds := make([]*downstream, 0, len(u.downstreams))
+	for d := range u.downstreams {
+		ds = append(ds, d)
+	}
+	u.mu.Unlock()
+	for _, d := range ds {
+		d.cancel()
+	}
+}

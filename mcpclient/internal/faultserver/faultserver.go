@@ -1,0 +1,803 @@
+// Package faultserver is a fault-injecting upstream MCP server for tests of a
+// client that must heal broken sessions.
+//
+// It is an mcp-go server (github.com/mark3labs/mcp-go/server) served on a
+// 127.0.0.1 listener over Streamable HTTP (endpoint /mcp, stateful protocol
+// 2025-11-25 with Mcp-Session-Id) or over the legacy HTTP+SSE transport
+// (/sse and /message), behind an HTTP middleware that the test steers with
+// Inject. It offers the tools echo, slow, progress, sample, elicit and roots,
+// the resource test://static and the prompt greet.
+//
+// On the Streamable HTTP transport the middleware validates every request
+// that carries Mcp-Session-Id against the sessions the current server
+// instance minted (mcp-go itself does not validate GET requests): a forgotten
+// session gets the fault's status, an unknown one (e.g. after Restart) gets
+// mcp-go's own answer, 404 "Invalid session ID", or with
+// Options.UnknownSession400 the reference server's 400 (Body400).
+//
+// Behaviour of mcp-go v1.2.1 worth knowing when writing tests:
+//
+//   - A POST is answered with application/json unless the server sent the
+//     session a notification or request while handling it; then the answer
+//     is an SSE stream. The switch is sticky: after the first notification
+//     to a session (progress, list_changed, …) every later answer to it is
+//     SSE. Options.ForceSSE makes every answer SSE from the start.
+//   - A session's notifications go to one channel that the GET stream and
+//     every in-flight POST of the session read from, so with a GET stream
+//     open a tool's progress notifications may arrive on either.
+//   - sampling/createMessage and roots/list are sent only on the GET
+//     stream; elicitation/create goes on the calling POST's SSE stream. The
+//     client POSTs its answer back with the session header.
+//   - The legacy SSE session supports none of the three.
+//   - A fault is used up when a request selects it, even if mcp-go then
+//     answers that request with an error status that the fault cannot act
+//     on.
+package faultserver
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+)
+
+// Transports accepted in Options.Transport.
+const (
+	// TransportStreamable is Streamable HTTP on /mcp (the default).
+	TransportStreamable = "streamable-http"
+	// TransportSSE is the legacy HTTP+SSE transport: GET /sse, POST /message.
+	TransportSSE = "sse"
+)
+
+// Options configures Start.
+type Options struct {
+	// Transport is TransportStreamable ("streamable-http", the default when
+	// empty) or TransportSSE ("sse").
+	Transport string
+	// Addr is the listen address. "" means 127.0.0.1:0 (a free port); a
+	// fixed "127.0.0.1:PORT" lets a test start a new Server on the port of
+	// a closed one. Only 127.0.0.1 is accepted as host.
+	Addr string
+	// Logf, when set, receives the server's log lines (faults fired,
+	// restarts, mcp-go's streamable transport log). Nil discards them.
+	Logf func(format string, args ...any)
+	// ForceSSE makes every 200 JSON response to a POST go out as an SSE
+	// stream (event: message, data: <json>) instead of application/json.
+	// Stream faults force it for the request they apply to anyway.
+	// Streamable HTTP only (legacy responses always travel on /sse).
+	ForceSSE bool
+	// UnknownSession400 makes the server answer a request carrying a
+	// session ID it never issued (typically after Restart) with 400 and
+	// Body400, as the reference server-everything does, instead of mcp-go's
+	// 404 "Invalid session ID". Streamable HTTP only.
+	UnknownSession400 bool
+}
+
+// Stats are the server's counters, cumulative across Restart.
+type Stats struct {
+	// SessionsOpened counts initialize requests the MCP server answered
+	// successfully (a fault may still have kept the answer from the client).
+	SessionsOpened int
+	// SessionsClosed counts DELETE requests that ended a live session
+	// (streamable HTTP).
+	SessionsClosed int
+	// Requests counts every HTTP request on the MCP endpoints, by JSON-RPC
+	// method or pseudo-method (MethodGET, MethodDELETE, MethodResponse,
+	// MethodUnknown), faulted or not.
+	Requests map[string]int
+	// ActiveSSEStreams is the number of GET streams (streamable GET or
+	// legacy /sse) open right now.
+	ActiveSSEStreams int
+	// FaultsFired counts the faults applied.
+	FaultsFired int
+}
+
+// Server is a running fault server. Its methods are safe for concurrent use.
+type Server struct {
+	opts Options
+	addr string // host:port, fixed for the Server's life
+	logf func(format string, args ...any)
+
+	lifeMu sync.Mutex // serializes Restart and Close
+
+	mu            sync.Mutex
+	inst          *instance
+	closed        bool
+	faults        []*armedFault
+	toolNames     []string
+	stats         Stats
+	cancelled     int
+	streams       map[*faultWriter]struct{}
+	legacyStreams map[string]*faultWriter // legacy session ID -> /sse stream
+}
+
+// DefaultTools are the tools a new Server offers.
+var DefaultTools = []string{"echo", "slow", "progress", "sample", "elicit", "roots"}
+
+// Start starts a fault server on a loopback listener.
+func Start(opts Options) (*Server, error) {
+	switch opts.Transport {
+	case "":
+		opts.Transport = TransportStreamable
+	case TransportStreamable, TransportSSE:
+	default:
+		return nil, fmt.Errorf("faultserver: unknown transport %q", opts.Transport)
+	}
+	addr := opts.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("faultserver: bad address %q: %w", addr, err)
+	}
+	if host != "127.0.0.1" {
+		return nil, fmt.Errorf("faultserver: address %q: only 127.0.0.1 is allowed", addr)
+	}
+	s := &Server{
+		opts:          opts,
+		logf:          opts.Logf,
+		toolNames:     append([]string(nil), DefaultTools...),
+		streams:       make(map[*faultWriter]struct{}),
+		legacyStreams: make(map[string]*faultWriter),
+		stats:         Stats{Requests: make(map[string]int)},
+	}
+	if s.logf == nil {
+		s.logf = func(string, ...any) {}
+	}
+	in, err := s.newInstance(addr)
+	if err != nil {
+		return nil, err
+	}
+	s.addr = in.ln.Addr().String()
+	s.inst = in
+	return s, nil
+}
+
+// URL returns the endpoint URL: http://127.0.0.1:PORT/mcp for Streamable
+// HTTP, http://127.0.0.1:PORT/sse for the legacy transport.
+func (s *Server) URL() string {
+	if s.opts.Transport == TransportSSE {
+		return "http://" + s.addr + "/sse"
+	}
+	return "http://" + s.addr + "/mcp"
+}
+
+// Addr returns the listen address, 127.0.0.1:PORT.
+func (s *Server) Addr() string { return s.addr }
+
+// Close stops the server: it closes the listener and every open connection
+// and stream, and waits for every goroutine the server started (handlers
+// included) to stop. It is idempotent.
+func (s *Server) Close() {
+	s.lifeMu.Lock()
+	defer s.lifeMu.Unlock()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	in := s.inst
+	s.mu.Unlock()
+	in.shutdown()
+}
+
+// Restart replaces the MCP server with a new instance on the same address,
+// as if the upstream process restarted: every connection and stream is
+// closed, in-flight requests are aborted and all sessions are forgotten (a
+// request with an old session ID gets 404, or 400 with UnknownSession400).
+// Queued faults, the tool list and the counters are kept.
+func (s *Server) Restart() error {
+	s.lifeMu.Lock()
+	defer s.lifeMu.Unlock()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return fmt.Errorf("faultserver: closed")
+	}
+	old := s.inst
+	s.mu.Unlock()
+	old.shutdown()
+	var in *instance
+	var err error
+	for range 50 {
+		if in, err = s.newInstance(s.addr); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.inst = in
+	s.mu.Unlock()
+	s.logf("faultserver: restarted on %s", s.addr)
+	return nil
+}
+
+// Inject arms a fault. Faults queue up in order; each request takes the
+// first one that matches it.
+func (s *Server) Inject(f Fault) {
+	left := f.Count
+	if left == 0 {
+		left = 1
+	}
+	s.mu.Lock()
+	s.faults = append(s.faults, &armedFault{f: f, left: left})
+	s.mu.Unlock()
+}
+
+// ClearFaults disarms every queued fault.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	s.faults = nil
+	s.mu.Unlock()
+}
+
+// PendingFaults returns how many faults are still armed.
+func (s *Server) PendingFaults() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.faults)
+}
+
+// takeFault removes one application of the first fault matching ri.
+func (s *Server) takeFault(ri reqInfo) (Fault, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, af := range s.faults {
+		if !af.f.applies(ri) {
+			continue
+		}
+		if af.left > 0 {
+			af.left--
+			if af.left == 0 {
+				s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
+			}
+		}
+		s.stats.FaultsFired++
+		return af.f, true
+	}
+	return Fault{}, false
+}
+
+// Stats returns a snapshot of the counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats
+	st.Requests = maps.Clone(s.stats.Requests)
+	return st
+}
+
+// WaitFor polls Stats until cond holds or timeout passes, and reports
+// whether it held.
+func (s *Server) WaitFor(timeout time.Duration, cond func(Stats) bool) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		if cond(s.Stats()) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Cancelled returns how many calls of the slow tool ended because their
+// context was cancelled (client disconnect, notifications/cancelled, Close).
+func (s *Server) Cancelled() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cancelled
+}
+
+// SetTools replaces the tool list at runtime. Names of built-in tools (see
+// DefaultTools) get the built-in tool; any other name gets a trivial tool
+// that answers with its own name. mcp-go sends
+// notifications/tools/list_changed to every session. The list survives
+// Restart.
+func (s *Server) SetTools(names ...string) {
+	s.lifeMu.Lock() // not while Restart builds an instance from the old list
+	defer s.lifeMu.Unlock()
+	s.mu.Lock()
+	s.toolNames = append([]string(nil), names...)
+	in := s.inst
+	s.mu.Unlock()
+	in.mcp.SetTools(s.buildTools(in, names)...)
+}
+
+// DropStreams aborts every open GET stream now (the client sees the
+// connection break mid-stream) and returns how many there were.
+func (s *Server) DropStreams() int {
+	n := 0
+	for _, fw := range s.openStreams("") {
+		if fw.drop(true) {
+			n++
+		}
+	}
+	s.logf("faultserver: dropped %d streams", n)
+	return n
+}
+
+// CorruptStreams writes GarbageEvent on every open GET stream now, then
+// aborts the streams if thenClose, and returns how many streams it hit.
+func (s *Server) CorruptStreams(thenClose bool) int {
+	n := 0
+	for _, fw := range s.openStreams("") {
+		if fw.corrupt(thenClose) {
+			n++
+		}
+	}
+	s.logf("faultserver: corrupted %d streams", n)
+	return n
+}
+
+func (s *Server) count(method string) {
+	s.mu.Lock()
+	s.stats.Requests[method]++
+	s.mu.Unlock()
+}
+
+func (s *Server) addStream(fw *faultWriter) {
+	s.mu.Lock()
+	s.streams[fw] = struct{}{}
+	s.mu.Unlock()
+}
+
+func (s *Server) removeStream(fw *faultWriter) {
+	s.mu.Lock()
+	delete(s.streams, fw)
+	if fw.open.Load() {
+		s.stats.ActiveSSEStreams--
+	}
+	for id, l := range s.legacyStreams {
+		if l == fw {
+			delete(s.legacyStreams, id)
+		}
+	}
+	s.mu.Unlock()
+}
+
+func (s *Server) streamOpened() {
+	s.mu.Lock()
+	s.stats.ActiveSSEStreams++
+	s.mu.Unlock()
+}
+
+func (s *Server) registerLegacyStream(session string, fw *faultWriter) {
+	s.mu.Lock()
+	if _, ok := s.streams[fw]; ok {
+		s.legacyStreams[session] = fw
+	}
+	s.mu.Unlock()
+}
+
+func (s *Server) legacyStream(session string) *faultWriter {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.legacyStreams[session]
+}
+
+// openStreams lists the GET streams, all or those of one session.
+func (s *Server) openStreams(session string) []*faultWriter {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*faultWriter
+	for fw := range s.streams {
+		if session == "" || fw.ri.session == session {
+			out = append(out, fw)
+		}
+	}
+	return out
+}
+
+// hasStream reports whether the session has an open GET stream.
+func (s *Server) hasStream(session string) bool {
+	for _, fw := range s.openStreams(session) {
+		if fw.open.Load() {
+			return true
+		}
+	}
+	return false
+}
+
+// instance is one mcp-go server with its listener; Restart replaces it.
+type instance struct {
+	s          *Server
+	mcp        *server.MCPServer
+	streamable *server.StreamableHTTPServer
+	sse        *server.SSEServer
+	sessions   *sessionManager
+	ln         net.Listener
+	httpSrv    *http.Server
+	ctx        context.Context // ends when the instance shuts down
+	cancel     context.CancelFunc
+	serveDone  chan struct{}
+	track      tracker
+}
+
+func (s *Server) newInstance(addr string) (*instance, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("faultserver: listen %s: %w", addr, err)
+	}
+	in := &instance{
+		s:         s,
+		sessions:  newSessionManager(),
+		ln:        ln,
+		serveDone: make(chan struct{}),
+	}
+	in.ctx, in.cancel = context.WithCancel(context.Background())
+	in.track.idle = make(chan struct{})
+	logger := s.slogger()
+
+	s.mu.Lock()
+	names := append([]string(nil), s.toolNames...)
+	s.mu.Unlock()
+	in.mcp = s.buildMCP(in, names)
+
+	switch s.opts.Transport {
+	case TransportSSE:
+		in.sse = server.NewSSEServer(in.mcp,
+			server.WithBaseURL("http://"+ln.Addr().String()))
+	default:
+		in.streamable = server.NewStreamableHTTPServer(in.mcp,
+			server.WithSessionIdManager(in.sessions),
+			server.WithStreamableHTTPLogger(logger),
+			// Stay a 2025-11-25 server: advertise no stateless version.
+			server.WithStreamableHTTPProtocolVersions(mcp.LegacyProtocolVersions()...),
+		)
+	}
+	in.httpSrv = &http.Server{
+		Handler:           in,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          log.New(logfWriter{s.logf}, "faultserver http: ", 0),
+	}
+	go func() {
+		defer close(in.serveDone)
+		_ = in.httpSrv.Serve(ln)
+	}()
+	return in, nil
+}
+
+// shutdown stops the instance and waits for its goroutines.
+func (in *instance) shutdown() {
+	in.cancel() // streams, stalls, held responses and tools end
+	if in.streamable != nil {
+		in.streamable.CloseSessions(context.Background())
+	}
+	if in.sse != nil {
+		in.sse.CloseSessions()
+	}
+	_ = in.httpSrv.Close() // listener and connections
+	<-in.serveDone
+	if !in.track.closeAndWait(5 * time.Second) {
+		in.s.logf("faultserver: handlers still running 5s after shutdown")
+	}
+}
+
+// ServeHTTP is the middleware in front of mcp-go.
+func (in *instance) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !in.track.enter() {
+		panic(http.ErrAbortHandler)
+	}
+	defer in.track.exit()
+	s := in.s
+	if s.opts.Transport == TransportSSE {
+		switch r.URL.Path {
+		case "/sse":
+			s.serveLegacyStream(in, w, r)
+		case "/message":
+			s.serveLegacyMessage(in, w, r)
+		default:
+			http.NotFound(w, r)
+		}
+		return
+	}
+	if r.URL.Path != "/mcp" {
+		http.NotFound(w, r)
+		return
+	}
+	s.serveStreamable(in, w, r)
+}
+
+// readBody buffers a POST body and puts it back for mcp-go.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, "read body: "+err.Error(), http.StatusBadRequest)
+		return nil, false
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return body, true
+}
+
+func (s *Server) serveStreamable(in *instance, w http.ResponseWriter, r *http.Request) {
+	ri := reqInfo{session: r.Header.Get("Mcp-Session-Id"), streamOK: true}
+	switch r.Method {
+	case http.MethodPost:
+		body, ok := readBody(w, r)
+		if !ok {
+			return
+		}
+		m := parseMessage(body)
+		ri.method, ri.tool, ri.id = m.method, m.tool, m.id
+	case http.MethodGet:
+		ri.method = MethodGET
+		ri.stream = true
+	case http.MethodDelete:
+		ri.method = MethodDELETE
+	default:
+		ri.method = r.Method
+	}
+	s.count(ri.method)
+
+	wasLive := false
+	if ri.session != "" && ri.method != "initialize" {
+		e := in.sessions.lookup(ri.session)
+		wasLive = e.state == sessionLive
+		switch {
+		case e.state == sessionForgotten:
+			writeSessionGone(w, e.status)
+			return
+		case e.state == sessionUnknown && s.opts.UnknownSession400:
+			writeSessionGone(w, http.StatusBadRequest)
+			return
+		case e.state != sessionLive && r.Method == http.MethodGet:
+			// mcp-go would open a stream for any session ID on GET.
+			if e.state == sessionTerminated {
+				http.Error(w, "Session terminated", http.StatusNotFound)
+			} else {
+				http.Error(w, "Invalid session ID", http.StatusNotFound)
+			}
+			return
+		}
+	}
+
+	f, faulted := s.takeFault(ri)
+	if faulted {
+		if done := s.applyPlainFault(in, w, r, ri, f); done {
+			return
+		}
+	}
+
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	stop := context.AfterFunc(in.ctx, cancel)
+	defer stop()
+	fw := newFaultWriter(s, w, ri, cancel)
+	fw.post = r.Method == http.MethodPost
+	fw.forceSSE = s.opts.ForceSSE
+	if faulted && f.Kind.isStreamFault() {
+		fw.fault = &f
+	}
+	if ri.stream {
+		s.addStream(fw)
+		defer s.removeStream(fw)
+	}
+	in.streamable.ServeHTTP(fw, r.WithContext(ctx))
+	if r.Method == http.MethodDelete && wasLive && fw.status == http.StatusOK {
+		s.mu.Lock()
+		s.stats.SessionsClosed++
+		s.mu.Unlock()
+	}
+	fw.finish(r.Context(), in.ctx)
+}
+
+// applyPlainFault applies a fault that is not a stream fault. It reports
+// whether the request has been answered.
+func (s *Server) applyPlainFault(in *instance, w http.ResponseWriter, r *http.Request, ri reqInfo, f Fault) bool {
+	if f.Kind.isStreamFault() {
+		return false
+	}
+	s.logf("faultserver: %v on %s", f.Kind, ri.describe())
+	switch f.Kind {
+	case Status5xx:
+		writeStatusFault(w, f)
+	case Garbage200:
+		writeGarbage200(w)
+	case ForgetSession404, ForgetSession400:
+		status := http.StatusNotFound
+		if f.Kind == ForgetSession400 {
+			status = http.StatusBadRequest
+		}
+		in.forget(ri.session, status)
+		writeSessionGone(w, status)
+	case Stall:
+		var timer <-chan time.Time
+		if f.Delay > 0 {
+			t := time.NewTimer(f.Delay)
+			defer t.Stop()
+			timer = t.C
+		}
+		select {
+		case <-timer:
+			return false // serve it now
+		case <-r.Context().Done():
+		case <-in.ctx.Done():
+		}
+		panic(http.ErrAbortHandler)
+	}
+	return true
+}
+
+// forget makes the instance forget a session for real: later requests get
+// status, its GET streams end, and mcp-go drops its state.
+func (in *instance) forget(session string, status int) {
+	in.sessions.forget(session, status)
+	for _, fw := range in.s.openStreams(session) {
+		fw.drop(false)
+	}
+	if in.streamable != nil {
+		req, err := http.NewRequestWithContext(context.Background(), http.MethodDelete, "/mcp", nil)
+		if err == nil {
+			req.Header.Set("Mcp-Session-Id", session)
+			in.streamable.ServeHTTP(&discardWriter{}, req)
+		}
+	}
+	if in.sse != nil {
+		if fw := in.s.legacyStream(session); fw != nil {
+			fw.drop(false)
+		}
+	}
+}
+
+func (s *Server) serveLegacyStream(in *instance, w http.ResponseWriter, r *http.Request) {
+	ri := reqInfo{method: r.Method, stream: r.Method == http.MethodGet, streamOK: true}
+	s.count(ri.method)
+	f, faulted := s.takeFault(ri)
+	if faulted {
+		if done := s.applyPlainFault(in, w, r, ri, f); done {
+			return
+		}
+	}
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	stop := context.AfterFunc(in.ctx, cancel)
+	defer stop()
+	fw := newFaultWriter(s, w, ri, cancel)
+	fw.legacy = true
+	if faulted && f.Kind.isStreamFault() {
+		fw.fault = &f
+	}
+	if ri.stream {
+		s.addStream(fw)
+		defer s.removeStream(fw)
+	}
+	in.sse.ServeHTTP(fw, r.WithContext(ctx))
+	fw.finish(r.Context(), in.ctx)
+}
+
+func (s *Server) serveLegacyMessage(in *instance, w http.ResponseWriter, r *http.Request) {
+	ri := reqInfo{method: r.Method, session: r.URL.Query().Get("sessionId")}
+	if r.Method == http.MethodPost {
+		body, ok := readBody(w, r)
+		if !ok {
+			return
+		}
+		m := parseMessage(body)
+		ri.method, ri.tool, ri.id = m.method, m.tool, m.id
+	}
+	s.count(ri.method)
+	if ri.session != "" {
+		if e := in.sessions.lookup(ri.session); e.state == sessionForgotten {
+			writeSessionGone(w, e.status)
+			return
+		}
+	}
+	stream := s.legacyStream(ri.session)
+	ri.streamOK = stream != nil
+	f, faulted := s.takeFault(ri)
+	if faulted {
+		if done := s.applyPlainFault(in, w, r, ri, f); done {
+			return
+		}
+		if f.Kind.isStreamFault() {
+			stream.addLegacyPending(ri.id, f)
+		}
+	}
+	in.sse.ServeHTTP(w, r)
+}
+
+// buildMCP creates the mcp-go server of an instance.
+func (s *Server) buildMCP(in *instance, toolNames []string) *server.MCPServer {
+	hooks := &server.Hooks{}
+	hooks.AddAfterInitialize(func(context.Context, any, *mcp.InitializeRequest, *mcp.InitializeResult) {
+		s.mu.Lock()
+		s.stats.SessionsOpened++
+		s.mu.Unlock()
+	})
+	ms := server.NewMCPServer("faultserver", "1.0.0",
+		server.WithToolCapabilities(true),
+		server.WithResourceCapabilities(false, false),
+		server.WithPromptCapabilities(false),
+		server.WithElicitation(),
+		server.WithHooks(hooks),
+		server.WithInstructions("faultserver: a fault-injecting MCP server for tests."),
+	)
+	ms.EnableSampling()
+	ms.SetTools(s.buildTools(in, toolNames)...)
+	addResourcesAndPrompts(ms)
+	return ms
+}
+
+func (s *Server) slogger() *slog.Logger {
+	if s.opts.Logf == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(logfWriter{s.logf}, nil))
+}
+
+// logfWriter turns Write calls into Logf lines.
+type logfWriter struct {
+	logf func(format string, args ...any)
+}
+
+func (l logfWriter) Write(p []byte) (int, error) {
+	l.logf("%s", strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// tracker counts the handlers running on an instance so that shutdown can
+// wait for them.
+type tracker struct {
+	mu       sync.Mutex
+	n        int
+	closed   bool
+	signaled bool
+	idle     chan struct{}
+}
+
+func (t *tracker) enter() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return false
+	}
+	t.n++
+	return true
+}
+
+func (t *tracker) exit() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.n--
+	t.signalLocked()
+}
+
+func (t *tracker) signalLocked() {
+	if t.closed && t.n == 0 && !t.signaled {
+		t.signaled = true
+		close(t.idle)
+	}
+}
+
+func (t *tracker) closeAndWait(d time.Duration) bool {
+	t.mu.Lock()
+	t.closed = true
+	t.signalLocked()
+	t.mu.Unlock()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-t.idle:
+		return true
+	case <-timer.C:
+		return false
+	}
+}

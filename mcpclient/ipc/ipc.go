@@ -1,0 +1,172 @@
+// Package ipc is the hub's local socket protocol: where the socket lives,
+// the hello line that opens every connection, and a small client. It uses
+// only the standard library so that the bridge binary stays small.
+//
+// Every connection starts with one JSON line from the client, a Hello, and
+// one JSON line from the hub, a Reply. For "attach" the connection then
+// carries newline-delimited JSON-RPC (MCP stdio framing) for one MCP
+// session; for every other op it closes after the reply.
+package ipc
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"time"
+)
+
+// Ops a Hello may carry.
+const (
+	OpAttach    = "attach"    // become an MCP session of Server
+	OpStatus    = "status"    // Result: []ServerStatus
+	OpReconnect = "reconnect" // Server, or All
+	OpTools     = "tools"     // Result: the raw tools/list result of Server
+	OpCall      = "call"      // Tool, Args; Result: the raw tools/call result
+	OpPing      = "ping"      // Result: hub info
+	OpHandover  = "handover"  // ask a headless hub to stop and let a tray hub take over
+	OpShow      = "show"      // ask a tray hub to show its window
+)
+
+// Hello is the first line a client sends.
+type Hello struct {
+	Op     string          `json:"mcptray"`
+	Server string          `json:"server,omitempty"`
+	All    bool            `json:"all,omitempty"`
+	Tool   string          `json:"tool,omitempty"`
+	Args   json.RawMessage `json:"args,omitempty"`
+	PID    int             `json:"pid,omitempty"`
+	Client string          `json:"client,omitempty"`
+}
+
+// Reply is the hub's answer to a Hello.
+type Reply struct {
+	OK     bool            `json:"ok"`
+	Error  string          `json:"error,omitempty"`
+	Hub    *HubInfo        `json:"hub,omitempty"`
+	Result json.RawMessage `json:"result,omitempty"`
+}
+
+// HubInfo describes the running hub.
+type HubInfo struct {
+	PID     int    `json:"pid"`
+	Version string `json:"version"`
+	Mode    string `json:"mode"` // "headless" or "tray"
+	Config  string `json:"config"`
+	Socket  string `json:"socket"`
+	Started int64  `json:"started"` // unix seconds
+}
+
+// Home is the state dir: MCPTRAY_HOME, else the OS user state dir.
+func Home() (string, error) {
+	if h := os.Getenv("MCPTRAY_HOME"); h != "" {
+		return filepath.Abs(h)
+	}
+	switch runtime.GOOS {
+	case "windows":
+		d, err := os.UserCacheDir() // %LocalAppData%
+		if err != nil {
+			return "", err
+		}
+		return filepath.Join(d, "mcptray"), nil
+	case "darwin":
+		d, err := os.UserConfigDir() // ~/Library/Application Support
+		if err != nil {
+			return "", err
+		}
+		return filepath.Join(d, "mcptray"), nil
+	}
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "mcptray"), nil
+	}
+	h, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("cannot find a state dir (set MCPTRAY_HOME): %w", err)
+	}
+	return filepath.Join(h, ".local", "state", "mcptray"), nil
+}
+
+// SocketPath is the hub's socket under home. Unix socket paths are short
+// (about 104 bytes); a home too deep gets a socket in the temp dir instead.
+func SocketPath(home string) string {
+	p := filepath.Join(home, "hub.sock")
+	if len(p) < 100 || runtime.GOOS == "windows" {
+		return p
+	}
+	sum := 0
+	for _, c := range home {
+		sum = sum*31 + int(c)
+	}
+	return filepath.Join(os.TempDir(), "mcptray-"+strconv.Itoa(os.Getuid())+"-"+strconv.Itoa(sum&0xffffff), "hub.sock")
+}
+
+// ErrNoHub means nothing answers on the socket.
+var ErrNoHub = errors.New("no mcptray hub is running")
+
+// Dial connects to the hub's socket.
+func Dial(ctx context.Context, socket string) (net.Conn, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unix", socket)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("%w (socket %s): %v", ErrNoHub, socket, err)
+	}
+	return c, nil
+}
+
+// Open dials, sends hello and reads the reply. The reader keeps what the
+// hub sent after the reply line.
+func Open(ctx context.Context, socket string, h Hello) (net.Conn, *bufio.Reader, *Reply, error) {
+	c, err := Dial(ctx, socket)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = c.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	if h.PID == 0 {
+		h.PID = os.Getpid()
+	}
+	b, _ := json.Marshal(h)
+	if _, err := c.Write(append(b, '\n')); err != nil {
+		c.Close()
+		return nil, nil, nil, fmt.Errorf("talking to the hub: %w", err)
+	}
+	r := bufio.NewReaderSize(c, 64<<10)
+	line, err := r.ReadBytes('\n')
+	if err != nil {
+		c.Close()
+		return nil, nil, nil, fmt.Errorf("the hub closed the connection without answering: %w", err)
+	}
+	var rep Reply
+	if err := json.Unmarshal(line, &rep); err != nil {
+		c.Close()
+		return nil, nil, nil, fmt.Errorf("the hub sent a malformed reply: %w", err)
+	}
+	_ = c.SetDeadline(time.Time{})
+	return c, r, &rep, nil
+}
+
+// Request sends a one-shot hello and returns the reply; a reply with
+// OK false is returned as an error carrying the hub's words.
+func Request(ctx context.Context, socket string, h Hello) (*Reply, error) {
+	c, _, rep, err := Open(ctx, socket, h)
+	if err != nil {
+		return nil, err
+	}
+	c.Close()
+	if !rep.OK {
+		return rep, errors.New(rep.Error)
+	}
+	return rep, nil
+}

@@ -1,0 +1,718 @@
+package mcpclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Transport names, as in the config.
+const (
+	TransportAuto       = "auto"
+	TransportStreamable = "streamable-http"
+	TransportSSE        = "sse"
+)
+
+// inboundFunc receives messages the upstream sends on its own: requests
+// (sampling, elicitation, roots, ping) and notifications. related is the
+// upstream id of the request on whose response stream the message came, or
+// "" when it came on a standalone stream.
+type inboundFunc func(m *message, related string)
+
+// upstreamConn is one live MCP session to an upstream, whatever the
+// transport. call, send and close may be called from any goroutine.
+type upstreamConn interface {
+	// call sends a request and waits for its response.
+	call(ctx context.Context, m *message) (*message, error)
+	// send sends a notification or a response to a server request.
+	send(ctx context.Context, m *message) error
+	// close ends the session (DELETE for Streamable HTTP) and every stream.
+	close()
+	// done is closed when the session broke; err says why.
+	done() <-chan struct{}
+	err() error
+	sessionID() string
+	transport() string
+	setProtocolVersion(v string)
+}
+
+// connOptions is what both transports need.
+type connOptions struct {
+	URL     string
+	Client  *http.Client
+	Headers http.Header
+	Inbound inboundFunc
+	Logger  *slog.Logger
+}
+
+// brokenState records the first fatal error of a connection.
+type brokenState struct {
+	once sync.Once
+	ch   chan struct{}
+	mu   sync.Mutex
+	e    error
+}
+
+func newBroken() brokenState { return brokenState{ch: make(chan struct{})} }
+
+func (b *brokenState) fail(err error) {
+	b.once.Do(func() {
+		b.mu.Lock()
+		b.e = err
+		b.mu.Unlock()
+		close(b.ch)
+	})
+}
+
+func (b *brokenState) done() <-chan struct{} { return b.ch }
+
+func (b *brokenState) err() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.e
+}
+
+// ---- Streamable HTTP -------------------------------------------------------
+
+type streamableConn struct {
+	opts     connOptions
+	ctx      context.Context // the session's lifetime
+	cancel   context.CancelFunc
+	session  atomic.Value // string
+	protocol atomic.Value // string
+	broken   brokenState
+	wg       sync.WaitGroup
+}
+
+func newStreamableConn(opts connOptions) *streamableConn {
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &streamableConn{opts: opts, ctx: ctx, cancel: cancel, broken: newBroken()}
+	c.session.Store("")
+	c.protocol.Store("")
+	return c
+}
+
+func (c *streamableConn) transport() string           { return TransportStreamable }
+func (c *streamableConn) done() <-chan struct{}       { return c.broken.done() }
+func (c *streamableConn) err() error                  { return c.broken.err() }
+func (c *streamableConn) sessionID() string           { return c.session.Load().(string) }
+func (c *streamableConn) setProtocolVersion(v string) { c.protocol.Store(v) }
+
+// fail marks the session broken and aborts every request on it.
+func (c *streamableConn) fail(err error) {
+	c.broken.fail(err)
+	c.cancel()
+}
+
+// linkCtx returns a context that ends with either ctx or the session.
+func (c *streamableConn) linkCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(c.ctx, cancel)
+	return ctx, func() { stop(); cancel() }
+}
+
+func (c *streamableConn) newRequest(ctx context.Context, method string, body []byte) (*http.Request, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.opts.URL, rd)
+	if err != nil {
+		return nil, &ConfigError{fmt.Errorf("bad upstream URL: %w", err)}
+	}
+	for k, v := range c.opts.Headers {
+		req.Header[k] = v
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+	} else {
+		req.Header.Set("Accept", "text/event-stream")
+	}
+	if s := c.sessionID(); s != "" {
+		req.Header.Set("Mcp-Session-Id", s)
+	}
+	if v := c.protocol.Load().(string); v != "" {
+		req.Header.Set("MCP-Protocol-Version", v)
+	}
+	return req, nil
+}
+
+// statusError turns a non-2xx response into a typed error and closes it.
+func (c *streamableConn) statusError(resp *http.Response, hadSession bool) error {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		return &AuthError{Status: resp.StatusCode, WWWAuthenticate: resp.Header.Get("WWW-Authenticate")}
+	case hadSession && (resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusBadRequest):
+		return &SessionError{Status: resp.StatusCode, Body: shortBody(body)}
+	}
+	return &StatusError{Status: resp.StatusCode, RetryAfter: retryAfter(resp.Header), Body: shortBody(body)}
+}
+
+func retryAfter(h http.Header) time.Duration {
+	v := h.Get("Retry-After")
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return time.Until(t)
+	}
+	return 0
+}
+
+func (c *streamableConn) call(ctx context.Context, m *message) (*message, error) {
+	if c.ctx.Err() != nil {
+		return nil, c.closedErr()
+	}
+	body, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode request: %w", err)
+	}
+	ctx, cancel := c.linkCtx(ctx)
+	defer cancel()
+	req, err := c.newRequest(ctx, http.MethodPost, body)
+	if err != nil {
+		return nil, err
+	}
+	hadSession := c.sessionID() != ""
+	resp, err := c.opts.Client.Do(req)
+	if err != nil {
+		return nil, c.ctxErr(ctx, err)
+	}
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusAccepted {
+		return nil, c.statusError(resp, hadSession)
+	}
+	defer resp.Body.Close()
+	if m.Method == "initialize" {
+		if s := resp.Header.Get("Mcp-Session-Id"); s != "" {
+			c.session.Store(s)
+		}
+	}
+	ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	switch ct {
+	case "application/json":
+		b, err := io.ReadAll(io.LimitReader(resp.Body, maxMessageSize+1))
+		if err != nil {
+			return nil, c.streamFailed(ctx, err, false)
+		}
+		r, perr := parseMessage(b)
+		if perr != nil || !r.isResponse() || idKey(r.ID) != idKey(m.ID) {
+			if perr == nil {
+				perr = fmt.Errorf("response does not answer request %s", m.ID)
+			}
+			return nil, c.streamFailed(ctx, fmt.Errorf("%w (body %q)", perr, shortBody(b)), true)
+		}
+		return r, nil
+	case "text/event-stream":
+		return c.readResponseStream(ctx, resp.Body, m.ID)
+	default:
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
+		return nil, c.streamFailed(ctx, fmt.Errorf("unexpected content type %q (body %q)", resp.Header.Get("Content-Type"), shortBody(b)), true)
+	}
+}
+
+func (c *streamableConn) closedErr() error {
+	if err := c.err(); err != nil {
+		return err
+	}
+	return errConnClosed
+}
+
+// ctxErr maps an error from a request whose context may have ended.
+func (c *streamableConn) ctxErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		if c.ctx.Err() != nil {
+			return c.closedErr()
+		}
+		return ctx.Err()
+	}
+	return err
+}
+
+// streamFailed handles a broken or corrupt response: unless our own caller
+// gave up, the session is unusable and marked broken.
+func (c *streamableConn) streamFailed(ctx context.Context, err error, garbage bool) error {
+	if ctx.Err() != nil {
+		return c.ctxErr(ctx, err)
+	}
+	se := &StreamError{Err: err, Garbage: garbage}
+	c.fail(se)
+	return se
+}
+
+// readResponseStream reads the SSE stream of one POST until the response
+// to id arrives, passing other messages on. A stream that ends cleanly
+// after an event id is resumed with GET and Last-Event-ID (SEP-1699).
+func (c *streamableConn) readResponseStream(ctx context.Context, body io.ReadCloser, id json.RawMessage) (*message, error) {
+	want := idKey(id)
+	sr := newSSEReader(body)
+	for resumes := 0; ; {
+		ev, err := sr.Next()
+		if err == io.EOF && sr.lastID != "" && resumes < 5 {
+			body.Close()
+			resumes++
+			nb, rerr := c.resume(ctx, sr.lastID, sr.retry)
+			if rerr != nil {
+				return nil, rerr
+			}
+			body = nb
+			lastID, retry := sr.lastID, sr.retry
+			sr = newSSEReader(body)
+			sr.lastID, sr.retry = lastID, retry
+			continue
+		}
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			body.Close()
+			return nil, c.streamFailed(ctx, fmt.Errorf("response stream ended before the response: %w", err), false)
+		}
+		if ev.Event != "" && ev.Event != "message" {
+			continue
+		}
+		if len(bytes.TrimSpace(ev.Data)) == 0 {
+			continue // priming event (2025-11-25 servers send an empty one)
+		}
+		msg, perr := parseMessage(ev.Data)
+		if perr != nil {
+			body.Close()
+			return nil, c.streamFailed(ctx, fmt.Errorf("%w (data %q)", perr, shortBody(ev.Data)), true)
+		}
+		if msg.isResponse() && idKey(msg.ID) == want {
+			body.Close()
+			return msg, nil
+		}
+		if msg.isResponse() {
+			continue // a response to something else: not ours to deliver
+		}
+		c.opts.Inbound(msg, want)
+	}
+}
+
+func (c *streamableConn) resume(ctx context.Context, lastID string, wait time.Duration) (io.ReadCloser, error) {
+	if wait <= 0 {
+		wait = 100 * time.Millisecond
+	}
+	if wait > 5*time.Second {
+		wait = 5 * time.Second
+	}
+	t := time.NewTimer(wait)
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		t.Stop()
+		return nil, c.ctxErr(ctx, ctx.Err())
+	}
+	req, err := c.newRequest(ctx, http.MethodGet, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Last-Event-ID", lastID)
+	resp, err := c.opts.Client.Do(req)
+	if err != nil {
+		return nil, c.streamFailed(ctx, err, false)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, c.statusError(resp, true)
+	}
+	return resp.Body, nil
+}
+
+func (c *streamableConn) send(ctx context.Context, m *message) error {
+	if c.ctx.Err() != nil {
+		return c.closedErr()
+	}
+	body, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := c.linkCtx(ctx)
+	defer cancel()
+	req, err := c.newRequest(ctx, http.MethodPost, body)
+	if err != nil {
+		return err
+	}
+	hadSession := c.sessionID() != ""
+	resp, err := c.opts.Client.Do(req)
+	if err != nil {
+		return c.ctxErr(ctx, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		return c.statusError(resp, hadSession)
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	return nil
+}
+
+// listen keeps the standalone GET stream open for server-initiated
+// messages. A server that does not offer it (405/404) is fine.
+func (c *streamableConn) listen() {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		lastID := ""
+		failures := 0
+		for c.ctx.Err() == nil {
+			wait, stop := c.listenOnce(&lastID)
+			if stop {
+				return
+			}
+			if wait == 0 {
+				failures = 0
+				wait = 200 * time.Millisecond
+			} else {
+				failures++
+				wait = min(wait*time.Duration(1<<min(failures, 6)), 30*time.Second)
+			}
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-c.ctx.Done():
+				t.Stop()
+				return
+			}
+		}
+	}()
+}
+
+// listenOnce runs one GET stream. It returns how long to wait before the
+// next one (0 after a clean end) or stop.
+func (c *streamableConn) listenOnce(lastID *string) (wait time.Duration, stop bool) {
+	req, err := c.newRequest(c.ctx, http.MethodGet, nil)
+	if err != nil {
+		return 0, true
+	}
+	if *lastID != "" {
+		req.Header.Set("Last-Event-ID", *lastID)
+	}
+	resp, err := c.opts.Client.Do(req)
+	if err != nil {
+		if c.ctx.Err() != nil {
+			return 0, true
+		}
+		return time.Second, false
+	}
+	switch {
+	case resp.StatusCode == http.StatusMethodNotAllowed || resp.StatusCode == http.StatusNotFound && *lastID == "":
+		resp.Body.Close()
+		return 0, true
+	case resp.StatusCode != http.StatusOK:
+		err := c.statusError(resp, true)
+		var se *SessionError
+		var ae *AuthError
+		if errors.As(err, &se) || errors.As(err, &ae) {
+			c.fail(err)
+			return 0, true
+		}
+		return time.Second, false
+	}
+	defer resp.Body.Close()
+	sr := newSSEReader(resp.Body)
+	for {
+		ev, err := sr.Next()
+		if sr.lastID != "" {
+			*lastID = sr.lastID
+		}
+		if err == io.EOF {
+			return 0, false
+		}
+		if err != nil {
+			if c.ctx.Err() != nil {
+				return 0, true
+			}
+			c.fail(&StreamError{Err: fmt.Errorf("standalone stream: %w", err)})
+			return 0, true
+		}
+		if (ev.Event != "" && ev.Event != "message") || len(bytes.TrimSpace(ev.Data)) == 0 {
+			continue
+		}
+		msg, perr := parseMessage(ev.Data)
+		if perr != nil {
+			c.fail(&StreamError{Err: fmt.Errorf("standalone stream: %w (data %q)", perr, shortBody(ev.Data)), Garbage: true})
+			return 0, true
+		}
+		if msg.isResponse() {
+			continue
+		}
+		c.opts.Inbound(msg, "")
+	}
+}
+
+func (c *streamableConn) close() {
+	c.broken.fail(errConnClosed)
+	c.cancel()
+	if s := c.sessionID(); s != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		req, err := c.newRequest(ctx, http.MethodDelete, nil)
+		if err == nil {
+			if resp, err := c.opts.Client.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}
+		cancel()
+	}
+	c.wg.Wait()
+	c.opts.Client.CloseIdleConnections()
+}
+
+// ---- legacy HTTP+SSE (2024-11-05) -------------------------------------------
+
+type sseConn struct {
+	opts     connOptions
+	ctx      context.Context
+	cancel   context.CancelFunc
+	endpoint string
+	protocol atomic.Value
+	broken   brokenState
+	wg       sync.WaitGroup
+
+	mu      sync.Mutex
+	pending map[string]chan *message
+}
+
+// dialSSE opens the event stream and waits for the endpoint event.
+func dialSSE(ctx context.Context, opts connOptions) (*sseConn, error) {
+	cctx, cancel := context.WithCancel(context.Background())
+	c := &sseConn{opts: opts, ctx: cctx, cancel: cancel, broken: newBroken(), pending: map[string]chan *message{}}
+	c.protocol.Store("")
+	req, err := http.NewRequestWithContext(cctx, http.MethodGet, opts.URL, nil)
+	if err != nil {
+		cancel()
+		return nil, &ConfigError{fmt.Errorf("bad upstream URL: %w", err)}
+	}
+	for k, v := range opts.Headers {
+		req.Header[k] = v
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	stop := context.AfterFunc(ctx, cancel) // only while dialing
+	defer stop()
+	resp, err := opts.Client.Do(req)
+	if err != nil {
+		cancel()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		cancel()
+		sc := &streamableConn{}
+		return nil, sc.statusError(resp, false)
+	}
+	if ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); ct != "text/event-stream" {
+		resp.Body.Close()
+		cancel()
+		return nil, &StatusError{Status: resp.StatusCode, Body: "expected an event stream, got " + resp.Header.Get("Content-Type")}
+	}
+	sr := newSSEReader(resp.Body)
+	for {
+		ev, err := sr.Next()
+		if err != nil {
+			resp.Body.Close()
+			cancel()
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, &StreamError{Err: fmt.Errorf("stream ended before the endpoint event: %w", err)}
+		}
+		if ev.Event != "endpoint" {
+			continue
+		}
+		ep, err := url.Parse(string(bytes.TrimSpace(ev.Data)))
+		if err != nil {
+			resp.Body.Close()
+			cancel()
+			return nil, &StreamError{Err: fmt.Errorf("bad endpoint event %q", shortBody(ev.Data)), Garbage: true}
+		}
+		base, _ := url.Parse(opts.URL)
+		c.endpoint = base.ResolveReference(ep).String()
+		break
+	}
+	c.wg.Add(1)
+	go c.read(resp.Body, sr)
+	return c, nil
+}
+
+func (c *sseConn) transport() string           { return TransportSSE }
+func (c *sseConn) done() <-chan struct{}       { return c.broken.done() }
+func (c *sseConn) err() error                  { return c.broken.err() }
+func (c *sseConn) setProtocolVersion(v string) { c.protocol.Store(v) }
+
+func (c *sseConn) sessionID() string {
+	if u, err := url.Parse(c.endpoint); err == nil {
+		if s := u.Query().Get("sessionId"); s != "" {
+			return s
+		}
+		return u.Query().Get("session_id")
+	}
+	return ""
+}
+
+func (c *sseConn) fail(err error) {
+	c.broken.fail(err)
+	c.cancel()
+	c.mu.Lock()
+	for k, ch := range c.pending {
+		close(ch)
+		delete(c.pending, k)
+	}
+	c.mu.Unlock()
+}
+
+func (c *sseConn) read(body io.ReadCloser, sr *sseReader) {
+	defer c.wg.Done()
+	defer body.Close()
+	for {
+		ev, err := sr.Next()
+		if err != nil {
+			if c.ctx.Err() != nil {
+				c.fail(errConnClosed)
+				return
+			}
+			if err == io.EOF {
+				err = errors.New("the server closed the event stream")
+			}
+			c.fail(&StreamError{Err: err})
+			return
+		}
+		if (ev.Event != "" && ev.Event != "message") || len(bytes.TrimSpace(ev.Data)) == 0 {
+			continue
+		}
+		msg, perr := parseMessage(ev.Data)
+		if perr != nil {
+			c.fail(&StreamError{Err: fmt.Errorf("%w (data %q)", perr, shortBody(ev.Data)), Garbage: true})
+			return
+		}
+		if msg.isResponse() {
+			c.mu.Lock()
+			ch := c.pending[idKey(msg.ID)]
+			delete(c.pending, idKey(msg.ID))
+			c.mu.Unlock()
+			if ch != nil {
+				ch <- msg
+			}
+			continue
+		}
+		c.opts.Inbound(msg, "")
+	}
+}
+
+func (c *sseConn) post(ctx context.Context, m *message) (*message, error) {
+	body, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range c.opts.Headers {
+		req.Header[k] = v
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if v := c.protocol.Load().(string); v != "" {
+		req.Header.Set("MCP-Protocol-Version", v)
+	}
+	resp, err := c.opts.Client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			if c.ctx.Err() != nil {
+				return nil, c.closedErr()
+			}
+			return nil, ctx.Err()
+		}
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		sc := &streamableConn{}
+		return nil, sc.statusError(resp, true)
+	}
+	// Some servers answer inline instead of on the stream.
+	if ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); ct == "application/json" {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxMessageSize))
+		if r, err := parseMessage(b); err == nil && r.isResponse() {
+			return r, nil
+		}
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	return nil, nil
+}
+
+func (c *sseConn) closedErr() error {
+	if err := c.err(); err != nil {
+		return err
+	}
+	return errConnClosed
+}
+
+func (c *sseConn) call(ctx context.Context, m *message) (*message, error) {
+	if c.ctx.Err() != nil {
+		return nil, c.closedErr()
+	}
+	key := idKey(m.ID)
+	ch := make(chan *message, 1)
+	c.mu.Lock()
+	c.pending[key] = ch
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		if c.pending[key] == ch {
+			delete(c.pending, key)
+		}
+		c.mu.Unlock()
+	}()
+	pctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(c.ctx, cancel)
+	defer func() { stop(); cancel() }()
+	inline, err := c.post(pctx, m)
+	if err != nil {
+		return nil, err
+	}
+	if inline != nil {
+		return inline, nil
+	}
+	select {
+	case r, ok := <-ch:
+		if !ok {
+			return nil, c.closedErr()
+		}
+		return r, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-c.broken.done():
+		return nil, c.closedErr()
+	}
+}
+
+func (c *sseConn) send(ctx context.Context, m *message) error {
+	if c.ctx.Err() != nil {
+		return c.closedErr()
+	}
+	_, err := c.post(ctx, m)
+	return err
+}
+
+func (c *sseConn) close() {
+	c.fail(errConnClosed)
+	c.wg.Wait()
+	c.opts.Client.CloseIdleConnections()
+}

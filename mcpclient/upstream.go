@@ -1,0 +1,784 @@
+package mcpclient
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// State is where a server's supervisor is.
+type State string
+
+// The states of DESIGN.md's upstream lifecycle.
+const (
+	StateDisabled   State = "disabled"
+	StateConnecting State = "connecting"
+	StateConnected  State = "connected"
+	StateNeedsLogin State = "needs_login"
+	StateLoggingIn  State = "logging_in"
+	StateBackoff    State = "backoff"
+	StateFailed     State = "failed"
+)
+
+// Event is one state transition of a server.
+type Event struct {
+	Time   time.Time `json:"time"`
+	State  State     `json:"state"`
+	Reason string    `json:"reason,omitempty"`
+}
+
+// maxEvents is how many events a server keeps for display.
+const maxEvents = 100
+
+// ServerStatus is a snapshot of one server for status, the UI and logs.
+type ServerStatus struct {
+	Name            string    `json:"name"`
+	URL             string    `json:"url"`
+	State           State     `json:"state"`
+	Since           time.Time `json:"since"`
+	LastError       string    `json:"lastError,omitempty"`
+	NextAttempt     time.Time `json:"nextAttempt,omitzero"`
+	Transport       string    `json:"transport,omitempty"`
+	ProtocolVersion string    `json:"protocolVersion,omitempty"`
+	ServerName      string    `json:"serverName,omitempty"`
+	ServerVersion   string    `json:"serverVersion,omitempty"`
+	Tools           int       `json:"tools"`
+	Resources       int       `json:"resources"`
+	Prompts         int       `json:"prompts"`
+	Bridges         int       `json:"bridges"`
+	SessionsOpened  int       `json:"sessionsOpened"`
+	Disabled        bool      `json:"disabled,omitempty"`
+	Events          []Event   `json:"events,omitempty"`
+}
+
+// Backoff is a capped exponential backoff with jitter.
+type Backoff struct {
+	Base, Cap time.Duration
+	// Jitter is the +/- fraction applied to each delay (0.2 = ±20%).
+	Jitter float64
+}
+
+// Delay returns the wait before attempt n (1-based).
+func (b Backoff) Delay(n int) time.Duration {
+	base, capd := b.Base, b.Cap
+	if base <= 0 {
+		base = 500 * time.Millisecond
+	}
+	if capd <= 0 {
+		capd = 30 * time.Second
+	}
+	d := base
+	for i := 1; i < n && d < capd; i++ {
+		d *= 2
+	}
+	d = min(d, capd)
+	if b.Jitter > 0 {
+		f := 1 + b.Jitter*(2*rand.Float64()-1)
+		d = time.Duration(float64(d) * f)
+	}
+	return d
+}
+
+// Tuning holds the supervisor's timings. The zero value means defaults.
+type Tuning struct {
+	// HoldTimeout is how long a request waits for a (re)connecting upstream.
+	HoldTimeout time.Duration
+	// ConnectTimeout bounds one connect + initialize.
+	ConnectTimeout time.Duration
+	// ProbeInterval is how long a session may be idle before a ping.
+	ProbeInterval time.Duration
+	// ProbeTimeout bounds that ping.
+	ProbeTimeout time.Duration
+	// FirstConnectWait is how long an IDE's initialize waits for the very
+	// first upstream connection, to mirror its capabilities.
+	FirstConnectWait time.Duration
+	Backoff          Backoff
+}
+
+func (t Tuning) withDefaults() Tuning {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&t.HoldTimeout, 30*time.Second)
+	def(&t.ConnectTimeout, 20*time.Second)
+	def(&t.ProbeInterval, 30*time.Second)
+	def(&t.ProbeTimeout, 10*time.Second)
+	def(&t.FirstConnectWait, 3*time.Second)
+	if t.Backoff.Base <= 0 {
+		t.Backoff.Base = 500 * time.Millisecond
+	}
+	if t.Backoff.Cap <= 0 {
+		t.Backoff.Cap = 30 * time.Second
+	}
+	if t.Backoff.Jitter == 0 {
+		t.Backoff.Jitter = 0.2
+	}
+	return t
+}
+
+// session is one live upstream connection plus what its initialize said.
+type session struct {
+	conn     upstreamConn
+	gen      int
+	init     json.RawMessage // the initialize result, raw
+	started  time.Time
+	lastUsed atomic.Int64 // unix nanos of the last successful exchange
+	broken   brokenState
+	ctx      context.Context
+	cancel   context.CancelFunc
+}
+
+func (s *session) fail(err error) { s.broken.fail(err) }
+
+func (s *session) touch() { s.lastUsed.Store(time.Now().UnixNano()) }
+
+// upstream supervises one server: it owns the session, rebuilds it, and
+// forwards requests from downstreams.
+type upstream struct {
+	name   string
+	log    *slog.Logger
+	tuning Tuning
+	env    func(string) (string, bool)
+	jar    http.CookieJar
+	notify func() // tells the hub something changed (UI, status)
+
+	nextID      atomic.Int64
+	nextTok     atomic.Int64
+	lastFailure atomic.Pointer[failureHint]
+	kick        chan struct{}
+	reconfCh    chan struct{}
+
+	mu          sync.Mutex
+	cfg         ServerConfig
+	global      globalSettings
+	state       State
+	since       time.Time
+	lastErr     string
+	nextAt      time.Time
+	events      []Event
+	changed     chan struct{}
+	cur         *session
+	everUp      bool
+	gen         int
+	lastTrans   string // the transport that worked last, for auto
+	serverInfo  struct{ Name, Version string }
+	counts      [3]int
+	hashes      [3]string
+	sessionsN   int
+	inflight    map[string]*call // upstream id → call
+	tokens      map[string]*progressRoute
+	downstreams map[*downstream]struct{}
+	stopped     bool
+	lastInit    json.RawMessage
+}
+
+// globalSettings are config values shared by every server.
+type globalSettings struct {
+	CAFile string
+}
+
+// call is one downstream request in flight upstream.
+type call struct {
+	ds     *downstream
+	dsID   json.RawMessage
+	method string
+	sess   *session
+	cancel context.CancelCauseFunc
+}
+
+type progressRoute struct {
+	ds    *downstream
+	token json.RawMessage
+}
+
+func newUpstream(name string, cfg ServerConfig, g globalSettings, tuning Tuning, log *slog.Logger, notify func()) *upstream {
+	jar, _ := cookiejar.New(nil)
+	u := &upstream{
+		name:        name,
+		log:         log.With("server", name),
+		tuning:      tuning.withDefaults(),
+		env:         os.LookupEnv,
+		jar:         jar,
+		notify:      notify,
+		kick:        make(chan struct{}, 1),
+		reconfCh:    make(chan struct{}, 1),
+		cfg:         cfg,
+		global:      g,
+		state:       StateConnecting,
+		since:       time.Now(),
+		changed:     make(chan struct{}),
+		inflight:    map[string]*call{},
+		tokens:      map[string]*progressRoute{},
+		downstreams: map[*downstream]struct{}{},
+	}
+	if notify == nil {
+		u.notify = func() {}
+	}
+	return u
+}
+
+// setState records a transition. The caller must not hold u.mu.
+func (u *upstream) setState(st State, reason string, next time.Time) {
+	u.mu.Lock()
+	if u.state == st && u.lastErr == reason && st != StateBackoff {
+		u.mu.Unlock()
+		return
+	}
+	now := time.Now()
+	u.state, u.since, u.nextAt = st, now, next
+	if st != StateConnected {
+		u.lastErr = reason
+	}
+	u.events = append(u.events, Event{Time: now, State: st, Reason: reason})
+	if len(u.events) > maxEvents {
+		u.events = append(u.events[:0:0], u.events[len(u.events)-maxEvents:]...)
+	}
+	close(u.changed)
+	u.changed = make(chan struct{})
+	u.mu.Unlock()
+	lvl := slog.LevelInfo
+	if st == StateBackoff || st == StateFailed || st == StateNeedsLogin {
+		lvl = slog.LevelWarn
+	}
+	u.log.Log(context.Background(), lvl, "state", "state", string(st), "reason", reason)
+	u.notify()
+}
+
+func (u *upstream) status(withEvents bool) ServerStatus {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	st := ServerStatus{
+		Name: u.name, URL: u.cfg.URL, State: u.state, Since: u.since, LastError: u.lastErr,
+		NextAttempt: u.nextAt, Tools: u.counts[0], Resources: u.counts[1], Prompts: u.counts[2],
+		Bridges: len(u.downstreams), SessionsOpened: u.sessionsN, Disabled: u.cfg.Disabled,
+		ServerName: u.serverInfo.Name, ServerVersion: u.serverInfo.Version,
+	}
+	if u.cur != nil {
+		st.Transport = u.cur.conn.transport()
+		st.ProtocolVersion = protocolOf(u.cur.init)
+	} else {
+		st.Transport = u.lastTrans
+	}
+	if withEvents {
+		st.Events = append([]Event(nil), u.events...)
+	}
+	return st
+}
+
+// reconnect asks for an immediate rebuild. While a connect attempt runs it
+// does nothing: that attempt is the rebuild.
+func (u *upstream) reconnect() {
+	u.mu.Lock()
+	st := u.state
+	u.mu.Unlock()
+	if st == StateConnecting {
+		return
+	}
+	select {
+	case u.kick <- struct{}{}:
+	default:
+	}
+}
+
+// reconfigure swaps the server's config and rebuilds.
+func (u *upstream) reconfigure(cfg ServerConfig, g globalSettings) {
+	u.mu.Lock()
+	u.cfg, u.global = cfg, g
+	u.mu.Unlock()
+	select {
+	case u.reconfCh <- struct{}{}:
+	default:
+	}
+}
+
+func (u *upstream) config() (ServerConfig, globalSettings) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.cfg, u.global
+}
+
+// run is the supervisor's outer loop: connect, serve until broken, decide
+// how long to wait, repeat. It returns when ctx ends, closing the session.
+func (u *upstream) run(ctx context.Context) {
+	attempt := 0
+	immediate := true
+	for ctx.Err() == nil {
+		cfg, g := u.config()
+		if cfg.Disabled {
+			u.setState(StateDisabled, "disabled in the config", time.Time{})
+			if !u.waitKick(ctx, 0) {
+				break
+			}
+			attempt, immediate = 0, true
+			continue
+		}
+		if !immediate {
+			attempt++
+			d := u.tuning.Backoff.Delay(attempt)
+			if ra := u.retryAfterHint(); ra > d {
+				d = min(ra, 5*time.Minute)
+			}
+			u.mu.Lock()
+			reason := u.lastErr
+			u.mu.Unlock()
+			u.setState(StateBackoff, reason, time.Now().Add(d))
+			if !u.waitKick(ctx, d) && ctx.Err() != nil {
+				break
+			}
+		}
+		u.drainKick()
+		u.setState(StateConnecting, u.connectReason(attempt), time.Time{})
+		s, err := u.connect(ctx, cfg, g)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			if errors.Is(err, errReconfigured) {
+				attempt, immediate = 0, true
+				continue
+			}
+			u.log.Warn("connect failed", "err", err)
+			var ae *AuthError
+			var ce *ConfigError
+			switch {
+			case errors.As(err, &ae) && ae.Status == http.StatusUnauthorized:
+				u.setState(StateNeedsLogin, "the server requires a sign-in: "+err.Error(), time.Time{})
+				if !u.waitKick(ctx, 0) {
+					break
+				}
+				attempt, immediate = 0, true
+			case errors.As(err, &ce):
+				u.setState(StateFailed, "bad config: "+err.Error()+"; fix the config file", time.Time{})
+				if !u.waitKick(ctx, 0) {
+					break
+				}
+				attempt, immediate = 0, true
+			default:
+				u.mu.Lock()
+				u.lastErr = describe(err)
+				u.mu.Unlock()
+				u.lastFailure.Store(&failureHint{err: err})
+				immediate = false
+			}
+			continue
+		}
+		u.install(s)
+		reason, again := u.serve(ctx, s)
+		u.uninstall(s, reason)
+		if ctx.Err() != nil {
+			break
+		}
+		lived := time.Since(s.started)
+		switch {
+		case again:
+			attempt, immediate = 0, true
+		case lived > 10*time.Second:
+			// A session that worked for a while gets one immediate retry.
+			attempt, immediate = 0, true
+			u.lastFailure.Store(&failureHint{err: reason})
+		default:
+			u.lastFailure.Store(&failureHint{err: reason})
+			immediate = attempt == 0
+			if immediate {
+				attempt = 1
+			}
+		}
+		u.mu.Lock()
+		u.lastErr = describe(reason)
+		u.mu.Unlock()
+	}
+	u.mu.Lock()
+	u.stopped = true
+	u.mu.Unlock()
+}
+
+type failureHint struct{ err error }
+
+func (u *upstream) retryAfterHint() time.Duration {
+	h := u.lastFailure.Load()
+	if h == nil {
+		return 0
+	}
+	var se *StatusError
+	if errors.As(h.err, &se) {
+		return se.RetryAfter
+	}
+	return 0
+}
+
+func (u *upstream) connectReason(attempt int) string {
+	if attempt == 0 {
+		return ""
+	}
+	return fmt.Sprintf("attempt %d", attempt+1)
+}
+
+// waitKick waits d (0 = forever) or until reconnect/reconfigure. It
+// returns false when ctx ended.
+func (u *upstream) waitKick(ctx context.Context, d time.Duration) bool {
+	var tc <-chan time.Time
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		tc = t.C
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-u.kick:
+	case <-u.reconfCh:
+	case <-tc:
+	}
+	return true
+}
+
+func (u *upstream) drainKick() {
+	select {
+	case <-u.kick:
+	default:
+	}
+}
+
+var errReconfigured = errors.New("config changed")
+
+// httpClient builds a fresh HTTP client (new connection pool) sharing the
+// server's cookie jar.
+func (u *upstream) httpClient(g globalSettings) (*http.Client, error) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 64
+	tr.MaxIdleConns = 128
+	tr.IdleConnTimeout = 90 * time.Second
+	tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	if g.CAFile != "" {
+		pool, err := loadCAFile(g.CAFile)
+		if err != nil {
+			return nil, &ConfigError{fmt.Errorf("caFile: %w", err)}
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return &http.Client{Transport: tr, Jar: u.jar}, nil
+}
+
+// connect opens and initializes a session, trying the transports the
+// config allows.
+func (u *upstream) connect(ctx context.Context, cfg ServerConfig, g globalSettings) (*session, error) {
+	ctx, cancel := context.WithTimeoutCause(ctx, u.tuning.ConnectTimeout, fmt.Errorf("connect and initialize took longer than %s", u.tuning.ConnectTimeout))
+	defer cancel()
+	// A config change cancels the attempt.
+	cctx, ccancel := context.WithCancelCause(ctx)
+	defer ccancel(nil)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-u.reconfCh:
+			ccancel(errReconfigured)
+		case <-done:
+		}
+	}()
+
+	r, err := cfg.resolve(u.env)
+	if err != nil {
+		return nil, err
+	}
+	client, err := u.httpClient(g)
+	if err != nil {
+		return nil, err
+	}
+	order := []string{cfg.Transport}
+	if cfg.Transport == TransportAuto || cfg.Transport == "" {
+		order = []string{TransportStreamable, TransportSSE}
+		u.mu.Lock()
+		if u.lastTrans == TransportSSE {
+			order = []string{TransportSSE, TransportStreamable}
+		}
+		u.mu.Unlock()
+	}
+	pv := cfg.ProtocolVersion
+	if pv == "" {
+		pv = DefaultProtocolVersion
+	}
+	var firstErr error
+	for i, tname := range order {
+		s, err := u.connectWith(cctx, tname, r, client, pv)
+		if err == nil {
+			return s, nil
+		}
+		if c := context.Cause(cctx); c != nil && cctx.Err() != nil {
+			if errors.Is(c, errReconfigured) {
+				return nil, errReconfigured
+			}
+			if ctx.Err() != nil && context.Cause(ctx) != nil && !errors.Is(context.Cause(ctx), context.Canceled) {
+				return nil, context.Cause(ctx)
+			}
+			return nil, err
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+		// Fall back (auto only) on a 4xx other than auth, per the spec's
+		// backwards-compatibility rule.
+		var se *StatusError
+		if i+1 < len(order) && !(errors.As(err, &se) && se.Status >= 400 && se.Status < 500 && se.Status != 429 && se.Status != 408) {
+			if order[0] == TransportStreamable {
+				return nil, err
+			}
+			// SSE was tried first from memory; still try streamable.
+		}
+	}
+	return nil, firstErr
+}
+
+func (u *upstream) connectWith(ctx context.Context, tname string, r resolved, client *http.Client, pv string) (*session, error) {
+	opts := connOptions{URL: r.URL, Client: client, Headers: r.Headers, Logger: u.log}
+	sess := &session{broken: newBroken(), started: time.Now()}
+	opts.Inbound = func(m *message, related string) { u.inbound(sess, m, related) }
+	var conn upstreamConn
+	switch tname {
+	case TransportSSE:
+		c, err := dialSSE(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		conn = c
+	default:
+		conn = newStreamableConn(opts)
+	}
+	sess.conn = conn
+	initParams, _ := json.Marshal(map[string]any{
+		"protocolVersion": pv,
+		"capabilities": map[string]any{
+			"sampling":    map[string]any{},
+			"elicitation": map[string]any{},
+			"roots":       map[string]any{"listChanged": true},
+		},
+		"clientInfo": map[string]any{"name": "mcptray", "title": "mcptray", "version": Version},
+	})
+	req := &message{JSONRPC: "2.0", ID: intID(u.nextID.Add(1)), Method: "initialize", Params: initParams}
+	resp, err := conn.call(ctx, req)
+	if err != nil {
+		conn.close()
+		return nil, err
+	}
+	if resp.Error != nil {
+		conn.close()
+		var re rpcError
+		_ = json.Unmarshal(resp.Error, &re)
+		return nil, fmt.Errorf("initialize was refused: %s", re.Message)
+	}
+	var ir struct {
+		ProtocolVersion string `json:"protocolVersion"`
+		ServerInfo      struct {
+			Name    string `json:"name"`
+			Version string `json:"version"`
+		} `json:"serverInfo"`
+	}
+	if err := json.Unmarshal(resp.Result, &ir); err != nil || ir.ProtocolVersion == "" {
+		conn.close()
+		return nil, &StreamError{Err: fmt.Errorf("initialize result is not valid: %q", shortBody(resp.Result)), Garbage: true}
+	}
+	conn.setProtocolVersion(ir.ProtocolVersion)
+	if err := conn.send(ctx, &message{JSONRPC: "2.0", Method: "notifications/initialized"}); err != nil {
+		conn.close()
+		return nil, err
+	}
+	if sc, ok := conn.(*streamableConn); ok {
+		sc.listen()
+	}
+	sess.init = resp.Result
+	sess.ctx, sess.cancel = context.WithCancel(context.Background())
+	sess.touch()
+	u.mu.Lock()
+	u.serverInfo.Name, u.serverInfo.Version = ir.ServerInfo.Name, ir.ServerInfo.Version
+	u.mu.Unlock()
+	return sess, nil
+}
+
+// install makes s the current session and tells everyone.
+func (u *upstream) install(s *session) {
+	u.mu.Lock()
+	u.gen++
+	s.gen = u.gen
+	u.cur = s
+	u.lastInit = s.init
+	u.everUp = true
+	u.sessionsN++
+	u.lastTrans = s.conn.transport()
+	u.mu.Unlock()
+	u.log.Info("session up", "transport", s.conn.transport(), "protocol", protocolOf(s.init))
+	u.setState(StateConnected, "", time.Time{})
+	go u.refreshLists(s, true)
+}
+
+// uninstall tears s down; requests in flight on it fail and are retried
+// or answered by their callers.
+func (u *upstream) uninstall(s *session, reason error) {
+	u.mu.Lock()
+	if u.cur == s {
+		u.cur = nil
+	}
+	u.mu.Unlock()
+	s.fail(reason)
+	s.cancel()
+	s.conn.close()
+	u.log.Info("session down", "reason", describe(reason))
+}
+
+// serve waits until the session breaks, a rebuild is asked for, or ctx
+// ends. again reports a rebuild that should happen at once.
+func (u *upstream) serve(ctx context.Context, s *session) (reason error, again bool) {
+	t := time.NewTicker(max(u.tuning.ProbeInterval/4, 10*time.Millisecond))
+	defer t.Stop()
+	probing := make(chan error, 1)
+	inProbe := false
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err(), false
+		case <-s.conn.done():
+			return s.conn.err(), false
+		case <-s.broken.done():
+			return s.broken.err(), false
+		case <-u.kick:
+			return errors.New("reconnect requested"), true
+		case <-u.reconfCh:
+			return errors.New("config changed"), true
+		case err := <-probing:
+			inProbe = false
+			if err != nil {
+				return fmt.Errorf("health probe failed: %w", err), false
+			}
+		case <-t.C:
+			idle := time.Since(time.Unix(0, s.lastUsed.Load()))
+			if !inProbe && idle >= u.tuning.ProbeInterval {
+				inProbe = true
+				go func() { probing <- u.ping(s) }()
+			}
+		}
+	}
+}
+
+// ping checks that the session answers.
+func (u *upstream) ping(s *session) error {
+	ctx, cancel := context.WithTimeoutCause(s.ctx, u.tuning.ProbeTimeout, fmt.Errorf("no answer to ping within %s", u.tuning.ProbeTimeout))
+	defer cancel()
+	resp, err := s.conn.call(ctx, &message{JSONRPC: "2.0", ID: intID(u.nextID.Add(1)), Method: "ping"})
+	if err != nil {
+		if c := context.Cause(ctx); c != nil && ctx.Err() != nil {
+			return c
+		}
+		return err
+	}
+	_ = resp // any answer, even an error, shows the session is alive
+	s.touch()
+	return nil
+}
+
+// refreshLists counts tools, resources and prompts and, when a list
+// differs from the one the previous session had, tells every attached
+// downstream with list_changed.
+func (u *upstream) refreshLists(s *session, afterConnect bool) {
+	caps := capabilitiesOf(s.init)
+	kinds := []struct {
+		cap, method, field, notif string
+	}{
+		{"tools", "tools/list", "tools", "notifications/tools/list_changed"},
+		{"resources", "resources/list", "resources", "notifications/resources/list_changed"},
+		{"prompts", "prompts/list", "prompts", "notifications/prompts/list_changed"},
+	}
+	for i, k := range kinds {
+		if _, ok := caps[k.cap]; !ok {
+			continue
+		}
+		n, hash, err := u.listAll(s, k.method, k.field)
+		if err != nil {
+			u.log.Debug("list refresh failed", "method", k.method, "err", err)
+			continue
+		}
+		u.mu.Lock()
+		changed := u.hashes[i] != hash
+		u.hashes[i], u.counts[i] = hash, n
+		u.mu.Unlock()
+		if changed && afterConnect {
+			u.broadcast(encodeRequest(nil, k.notif, nil))
+		}
+	}
+	u.notify()
+}
+
+func (u *upstream) listAll(s *session, method, field string) (int, string, error) {
+	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
+	defer cancel()
+	h := sha256.New()
+	n := 0
+	cursor := ""
+	for page := 0; page < 100; page++ {
+		var params json.RawMessage
+		if cursor != "" {
+			params, _ = json.Marshal(map[string]string{"cursor": cursor})
+		}
+		resp, err := s.conn.call(ctx, &message{JSONRPC: "2.0", ID: intID(u.nextID.Add(1)), Method: method, Params: params})
+		if err != nil {
+			return 0, "", err
+		}
+		if resp.Error != nil {
+			return 0, "", fmt.Errorf("%s", resp.Error)
+		}
+		var r map[string]json.RawMessage
+		if err := json.Unmarshal(resp.Result, &r); err != nil {
+			return 0, "", err
+		}
+		var items []json.RawMessage
+		_ = json.Unmarshal(r[field], &items)
+		n += len(items)
+		h.Write(r[field])
+		var next string
+		_ = json.Unmarshal(r["nextCursor"], &next)
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	return n, fmt.Sprintf("%x", h.Sum(nil)), nil
+}
+
+func capabilitiesOf(init json.RawMessage) map[string]json.RawMessage {
+	var r struct {
+		Capabilities map[string]json.RawMessage `json:"capabilities"`
+	}
+	_ = json.Unmarshal(init, &r)
+	if r.Capabilities == nil {
+		r.Capabilities = map[string]json.RawMessage{}
+	}
+	return r.Capabilities
+}
+
+func protocolOf(init json.RawMessage) string {
+	var r struct {
+		ProtocolVersion string `json:"protocolVersion"`
+	}
+	_ = json.Unmarshal(init, &r)
+	return r.ProtocolVersion
+}
+
+// describe renders an error for status and the UI.
+func describe(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
