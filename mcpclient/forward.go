@@ -141,6 +141,9 @@ func (u *upstream) forward(ctx context.Context, d *downstream, m *message) []byt
 		c.sess = s
 		u.mu.Unlock()
 		resp, err := s.conn.call(cctx, req)
+		if errors.Is(context.Cause(cctx), errCancelledByClient) {
+			return nil // the IDE ignores answers to what it cancelled
+		}
 		if err == nil {
 			s.touch()
 			return encodeResponse(m.ID, resp.Result, resp.Error)
@@ -192,6 +195,7 @@ func (u *upstream) forward(ctx context.Context, d *downstream, m *message) []byt
 
 // cancelCall handles notifications/cancelled from a downstream.
 func (u *upstream) cancelCall(c *call, upKey string, reason json.RawMessage) {
+	c.cancel(errCancelledByClient)
 	u.mu.Lock()
 	s := c.sess
 	u.mu.Unlock()
@@ -207,7 +211,6 @@ func (u *upstream) cancelCall(c *call, upKey string, reason json.RawMessage) {
 		}
 		cancel()
 	}
-	c.cancel(errCancelledByClient)
 }
 
 // mapProgressToken swaps the downstream's progress token for one unique on
@@ -345,7 +348,9 @@ func (u *upstream) serverNotification(s *session, m *message) {
 		}
 	case "notifications/tools/list_changed", "notifications/resources/list_changed", "notifications/prompts/list_changed":
 		u.broadcast(encodeRequest(nil, m.Method, m.Params))
-		go u.refreshLists(s, false)
+		if s.installed.Load() {
+			go u.refreshLists(s, false)
+		}
 	default:
 		u.broadcast(encodeRequest(nil, m.Method, m.Params))
 	}

@@ -39,6 +39,8 @@ type upstreamConn interface {
 	send(ctx context.Context, m *message) error
 	// close ends the session (DELETE for Streamable HTTP) and every stream.
 	close()
+	// busy reports calls in flight.
+	busy() int
 	// done is closed when the session broke; err says why.
 	done() <-chan struct{}
 	err() error
@@ -93,6 +95,7 @@ type streamableConn struct {
 	protocol atomic.Value // string
 	broken   brokenState
 	wg       sync.WaitGroup
+	inflight atomic.Int32
 }
 
 func newStreamableConn(opts connOptions) *streamableConn {
@@ -109,11 +112,13 @@ func (c *streamableConn) err() error                  { return c.broken.err() }
 func (c *streamableConn) sessionID() string           { return c.session.Load().(string) }
 func (c *streamableConn) setProtocolVersion(v string) { c.protocol.Store(v) }
 
-// fail marks the session broken and aborts every request on it.
+// fail marks the session broken. Requests in flight on their own response
+// streams carry on; close aborts them.
 func (c *streamableConn) fail(err error) {
 	c.broken.fail(err)
-	c.cancel()
 }
+
+func (c *streamableConn) busy() int { return int(c.inflight.Load()) }
 
 // linkCtx returns a context that ends with either ctx or the session.
 func (c *streamableConn) linkCtx(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -180,6 +185,8 @@ func (c *streamableConn) call(ctx context.Context, m *message) (*message, error)
 	if c.ctx.Err() != nil {
 		return nil, c.closedErr()
 	}
+	c.inflight.Add(1)
+	defer c.inflight.Add(-1)
 	body, err := json.Marshal(m)
 	if err != nil {
 		return nil, fmt.Errorf("encode request: %w", err)
@@ -552,6 +559,7 @@ func dialSSE(ctx context.Context, opts connOptions) (*sseConn, error) {
 }
 
 func (c *sseConn) transport() string           { return TransportSSE }
+func (c *sseConn) busy() int                   { return 0 }
 func (c *sseConn) done() <-chan struct{}       { return c.broken.done() }
 func (c *sseConn) err() error                  { return c.broken.err() }
 func (c *sseConn) setProtocolVersion(v string) { c.protocol.Store(v) }

@@ -137,6 +137,9 @@ type session struct {
 	init     json.RawMessage // the initialize result, raw
 	started  time.Time
 	lastUsed atomic.Int64 // unix nanos of the last successful exchange
+	// installed is set once the session is the current one; before that
+	// (during initialize) init is not yet known.
+	installed atomic.Bool
 	broken   brokenState
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -156,6 +159,8 @@ type upstream struct {
 	jar    http.CookieJar
 	notify func() // tells the hub something changed (UI, status)
 
+	stopping    atomic.Bool
+	drains      sync.WaitGroup
 	nextID      atomic.Int64
 	nextTok     atomic.Int64
 	lastFailure atomic.Pointer[failureHint]
@@ -316,6 +321,7 @@ func (u *upstream) config() (ServerConfig, globalSettings) {
 func (u *upstream) run(ctx context.Context) {
 	attempt := 0
 	immediate := true
+	why := ""
 	for ctx.Err() == nil {
 		cfg, g := u.config()
 		if cfg.Disabled {
@@ -341,8 +347,9 @@ func (u *upstream) run(ctx context.Context) {
 			}
 		}
 		u.drainKick()
-		u.setState(StateConnecting, u.connectReason(attempt), time.Time{})
+		u.setState(StateConnecting, u.connectReason(attempt, why), time.Time{})
 		s, err := u.connect(ctx, cfg, g)
+		why = ""
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -378,7 +385,11 @@ func (u *upstream) run(ctx context.Context) {
 		}
 		u.install(s)
 		reason, again := u.serve(ctx, s)
+		if ctx.Err() != nil {
+			u.stopping.Store(true)
+		}
 		u.uninstall(s, reason)
+		why = "rebuilding: " + describe(reason)
 		if ctx.Err() != nil {
 			break
 		}
@@ -401,6 +412,8 @@ func (u *upstream) run(ctx context.Context) {
 		u.lastErr = describe(reason)
 		u.mu.Unlock()
 	}
+	u.stopping.Store(true)
+	u.drains.Wait()
 	u.mu.Lock()
 	u.stopped = true
 	u.mu.Unlock()
@@ -420,11 +433,14 @@ func (u *upstream) retryAfterHint() time.Duration {
 	return 0
 }
 
-func (u *upstream) connectReason(attempt int) string {
+func (u *upstream) connectReason(attempt int, why string) string {
 	if attempt == 0 {
-		return ""
+		return why
 	}
-	return fmt.Sprintf("attempt %d", attempt+1)
+	if why == "" {
+		return fmt.Sprintf("attempt %d", attempt+1)
+	}
+	return fmt.Sprintf("attempt %d, %s", attempt+1, why)
 }
 
 // waitKick waits d (0 = forever) or until reconnect/reconfigure. It
@@ -546,6 +562,13 @@ func (u *upstream) connect(ctx context.Context, cfg ServerConfig, g globalSettin
 func (u *upstream) connectWith(ctx context.Context, tname string, r resolved, client *http.Client, pv string) (*session, error) {
 	opts := connOptions{URL: r.URL, Client: client, Headers: r.Headers, Logger: u.log}
 	sess := &session{broken: newBroken(), started: time.Now()}
+	sess.ctx, sess.cancel = context.WithCancel(context.Background())
+	ok := false
+	defer func() {
+		if !ok {
+			sess.cancel()
+		}
+	}()
 	opts.Inbound = func(m *message, related string) { u.inbound(sess, m, related) }
 	var conn upstreamConn
 	switch tname {
@@ -600,8 +623,8 @@ func (u *upstream) connectWith(ctx context.Context, tname string, r resolved, cl
 		sc.listen()
 	}
 	sess.init = resp.Result
-	sess.ctx, sess.cancel = context.WithCancel(context.Background())
 	sess.touch()
+	ok = true
 	u.mu.Lock()
 	u.serverInfo.Name, u.serverInfo.Version = ir.ServerInfo.Name, ir.ServerInfo.Version
 	u.mu.Unlock()
@@ -614,6 +637,7 @@ func (u *upstream) install(s *session) {
 	u.gen++
 	s.gen = u.gen
 	u.cur = s
+	s.installed.Store(true)
 	u.lastInit = s.init
 	u.everUp = true
 	u.sessionsN++
@@ -633,10 +657,30 @@ func (u *upstream) uninstall(s *session, reason error) {
 	}
 	u.mu.Unlock()
 	s.fail(reason)
-	s.cancel()
-	s.conn.close()
 	u.log.Info("session down", "reason", describe(reason))
+	var se *StreamError
+	if !errors.As(reason, &se) || s.conn.busy() == 0 || u.stopping.Load() {
+		s.cancel()
+		s.conn.close()
+		return
+	}
+	// Requests still running on their own response streams may finish;
+	// the old session is closed once they have, or after a grace period.
+	u.drains.Add(1)
+	go func() {
+		defer u.drains.Done()
+		deadline := time.Now().Add(drainGrace)
+		for s.conn.busy() > 0 && time.Now().Before(deadline) && !u.stopping.Load() {
+			time.Sleep(50 * time.Millisecond)
+		}
+		s.cancel()
+		s.conn.close()
+	}()
 }
+
+// drainGrace bounds how long a replaced session is kept for the requests
+// still running on it.
+const drainGrace = 2 * time.Minute
 
 // serve waits until the session breaks, a rebuild is asked for, or ctx
 // ends. again reports a rebuild that should happen at once.

@@ -93,7 +93,7 @@ func Serve(ctx context.Context, env Env, args []string) int {
 	fs := flag.NewFlagSet("mcptray serve", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	cfgPath := fs.String("config", "", "config file (default: $MCPTRAY_CONFIG or the user config dir)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		return 2
 	}
 	hub, err := mcpclient.NewHub(mcpclient.HubOptions{ConfigPath: *cfgPath, Logger: Logger(env.Stderr), Mode: "headless"})
@@ -160,7 +160,7 @@ func Status(ctx context.Context, env Env, args []string) int {
 	fs := flag.NewFlagSet("mcptray status", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		return 2
 	}
 	rep, ok := request(ctx, env, "status", ipc.Hello{Op: ipc.OpStatus}, 10*time.Second)
@@ -240,7 +240,7 @@ func Reconnect(ctx context.Context, env Env, args []string) int {
 	fs := flag.NewFlagSet("mcptray reconnect", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	all := fs.Bool("all", false, "reconnect every server")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		return 2
 	}
 	if (*all && fs.NArg() != 0) || (!*all && fs.NArg() != 1) {
@@ -264,7 +264,7 @@ func Tools(ctx context.Context, env Env, args []string) int {
 	fs := flag.NewFlagSet("mcptray tools", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	asJSON := fs.Bool("json", false, "print the raw tools/list result")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		return 2
 	}
 	if fs.NArg() != 1 {
@@ -299,7 +299,7 @@ func Tools(ctx context.Context, env Env, args []string) int {
 func Call(ctx context.Context, env Env, args []string) int {
 	fs := flag.NewFlagSet("mcptray call", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		return 2
 	}
 	if fs.NArg() < 2 || fs.NArg() > 3 {
@@ -327,4 +327,26 @@ func Call(ctx context.Context, env Env, args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// parseArgs parses flags wherever they stand among the positional args
+// ("tools NAME --json" as well as "tools --json NAME"); "--" ends flags.
+func parseArgs(fs *flag.FlagSet, args []string) error {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			pos = append(pos, rest...)
+			break
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+	return fs.Parse(append([]string{"--"}, pos...))
 }

@@ -1,0 +1,291 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mcptray/mcptray/mcpclient"
+)
+
+// exitGrace is how long a stdio child may take to exit once its stdin
+// closes before it is sent SIGTERM.
+const exitGrace = 2 * time.Second
+
+// BenchmarkSpawnInitialize launches a stdio target per iteration, as an IDE
+// does: ns/op is spawn → initialize answered. It also reports the median of
+// that and of spawn → first tools/list answered, the peak RSS of the process
+// (VmHWM just before stdin closes), and the upstream sessions each launch
+// opened and closed.
+func BenchmarkSpawnInitialize(b *testing.B) {
+	for _, target := range []string{targetRemote, targetBridge} {
+		b.Run(target, func(b *testing.B) { benchSpawn(b, target) })
+	}
+}
+
+func benchSpawn(b *testing.B, target string) {
+	env := shared.get(b)
+	var toInit, toTools []time.Duration
+	var hwmKB []int64
+	onEOF := 0
+	before := env.proxy.counts()
+	b.ResetTimer()
+	for range b.N {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		start := time.Now()
+		p, err := startStdio(env.cmd(b, target))
+		if err != nil {
+			cancel()
+			b.Fatalf("start %s: %v", target, err)
+		}
+		err = p.initialize(ctx)
+		dInit := time.Since(start)
+		b.StopTimer()
+		if err == nil {
+			_, err = p.initialized(ctx)
+		}
+		dTools := time.Since(start)
+		cancel()
+		if err != nil {
+			p.shutdown(0)
+			b.Fatalf("%s: %v\nstderr: %s", target, err, p.stderrTail())
+		}
+		hwm, err := procStatusKB(p.pid(), "VmHWM")
+		if err != nil {
+			b.Fatalf("%s: %v", target, err)
+		}
+		if p.shutdown(exitGrace) {
+			onEOF++
+		}
+		toInit, toTools, hwmKB = append(toInit, dInit), append(toTools, dTools), append(hwmKB, hwm)
+		b.StartTimer()
+	}
+	b.StopTimer()
+	delta := env.proxy.counts().sub(before)
+
+	initP50, toolsP50 := percentile(toInit, 50), percentile(toTools, 50)
+	peak := slices.Max(hwmKB)
+	n := float64(b.N)
+	b.ReportMetric(ms(initP50), "init-p50-ms")
+	b.ReportMetric(ms(toolsP50), "tools-list-p50-ms")
+	b.ReportMetric(float64(peak)/1024, "peak-rss-MB")
+	b.ReportMetric(float64(delta.opened)/n, "sessions-opened/launch")
+	b.ReportMetric(float64(delta.closed)/n, "sessions-closed/launch")
+	record(rowSpawnInit, target, ms(initP50))
+	record(rowSpawnTools, target, ms(toolsP50))
+	record(rowRSSLaunch, target, float64(peak)/1024)
+	record(rowOpened, target, float64(delta.opened)/n)
+	record(rowClosed, target, float64(delta.closed)/n)
+	record(rowExitOnEOF, target, float64(onEOF)/n)
+}
+
+var allTargets = []string{targetDirect, targetRemote, targetBridge}
+
+// BenchmarkCall makes sequential tools/call echo requests on a long-lived,
+// warm session of each target; it reports the p50 and p99 latency.
+func BenchmarkCall(b *testing.B) {
+	for _, target := range allTargets {
+		b.Run(target, func(b *testing.B) {
+			env := shared.get(b)
+			s := env.session(b, target)
+			ctx := context.Background()
+			lat := make([]time.Duration, b.N)
+			b.ResetTimer()
+			for i := range b.N {
+				start := time.Now()
+				if err := s.callEcho(ctx); err != nil {
+					b.Fatalf("%s: call %d: %v", target, i, err)
+				}
+				lat[i] = time.Since(start)
+			}
+			b.StopTimer()
+			p50, p99 := percentile(lat, 50), percentile(lat, 99)
+			b.ReportMetric(us(p50), "p50-µs")
+			b.ReportMetric(us(p99), "p99-µs")
+			record(rowCallP50, target, us(p50))
+			record(rowCallP99, target, us(p99))
+		})
+	}
+}
+
+// inFlight is the concurrency of BenchmarkThroughput32.
+const inFlight = 32
+
+// BenchmarkThroughput32 keeps 32 tools/call echo requests in flight on one
+// session of each target and reports calls per second. For the stdio
+// targets it then reports the process's peak RSS after all that load.
+func BenchmarkThroughput32(b *testing.B) {
+	for _, target := range allTargets {
+		b.Run(target, func(b *testing.B) {
+			env := shared.get(b)
+			s := env.session(b, target)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			var firstErr error
+			var errOnce sync.Once
+			b.ResetTimer()
+			start := time.Now()
+			for range inFlight {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for next.Add(1) <= int64(b.N) {
+						if err := s.callEcho(ctx); err != nil {
+							errOnce.Do(func() { firstErr = err; cancel() })
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			elapsed := time.Since(start)
+			b.StopTimer()
+			if firstErr != nil {
+				b.Fatalf("%s: %v", target, firstErr)
+			}
+			rate := float64(b.N) / elapsed.Seconds()
+			b.ReportMetric(rate, "calls/s")
+			record(rowThroughput, target, rate)
+			if p, ok := s.(*stdioProc); ok {
+				if hwm, err := procStatusKB(p.pid(), "VmHWM"); err == nil {
+					b.ReportMetric(float64(hwm)/1024, "peak-rss-MB")
+					record(rowRSSLoad, target, float64(hwm)/1024)
+				}
+			}
+		})
+	}
+}
+
+// hubServers is the number of servers in BenchmarkHubRSS20's config.
+const hubServers = 20
+
+// BenchmarkHubRSS20 starts the real `mcptray serve` with 20 servers, all
+// behind the counting proxy, per iteration: ns/op is start → every server
+// connected per `mcptray status --json`. It reports the hub's resident
+// memory then (VmRSS, and VmHWM), the upstream sessions opened per server,
+// and those closed per server once the hub stopped on SIGTERM.
+func BenchmarkHubRSS20(b *testing.B) {
+	env := shared.get(b)
+	dir := b.TempDir()
+	cfg := filepath.Join(dir, "config.json")
+	servers := map[string]string{}
+	for i := range hubServers {
+		servers[fmt.Sprintf("s%02d", i+1)] = env.proxy.URL()
+	}
+	writeConfig(b, cfg, servers)
+	var rssKB, hwmKB []int64
+	var opened, closed int64
+	b.ResetTimer()
+	for i := range b.N {
+		home := filepath.Join(dir, fmt.Sprintf("home%d", i))
+		hubEnv := append(os.Environ(), "MCPTRAY_HOME="+home, "MCPTRAY_CONFIG="+cfg)
+		before := env.proxy.counts()
+		cmd := exec.Command(env.hubBin, "serve")
+		cmd.Env = hubEnv
+		logs := &tailBuffer{}
+		cmd.Stdout, cmd.Stderr = logs, logs
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		stop := func() {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-exited:
+			case <-time.After(10 * time.Second):
+				_ = cmd.Process.Kill()
+				<-exited
+				b.Errorf("mcptray serve did not stop within 10s of SIGTERM")
+			}
+		}
+		if err := waitHubConnected(env.hubBin, hubEnv, exited); err != nil {
+			stop()
+			b.Fatalf("%v\nhub log:\n%s", err, logs.String())
+		}
+		b.StopTimer()
+		rss, err1 := procStatusKB(cmd.Process.Pid, "VmRSS")
+		hwm, err2 := procStatusKB(cmd.Process.Pid, "VmHWM")
+		stop()
+		if err1 != nil || err2 != nil {
+			b.Fatalf("read /proc: %v %v", err1, err2)
+		}
+		delta := env.proxy.counts().sub(before)
+		rssKB, hwmKB = append(rssKB, rss), append(hwmKB, hwm)
+		opened += delta.opened
+		closed += delta.closed
+		b.StartTimer()
+	}
+	b.StopTimer()
+	perServer := float64(b.N * hubServers)
+	rss := float64(slices.Max(rssKB)) / 1024
+	b.ReportMetric(rss, "rss-MB")
+	b.ReportMetric(float64(slices.Max(hwmKB))/1024, "peak-rss-MB")
+	b.ReportMetric(float64(opened)/perServer, "sessions-opened/server")
+	b.ReportMetric(float64(closed)/perServer, "sessions-closed/server")
+	record(rowHubRSS, targetBridge, rss)
+	record(rowHubOpened, targetBridge, float64(opened)/perServer)
+	record(rowHubClosed, targetBridge, float64(closed)/perServer)
+}
+
+// waitHubConnected polls `mcptray status --json` until every configured
+// server is connected.
+func waitHubConnected(hubBin string, env []string, exited <-chan error) error {
+	deadline := time.Now().Add(30 * time.Second)
+	var last string
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-exited:
+			return fmt.Errorf("mcptray serve exited: %v", err)
+		default:
+		}
+		cmd := exec.Command(hubBin, "status", "--json")
+		cmd.Env = env
+		out, err := cmd.Output()
+		if err == nil {
+			var st mcpclient.StatusReport
+			if err := json.Unmarshal(out, &st); err != nil {
+				return fmt.Errorf("status --json: %v\n%s", err, out)
+			}
+			up := 0
+			for _, s := range st.Servers {
+				if s.State == mcpclient.StateConnected {
+					up++
+				}
+			}
+			if len(st.Servers) == hubServers && up == hubServers {
+				return nil
+			}
+			last = fmt.Sprintf("%d of %d connected", up, len(st.Servers))
+		} else {
+			last = err.Error()
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("not every server connected within 30s (last: %s)", last)
+}
+
+// percentile returns the p-th percentile (nearest rank) of ds.
+func percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := int(float64(len(s))*p/100+0.5) - 1
+	return s[min(max(i, 0), len(s)-1)]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }

@@ -1,0 +1,388 @@
+package mcpclient_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mcptray/mcptray/mcpclient"
+	fs "github.com/mcptray/mcptray/mcpclient/internal/faultserver"
+)
+
+func startFault(t *testing.T, opts fs.Options) *fs.Server {
+	t.Helper()
+	if testingVerbose() {
+		opts.Logf = func(format string, args ...any) { t.Logf("faultserver: "+format, args...) }
+	}
+	s, err := fs.Start(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+func testingVerbose() bool { return testing.Verbose() }
+
+func echoArgs(text string) map[string]any {
+	return map[string]any{"name": "echo", "arguments": map[string]any{"text": text}}
+}
+
+// TestFaultRecovery injects each failure of DESIGN.md's table into a live
+// session and checks that the same bridge process keeps answering and that
+// the IDE sees no error except for a tools/call lost mid-stream.
+func TestFaultRecovery(t *testing.T) {
+	retryAfter := http.Header{"Retry-After": {"0"}}
+	for _, tc := range []struct {
+		name      string
+		transport string
+		fault     fs.Fault
+		method    string // the request the fault hits
+		wantErr   int    // JSON-RPC error code the IDE gets for it, 0 = none
+		rebuilds  bool   // a new upstream session must be opened
+		forceSSE  bool
+		unknown   bool // server answers unknown sessions 400
+	}{
+		{name: "corrupt-sse-list", fault: fs.Fault{Kind: fs.CorruptSSE, Method: "tools/list"}, method: "tools/list", rebuilds: true},
+		{name: "corrupt-sse-close-list", fault: fs.Fault{Kind: fs.CorruptSSEClose, Method: "tools/list"}, method: "tools/list", rebuilds: true},
+		{name: "corrupt-sse-call", fault: fs.Fault{Kind: fs.CorruptSSE, Method: "tools/call"}, method: "tools/call", wantErr: mcpclient.CodeLostInFlight, rebuilds: true},
+		{name: "corrupt-then-respond-list", fault: fs.Fault{Kind: fs.CorruptSSEThenRespond, Method: "tools/list"}, method: "tools/list", rebuilds: true},
+		{name: "drop-stream-list", fault: fs.Fault{Kind: fs.DropStream, Method: "tools/list"}, method: "tools/list", rebuilds: true},
+		{name: "drop-stream-call", fault: fs.Fault{Kind: fs.DropStream, Method: "tools/call"}, method: "tools/call", wantErr: mcpclient.CodeLostInFlight, rebuilds: true},
+		{name: "drop-get-stream", fault: fs.Fault{Kind: fs.DropStream, Method: fs.MethodGET}, method: "tools/call", rebuilds: true},
+		{name: "corrupt-get-stream", fault: fs.Fault{Kind: fs.CorruptSSE, Method: fs.MethodGET}, method: "tools/call", rebuilds: true},
+		{name: "forget-session-404", fault: fs.Fault{Kind: fs.ForgetSession404, Method: "tools/call"}, method: "tools/call", rebuilds: true},
+		{name: "forget-session-400", fault: fs.Fault{Kind: fs.ForgetSession400, Method: "tools/call"}, method: "tools/call", rebuilds: true, unknown: true},
+		{name: "503-burst", fault: fs.Fault{Kind: fs.Status5xx, Status: 503, Count: 4}, method: "tools/call", rebuilds: true},
+		{name: "429-retry-after", fault: fs.Fault{Kind: fs.Status5xx, Status: 429, Count: 2, Header: retryAfter}, method: "tools/call", rebuilds: true},
+		{name: "502-burst-list", fault: fs.Fault{Kind: fs.Status5xx, Status: 502, Count: 3}, method: "tools/list", rebuilds: true},
+		{name: "garbage-200-list", fault: fs.Fault{Kind: fs.Garbage200, Method: "tools/list"}, method: "tools/list", rebuilds: true},
+		{name: "stall-list-and-probe", fault: fs.Fault{Kind: fs.Stall, Count: 2}, method: "tools/list", rebuilds: true},
+		{name: "slow-list", fault: fs.Fault{Kind: fs.Stall, Method: "tools/list", Delay: 300 * time.Millisecond}, method: "tools/list"},
+		{name: "sse-corrupt-list", transport: fs.TransportSSE, fault: fs.Fault{Kind: fs.CorruptSSE, Method: "tools/list"}, method: "tools/list", rebuilds: true},
+		{name: "sse-drop-stream", transport: fs.TransportSSE, fault: fs.Fault{Kind: fs.DropStream, Method: "tools/list"}, method: "tools/list", rebuilds: true},
+		{name: "sse-forget-session", transport: fs.TransportSSE, fault: fs.Fault{Kind: fs.ForgetSession404, Method: "tools/call"}, method: "tools/call", rebuilds: true},
+		{name: "sse-503", transport: fs.TransportSSE, fault: fs.Fault{Kind: fs.Status5xx, Status: 503, Count: 2, Method: "tools/call"}, method: "tools/call", rebuilds: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := startFault(t, fs.Options{Transport: tc.transport, ForceSSE: tc.forceSSE, UnknownSession400: tc.unknown})
+			f := startHub(t, map[string]string{"up": urlEntry(srv.URL())})
+			c := launchBridge(t, f.env(), "up", "--no-start")
+			c.initialize(nil)
+			if got := c.toolText(c.ok("tools/call", echoArgs("warm"))); got != "warm" {
+				t.Fatalf("warm-up echo = %q", got)
+			}
+			f.waitState("up", mcpclient.StateConnected, 5*time.Second)
+			before := f.status("up").SessionsOpened
+			srv.Inject(tc.fault)
+			if tc.fault.Method == fs.MethodGET {
+				// Stream faults on GET fire when a stream opens: make one open.
+				srv.DropStreams()
+			}
+
+			var r *rpcResp
+			if tc.method == "tools/list" {
+				r = c.call("tools/list", nil)
+			} else {
+				r = c.call("tools/call", echoArgs("during"))
+			}
+			switch {
+			case tc.wantErr == 0 && r.Error != nil:
+				t.Fatalf("the IDE saw an error: %d %s", r.Error.Code, r.Error.Message)
+			case tc.wantErr != 0 && (r.Error == nil || r.Error.Code != tc.wantErr):
+				t.Fatalf("want error %d, got %s", tc.wantErr, r.raw)
+			case tc.wantErr != 0 && !strings.Contains(r.Error.Message, `"up"`):
+				t.Errorf("the error does not name the server: %s", r.Error.Message)
+			}
+			// The same bridge keeps answering, on a healthy session.
+			for i := 0; i < 3; i++ {
+				want := fmt.Sprint("after-", i)
+				if got := c.toolText(c.ok("tools/call", echoArgs(want))); got != want {
+					t.Fatalf("after the fault: echo = %q", got)
+				}
+			}
+			st := f.waitState("up", mcpclient.StateConnected, 5*time.Second)
+			if tc.rebuilds && st.SessionsOpened <= before {
+				t.Errorf("no new upstream session was built (sessions %d → %d)", before, st.SessionsOpened)
+			}
+			if !tc.rebuilds && st.SessionsOpened != before {
+				t.Errorf("a slow answer must not rebuild (sessions %d → %d)", before, st.SessionsOpened)
+			}
+			select {
+			case <-c.exited:
+				t.Fatal("the bridge process exited")
+			default:
+			}
+		})
+	}
+}
+
+// TestSessionRejectedOnFreshSessionToo: a request that fails the same way
+// on a fresh session is answered with an error instead of looping.
+func TestSessionRejectedOnFreshSessionToo(t *testing.T) {
+	srv := startFault(t, fs.Options{})
+	f := startHub(t, map[string]string{"up": urlEntry(srv.URL())})
+	c := launchBridge(t, f.env(), "up", "--no-start")
+	c.initialize(nil)
+	c.ok("tools/call", echoArgs("warm"))
+	srv.Inject(fs.Fault{Kind: fs.ForgetSession404, Method: "tools/call", Tool: "echo", Count: 2})
+	r := c.call("tools/call", echoArgs("x"))
+	if r.Error == nil || !strings.Contains(r.Error.Message, "fresh session") {
+		t.Fatalf("want a 'fresh session too' error, got %s", r.raw)
+	}
+	if got := c.toolText(c.ok("tools/call", echoArgs("y"))); got != "y" {
+		t.Fatalf("next call: %q", got)
+	}
+}
+
+// TestHealthProbe: an idle session whose server stops answering is noticed
+// by the probe and rebuilt once the server answers again.
+func TestHealthProbe(t *testing.T) {
+	srv := startFault(t, fs.Options{})
+	f := startHub(t, map[string]string{"up": urlEntry(srv.URL())})
+	f.waitState("up", mcpclient.StateConnected, 5*time.Second)
+	srv.Inject(fs.Fault{Kind: fs.Stall, Count: -1})
+	deadline := time.Now().Add(10 * time.Second)
+	for f.status("up").State == mcpclient.StateConnected {
+		if time.Now().After(deadline) {
+			t.Fatal("the probe did not notice a server that stopped answering")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	srv.ClearFaults()
+	st := f.waitState("up", mcpclient.StateConnected, 15*time.Second)
+	found := false
+	for _, e := range st.Events {
+		found = found || strings.Contains(e.Reason, "health probe failed")
+	}
+	if !found {
+		t.Errorf("no 'health probe failed' event in %+v", st.Events)
+	}
+}
+
+// TestTwoBridgesInterleaved: two IDEs share one upstream session; 1,000
+// interleaved calls each get their own answer.
+func TestTwoBridgesInterleaved(t *testing.T) {
+	srv := startFault(t, fs.Options{})
+	f := startHub(t, map[string]string{"up": urlEntry(srv.URL())})
+	a := launchBridge(t, f.env(), "up", "--no-start")
+	b := launchBridge(t, f.env(), "up", "--no-start")
+	a.initialize(nil)
+	b.initialize(nil)
+	const perIDE = 500
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*perIDE)
+	for _, c := range []*ide{a, b} {
+		c := c
+		who := fmt.Sprintf("%p", c)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem := make(chan struct{}, 16)
+			var inner sync.WaitGroup
+			for i := 0; i < perIDE; i++ {
+				sem <- struct{}{}
+				inner.Add(1)
+				go func(i int) {
+					defer inner.Done()
+					defer func() { <-sem }()
+					want := fmt.Sprintf("%s-%d", who, i)
+					_, ch := c.start("tools/call", echoArgs(want))
+					select {
+					case r := <-ch:
+						if r.Error != nil {
+							errs <- fmt.Errorf("call %s: %s", want, r.Error.Message)
+						} else if !strings.Contains(string(r.Result), `"text":"`+want+`"`) {
+							errs <- fmt.Errorf("call %s got %s", want, r.Result)
+						}
+					case <-time.After(30 * time.Second):
+						errs <- fmt.Errorf("call %s: no answer", want)
+					}
+				}(i)
+			}
+			inner.Wait()
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	n := 0
+	for err := range errs {
+		if n++; n <= 5 {
+			t.Error(err)
+		}
+	}
+	st := f.status("up")
+	if st.SessionsOpened != 1 || st.Bridges != 2 {
+		t.Errorf("want one upstream session for two bridges, got %+v", st)
+	}
+	if got := srv.Stats().SessionsOpened; got != 1 {
+		t.Errorf("the upstream saw %d sessions, want 1", got)
+	}
+}
+
+// TestCancelFromIDE: notifications/cancelled from the IDE cancels the
+// upstream request.
+func TestCancelFromIDE(t *testing.T) {
+	srv := startFault(t, fs.Options{})
+	f := startHub(t, map[string]string{"up": urlEntry(srv.URL())})
+	c := launchBridge(t, f.env(), "up", "--no-start")
+	c.initialize(nil)
+	id, ch := c.start("tools/call", map[string]any{"name": "slow", "arguments": map[string]any{"ms": 20000}})
+	time.Sleep(200 * time.Millisecond)
+	c.notify("notifications/cancelled", map[string]any{"requestId": jsonNum(id), "reason": "user pressed stop"})
+	deadline := time.Now().Add(10 * time.Second)
+	for srv.Cancelled() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the upstream tool was not cancelled")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	select {
+	case r := <-ch:
+		t.Errorf("a cancelled request must not be answered, got %s", r.raw)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if got := c.toolText(c.ok("tools/call", echoArgs("next"))); got != "next" {
+		t.Fatalf("next call: %q", got)
+	}
+}
+
+// TestServerRequestRouting: a sampling request from the upstream reaches
+// the IDE whose call is in flight, not the other one.
+func TestServerRequestRouting(t *testing.T) {
+	srv := startFault(t, fs.Options{})
+	f := startHub(t, map[string]string{"up": urlEntry(srv.URL())})
+	a := launchBridge(t, f.env(), "up", "--no-start")
+	b := launchBridge(t, f.env(), "up", "--no-start")
+	var mu sync.Mutex
+	got := map[string]int{}
+	answer := func(who string) func(*rpcResp) any {
+		return func(m *rpcResp) any {
+			mu.Lock()
+			got[who+" "+m.Method]++
+			mu.Unlock()
+			switch m.Method {
+			case "roots/list":
+				return map[string]any{"roots": []any{map[string]any{"uri": "file:///" + who}}}
+			case "elicitation/create":
+				return map[string]any{"action": "accept", "content": map[string]any{"name": who}}
+			}
+			return map[string]any{"role": "assistant", "model": "m", "content": map[string]any{"type": "text", "text": "from " + who}}
+		}
+	}
+	a.onServer, b.onServer = answer("A"), answer("B")
+	caps := map[string]any{"sampling": map[string]any{}, "roots": map[string]any{}, "elicitation": map[string]any{}}
+	a.initialize(caps)
+	b.initialize(caps)
+	r := b.ok("tools/call", map[string]any{"name": "sample", "arguments": map[string]any{"prompt": "hi"}})
+	if !strings.Contains(string(r), "from B") {
+		t.Errorf("sampling answered by the wrong IDE: %s", r)
+	}
+	r = a.ok("tools/call", map[string]any{"name": "roots", "arguments": map[string]any{}})
+	if !strings.Contains(string(r), "file:///A") {
+		t.Errorf("roots answered by the wrong IDE: %s", r)
+	}
+	r = b.ok("tools/call", map[string]any{"name": "elicit", "arguments": map[string]any{}})
+	if !strings.Contains(string(r), "B") {
+		t.Errorf("elicitation answered by the wrong IDE: %s", r)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got["A sampling/createMessage"] != 0 || got["B roots/list"] != 0 {
+		t.Errorf("requests went to the IDE without a call in flight: %v", got)
+	}
+}
+
+// TestProgressMapping: two IDEs using the same progress token each get
+// only their own progress notifications, with their own token.
+func TestProgressMapping(t *testing.T) {
+	srv := startFault(t, fs.Options{})
+	f := startHub(t, map[string]string{"up": urlEntry(srv.URL())})
+	a := launchBridge(t, f.env(), "up", "--no-start")
+	b := launchBridge(t, f.env(), "up", "--no-start")
+	a.initialize(nil)
+	b.initialize(nil)
+	var wg sync.WaitGroup
+	for _, c := range []*ide{a, b} {
+		c := c
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.ok("tools/call", map[string]any{"name": "progress", "arguments": map[string]any{"count": 3, "ms": 5},
+				"_meta": map[string]any{"progressToken": 1}})
+		}()
+	}
+	wg.Wait()
+	for _, c := range []*ide{a, b} {
+		for i := 0; i < 3; i++ {
+			n := c.waitNote("notifications/progress", nil, 5*time.Second)
+			if !strings.Contains(string(n.Params), `"progressToken":1`) {
+				t.Errorf("progress token not restored: %s", n.Params)
+			}
+		}
+		c.mu.Lock()
+		for _, n := range c.notes {
+			if n.Method == "notifications/progress" {
+				t.Errorf("an IDE got someone else's progress: %s", n.raw)
+			}
+		}
+		c.mu.Unlock()
+	}
+}
+
+// TestSchemasByteForByte: tool schemas reach the IDE exactly as the server
+// sent them.
+func TestSchemasByteForByte(t *testing.T) {
+	srv := startFault(t, fs.Options{})
+	f := startHub(t, map[string]string{"up": urlEntry(srv.URL())})
+	c := launchBridge(t, f.env(), "up", "--no-start")
+	c.initialize(nil)
+	r := c.ok("tools/list", nil)
+	for _, want := range []string{`"inputSchema":` + fs.EchoInputSchema, `"outputSchema":` + fs.EchoOutputSchema} {
+		if !strings.Contains(string(r), want) {
+			t.Errorf("schema altered; want %s in %s", want, r)
+		}
+	}
+}
+
+// TestListChangedAfterRebuild: when a rebuilt session lists other tools,
+// attached IDEs are told.
+func TestListChangedAfterRebuild(t *testing.T) {
+	srv := startFault(t, fs.Options{})
+	f := startHub(t, map[string]string{"up": urlEntry(srv.URL())})
+	c := launchBridge(t, f.env(), "up", "--no-start")
+	c.initialize(nil)
+	f.waitState("up", mcpclient.StateConnected, 5*time.Second)
+	time.Sleep(100 * time.Millisecond)
+	c.mu.Lock()
+	c.notes = nil
+	c.mu.Unlock()
+	addr := srv.Addr()
+	srv.Close()
+	srv2 := startFault(t, fs.Options{Addr: addr})
+	srv2.SetTools("echo")
+	n := c.waitNote("notifications/tools/list_changed", nil, 10*time.Second)
+	_ = n
+	f.waitState("up", mcpclient.StateConnected, 10*time.Second)
+	deadline := time.Now().Add(5 * time.Second)
+	for f.status("up").Tools != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("tool count not refreshed: %+v", f.status("up"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	r := c.ok("tools/list", nil)
+	if strings.Contains(string(r), `"slow"`) {
+		t.Errorf("old tool list: %s", r)
+	}
+}
+
+func jsonNum(id string) any { return json_number(id) }
+
+type json_number string
+
+func (n json_number) MarshalJSON() ([]byte, error) { return []byte(n), nil }
