@@ -140,9 +140,9 @@ type session struct {
 	// installed is set once the session is the current one; before that
 	// (during initialize) init is not yet known.
 	installed atomic.Bool
-	broken   brokenState
-	ctx      context.Context
-	cancel   context.CancelFunc
+	broken    brokenState
+	ctx       context.Context
+	cancel    context.CancelFunc
 }
 
 func (s *session) fail(err error) { s.broken.fail(err) }
