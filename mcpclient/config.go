@@ -215,7 +215,13 @@ func parseServer(path, name string, raw json.RawMessage) (ServerConfig, error) {
 				err = ferr(k, "must be an object of strings")
 				break
 			}
+			seen := map[string]string{}
 			for h, hv := range sc.Headers {
+				if prev, dup := seen[http.CanonicalHeaderKey(h)]; dup {
+					err = ferr(k+"."+h, "repeats header %q (header names ignore case)", prev)
+					break
+				}
+				seen[http.CanonicalHeaderKey(h)] = h
 				if !headerNameRE.MatchString(h) {
 					err = ferr(k+"."+h, "is not a valid HTTP header name")
 					break
@@ -306,8 +312,16 @@ func parseOAuth(path, name string, raw json.RawMessage) (*OAuthConfig, error) {
 // checkURL accepts absolute http(s) URLs; ${env:VAR} references are
 // checked after expansion, when connecting.
 func checkURL(raw string) error {
-	if strings.Contains(raw, "${") {
+	if envRefRE.MatchString(raw) {
 		return nil
+	}
+	return checkExpandedURL(raw)
+}
+
+// checkExpandedURL checks a URL with nothing left to expand.
+func checkExpandedURL(raw string) error {
+	if strings.Contains(raw, "${") {
+		return fmt.Errorf("has an unexpanded variable (write ${env:NAME}) in %q", raw)
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -353,7 +367,7 @@ func (sc ServerConfig) resolve(lookup func(string) (string, bool)) (resolved, er
 	if err != nil {
 		return r, &ConfigError{fmt.Errorf("url: %w", err)}
 	}
-	if err := checkURL(u); err != nil {
+	if err := checkExpandedURL(u); err != nil {
 		return r, &ConfigError{fmt.Errorf("url %w", err)}
 	}
 	r.URL = u

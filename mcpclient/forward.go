@@ -149,7 +149,9 @@ func (u *upstream) forward(ctx context.Context, d *downstream, m *message) []byt
 			return encodeResponse(m.ID, resp.Result, resp.Error)
 		}
 		if cctx.Err() != nil {
-			return nil // the IDE cancelled, or its connection went away
+			// The IDE went away mid-call: tell the upstream, as it would have.
+			go u.cancelUpstream(s, upKey, "the IDE disconnected")
+			return nil
 		}
 		var sessErr *SessionError
 		var authErr *AuthError
@@ -211,6 +213,14 @@ func (u *upstream) cancelCall(c *call, upKey string, reason json.RawMessage) {
 		}
 		cancel()
 	}
+}
+
+// cancelUpstream sends notifications/cancelled for an upstream request.
+func (u *upstream) cancelUpstream(s *session, upKey, reason string) {
+	pb, _ := json.Marshal(map[string]any{"requestId": json.RawMessage(upKey), "reason": reason})
+	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
+	defer cancel()
+	_ = s.conn.send(ctx, &message{JSONRPC: "2.0", Method: "notifications/cancelled", Params: pb})
 }
 
 // mapProgressToken swaps the downstream's progress token for one unique on

@@ -278,11 +278,19 @@ func launchBridge(t testing.TB, env []string, name string, args ...string) *ide 
 		pending: map[string]chan *rpcResp{}, noteCh: make(chan struct{}, 1)}
 	pr, pw := io.Pipe()
 	cmd.Stderr = pw
+	stderrDone := make(chan struct{})
 	go func() {
-		b, _ := io.ReadAll(pr)
-		c.mu.Lock()
-		c.stderr.Write(b)
-		c.mu.Unlock()
+		defer close(stderrDone)
+		buf := make([]byte, 4096)
+		for {
+			n, err := pr.Read(buf)
+			c.mu.Lock()
+			c.stderr.Write(buf[:n])
+			c.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
 	}()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -300,6 +308,7 @@ func launchBridge(t testing.TB, env []string, name string, args ...string) *ide 
 		}
 		_ = cmd.Wait()
 		pw.Close()
+		<-stderrDone
 		close(c.exited)
 	}()
 	t.Cleanup(func() {
