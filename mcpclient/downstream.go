@@ -33,6 +33,7 @@ type downstream struct {
 	calls      map[string]dsCall // downstream id → call upstream
 	serverReqs map[string]*serverReq
 	caps       map[string]json.RawMessage
+	subs       map[string]bool // resource URIs this IDE subscribed to
 	lastActive time.Time
 }
 
@@ -65,6 +66,7 @@ func newDownstream(ctx context.Context, up *upstream, conn net.Conn, log *slog.L
 func (d *downstream) serve(r *bufio.Reader) {
 	d.up.attach(d)
 	defer d.up.detach(d)
+	defer d.up.dropAllSubs(d)
 	d.wg.Add(1)
 	go d.writeLoop()
 	stop := context.AfterFunc(d.ctx, func() { d.conn.Close() })
@@ -190,10 +192,19 @@ func (d *downstream) handle(line []byte) {
 		case "ping":
 			d.write(encodeResponse(m.ID, json.RawMessage("{}"), nil))
 		default:
+			fwd := d.up.forward
+			switch m.Method {
+			case "resources/subscribe":
+				fwd = d.up.subscribe
+			case "resources/unsubscribe":
+				fwd = d.up.unsubscribe
+			case "logging/setLevel":
+				fwd = d.up.setLevel
+			}
 			d.wg.Add(1)
 			go func() {
 				defer d.wg.Done()
-				d.write(d.up.forward(d.ctx, d, m))
+				d.write(fwd(d.ctx, d, m))
 			}()
 		}
 	case m.isNotification():

@@ -161,3 +161,28 @@ func TestEverythingRestart(t *testing.T) {
 		t.Errorf("status after restart: %+v", st)
 	}
 }
+
+// TestSubscriptionSurvivesRestart: a resource subscription made by the IDE
+// is replayed on the session rebuilt after server-everything restarts, so
+// resources/updated keeps flowing without the IDE doing anything.
+func TestSubscriptionSurvivesRestart(t *testing.T) {
+	ev := testenv.StartEverything(t, testenv.TransportStreamable, 0)
+	f := startHub(t, map[string]string{"ev": urlEntry(ev.URL())})
+	c := launchBridge(t, f.env(), "ev", "--no-start")
+	c.initialize(nil)
+	var rl struct {
+		Resources []struct{ URI string }
+	}
+	_ = json.Unmarshal(c.ok("resources/list", nil), &rl)
+	uri := rl.Resources[0].URI
+	c.ok("resources/subscribe", map[string]any{"uri": uri})
+	ev.Kill()
+	ev.Restart()
+	// The next call meets the dead session, rebuilds, and turns on the
+	// server's simulated updates on the new session.
+	c.ok("tools/call", map[string]any{"name": "toggle-subscriber-updates", "arguments": map[string]any{}})
+	n := c.waitNote("notifications/resources/updated", nil, 15*time.Second)
+	if !strings.Contains(string(n.Params), uri) {
+		t.Errorf("update for another resource: %s", n.Params)
+	}
+}

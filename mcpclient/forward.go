@@ -361,6 +361,16 @@ func (u *upstream) serverNotification(s *session, m *message) {
 		if s.installed.Load() {
 			go u.refreshLists(s, false)
 		}
+	case "notifications/resources/updated":
+		line := encodeRequest(nil, m.Method, m.Params)
+		subs := u.subscribers(uriOf(m.Params))
+		if len(subs) == 0 {
+			u.broadcast(line)
+			return
+		}
+		for _, d := range subs {
+			d.notify(line)
+		}
 	default:
 		u.broadcast(encodeRequest(nil, m.Method, m.Params))
 	}

@@ -568,3 +568,74 @@ func (u *upstream) closeDownstreams() {
 		d.cancel()
 	}
 }
+
+// EditConfig changes the config file through fn, validates the result with
+// the same rules as loading, writes it atomically and applies it. The file
+// is re-read first, so edits made by hand meanwhile are kept.
+func (h *Hub) EditConfig(fn func(*Config) error) error {
+	if err := EditConfigFile(h.opts.ConfigPath, fn); err != nil {
+		return err
+	}
+	return h.Reload()
+}
+
+// EditConfigFile is EditConfig without a running hub (CLI, tests).
+func EditConfigFile(path string, fn func(*Config) error) error {
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		return err
+	}
+	if err := fn(cfg); err != nil {
+		return err
+	}
+	b, err := MarshalConfig(cfg)
+	if err != nil {
+		return err
+	}
+	if _, err := ParseConfig(path, b); err != nil {
+		return err
+	}
+	return writeFileAtomic(path, b, 0o600)
+}
+
+// MarshalConfig renders a config as the indented JSON users edit.
+func MarshalConfig(cfg *Config) ([]byte, error) {
+	servers := cfg.Servers
+	if servers == nil {
+		servers = map[string]ServerConfig{}
+	}
+	out := struct {
+		Servers         map[string]ServerConfig `json:"mcpServers"`
+		CredentialStore string                  `json:"credentialStore,omitempty"`
+		CAFile          string                  `json:"caFile,omitempty"`
+	}{servers, cfg.CredentialStore, cfg.CAFile}
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// ValidateServer checks one server entry with the config file's rules, for
+// forms that validate as the user types.
+func ValidateServer(path, name string, sc ServerConfig) error {
+	b, err := json.Marshal(sc)
+	if err != nil {
+		return err
+	}
+	_, err = parseServer(path, name, b)
+	return err
+}
+
+// SetEnabled enables or disables a server in the config.
+func (h *Hub) SetEnabled(name string, enabled bool) error {
+	return h.EditConfig(func(c *Config) error {
+		sc, ok := c.Servers[name]
+		if !ok {
+			return fmt.Errorf("mcptray: no server named %q in %s", name, h.opts.ConfigPath)
+		}
+		sc.Disabled = !enabled
+		c.Servers[name] = sc
+		return nil
+	})
+}

@@ -187,6 +187,8 @@ type upstream struct {
 	inflight    map[string]*call // upstream id → call
 	tokens      map[string]*progressRoute
 	downstreams map[*downstream]struct{}
+	subs        map[string]int  // resource URI → IDEs subscribed
+	logLevel    json.RawMessage // the last logging/setLevel params
 	stopped     bool
 	lastInit    json.RawMessage
 }
@@ -229,6 +231,7 @@ func newUpstream(name string, cfg ServerConfig, g globalSettings, tuning Tuning,
 		inflight:    map[string]*call{},
 		tokens:      map[string]*progressRoute{},
 		downstreams: map[*downstream]struct{}{},
+		subs:        map[string]int{},
 	}
 	if notify == nil {
 		u.notify = func() {}
@@ -645,7 +648,10 @@ func (u *upstream) install(s *session) {
 	u.mu.Unlock()
 	u.log.Info("session up", "transport", s.conn.transport(), "protocol", protocolOf(s.init))
 	u.setState(StateConnected, "", time.Time{})
-	go u.refreshLists(s, true)
+	go func() {
+		u.replaySessionState(s)
+		u.refreshLists(s, true)
+	}()
 }
 
 // uninstall tears s down; requests in flight on it fail and are retried
