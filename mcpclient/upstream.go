@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -532,6 +533,7 @@ func (u *upstream) connect(ctx context.Context, cfg ServerConfig, g globalSettin
 		pv = DefaultProtocolVersion
 	}
 	var firstErr error
+	var tried []string
 	for i, tname := range order {
 		s, err := u.connectWith(cctx, tname, r, client, pv)
 		if err == nil {
@@ -549,6 +551,7 @@ func (u *upstream) connect(ctx context.Context, cfg ServerConfig, g globalSettin
 		if firstErr == nil {
 			firstErr = err
 		}
+		tried = append(tried, tname+": "+err.Error())
 		// Fall back (auto only) on a 4xx other than auth, per the spec's
 		// backwards-compatibility rule.
 		var se *StatusError
@@ -559,8 +562,20 @@ func (u *upstream) connect(ctx context.Context, cfg ServerConfig, g globalSettin
 			// SSE was tried first from memory; still try streamable.
 		}
 	}
+	if len(tried) > 1 {
+		return nil, &fallbackError{first: firstErr, msg: strings.Join(tried, "; ")}
+	}
 	return nil, firstErr
 }
+
+// fallbackError reports both transports of auto; it unwraps to the first.
+type fallbackError struct {
+	first error
+	msg   string
+}
+
+func (e *fallbackError) Error() string { return e.msg }
+func (e *fallbackError) Unwrap() error { return e.first }
 
 func (u *upstream) connectWith(ctx context.Context, tname string, r resolved, client *http.Client, pv string) (*session, error) {
 	opts := connOptions{URL: r.URL, Client: client, Headers: r.Headers, Logger: u.log}
