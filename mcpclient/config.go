@@ -116,6 +116,7 @@ func ParseConfig(path string, b []byte) (*Config, error) {
 	ferr := func(server, field, format string, args ...any) error {
 		return &ConfigFileError{Path: path, Server: server, Field: field, Msg: fmt.Sprintf(format, args...)}
 	}
+	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")) // a BOM, as Notepad writes
 	if len(bytes.TrimSpace(b)) == 0 {
 		return cfg, nil
 	}

@@ -445,6 +445,9 @@ func TestParseConfigRejects(t *testing.T) {
 		{name: "url without scheme", in: oneServer(`{"url": "mcp.example.com/mcp"}`), server: "s", fields: []string{"url"}, msg: "https://"},
 		{name: "url without host", in: oneServer(`{"url": "https:///mcp"}`), server: "s", fields: []string{"url"}, msg: "no host"},
 		{name: "url unparsable", in: oneServer(`{"url": "http://[::1/mcp"}`), server: "s", fields: []string{"url"}, msg: "not a valid URL"},
+		{name: "url with shell-style variable", in: oneServer(`{"url": "${HOST}/mcp"}`), server: "s", fields: []string{"url"}, msg: "unexpanded variable"},
+		{name: "url with invalid variable name", in: oneServer(`{"url": "https://${env:MCP-HOST}/mcp"}`), server: "s", fields: []string{"url"}, msg: "unexpanded variable"},
+		{name: "header repeated in another case", in: oneServer(`{"url": "https://x.example/mcp", "headers": {"X-Team": "a", "x-team": "b"}}`), server: "s", fields: []string{"headers.X-Team", "headers.x-team"}, msg: "ignore case"},
 		{name: "url with space in host", in: oneServer(`{"url": "https://exa mple.com/mcp"}`), server: "s", fields: []string{"url"}, msg: "not a valid URL"},
 		{name: "header name with space", in: oneServer(`{"url": "https://x.example/mcp", "headers": {"X Team": "a"}}`), server: "s", fields: []string{"headers.X Team"}, msg: "header name"},
 		{name: "header name with colon", in: oneServer(`{"url": "https://x.example/mcp", "headers": {"X-Team:": "a"}}`), server: "s", fields: []string{"headers.X-Team:"}, msg: "header name"},
@@ -847,17 +850,11 @@ func TestResolveErrors(t *testing.T) {
 	}
 }
 
-// BUG: checkURL skips every URL containing "${" so that unexpanded
-// references pass ParseConfig, and resolve calls the same checkURL after
-// expansion. A URL whose "${...}" is not a valid ${env:NAME} reference (a
-// shell-style "${HOST}", a typo like "${env:MCP-HOST}") is therefore never
-// checked: it passes ParseConfig and resolve, and the upstream only fails
-// later in the HTTP client ("unsupported protocol scheme"), which is not a
-// *ConfigError, so the supervisor retries with backoff instead of reporting
-// a config problem. Fix: in ParseConfig skip the check only when
-// envRefRE.MatchString(raw) (and check the URL with the references replaced
-// by a placeholder host/path), and in resolve always check strictly, e.g.
-// split checkURL into checkURL (strict) and a parse-time wrapper.
+// TestResolveRejectsURLLeftUnexpanded is a regression test: resolve once
+// reused the parse-time checkURL, which skipped every URL containing "${",
+// so a "${HOST}" (shell syntax) or "${env:MCP-HOST}" (invalid name) was
+// never checked and failed later as a retryable transport error instead of
+// a *ConfigError.
 func TestResolveRejectsURLLeftUnexpanded(t *testing.T) {
 	for _, raw := range []string{"${HOST}/mcp", "ftp://${MCP_HOST}/mcp", "https://${env:MCP-HOST}/mcp"} {
 		r, err := ServerConfig{URL: raw}.resolve(envMap(map[string]string{"HOST": "https://x.example"}))
@@ -868,12 +865,9 @@ func TestResolveRejectsURLLeftUnexpanded(t *testing.T) {
 	}
 }
 
-// BUG: header names are matched case-insensitively on the wire, but
-// ParseConfig accepts {"X-Team": "a", "x-team": "b"}; resolve then calls
-// Headers.Set in map order, so which value is sent changes from run to run.
-// Fix: in parseServer, reject a header whose http.CanonicalHeaderKey was
-// already seen (Field "headers.<name>", "is given twice (header names
-// ignore case)").
+// TestParseConfigRejectsDuplicateHeaderNames is a regression test: header
+// names ignore case on the wire, and with {"X-Team": "a", "x-team": "b"}
+// resolve used to pick a value in map order, differently from run to run.
 func TestParseConfigRejectsDuplicateHeaderNames(t *testing.T) {
 	_, err := ParseConfig("/c.json", []byte(oneServer(`{"url": "https://x.example/mcp", "headers": {"X-Team": "a", "x-team": "b"}}`)))
 	var ce *ConfigFileError

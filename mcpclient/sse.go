@@ -63,7 +63,7 @@ func (s *sseReader) readLine() ([]byte, error) {
 func (s *sseReader) Next() (*sseEvent, error) {
 	var ev sseEvent
 	var data bytes.Buffer
-	hasData := false
+	hasData, hasID := false, false
 	for {
 		line, err := s.readLine()
 		if err != nil {
@@ -74,12 +74,15 @@ func (s *sseReader) Next() (*sseEvent, error) {
 		}
 		if len(line) == 0 {
 			if !hasData {
-				ev = sseEvent{}
+				if hasID {
+					s.lastID = ev.ID
+				}
+				ev, hasID = sseEvent{}, false
 				continue
 			}
 			ev.Data = bytes.TrimSuffix(data.Bytes(), []byte("\n"))
-			if ev.ID != "" {
-				s.lastID = ev.ID
+			if hasID {
+				s.lastID = ev.ID // only once the event is delivered
 			}
 			ev.Retry = s.retry
 			return &ev, nil
@@ -99,7 +102,7 @@ func (s *sseReader) Next() (*sseEvent, error) {
 		case "id":
 			if !bytes.ContainsRune(value, 0) {
 				ev.ID = string(value)
-				s.lastID = ev.ID
+				hasID = true
 			}
 		case "retry":
 			if n, err := strconv.Atoi(strings.TrimSpace(string(value))); err == nil && n >= 0 {

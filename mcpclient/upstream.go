@@ -85,11 +85,11 @@ func (b Backoff) Delay(n int) time.Duration {
 		d *= 2
 	}
 	d = min(d, capd)
-	if b.Jitter > 0 {
-		f := 1 + b.Jitter*(2*rand.Float64()-1)
+	if j := min(b.Jitter, 1); j > 0 {
+		f := 1 + j*(2*rand.Float64()-1)
 		d = time.Duration(float64(d) * f)
 	}
-	return d
+	return max(min(d, capd), time.Millisecond)
 }
 
 // Tuning holds the supervisor's timings. The zero value means defaults.
