@@ -29,7 +29,7 @@ as_root() {
 
 # --- system packages -------------------------------------------------------
 
-apt_pkgs=(gcc libc6-dev make pkg-config libgl1-mesa-dev xorg-dev xvfb)
+apt_pkgs=(gcc libc6-dev make pkg-config libgl1-mesa-dev xorg-dev xvfb dbus-daemon gnome-keyring)
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 	apt_pkgs+=(nodejs npm)
 fi

@@ -76,7 +76,12 @@ func (u *upstream) unavailableText(err error) (int, string) {
 		return CodeUpstreamUnavailable, fmt.Sprintf("mcptray: server %q is not reachable: %v", u.name, err)
 	}
 	switch ue.state {
-	case StateNeedsLogin, StateLoggingIn:
+	case StateLoggingIn:
+		return CodeNeedsLogin, fmt.Sprintf("mcptray: server %q is waiting for you to finish signing in in the browser; try again once you have (or run `mcptray login %s` to start over).", u.name, u.name)
+	case StateNeedsLogin:
+		if u.maybeAutoLogin() {
+			return CodeNeedsLogin, fmt.Sprintf("mcptray: server %q needs you to sign in; mcptray opened a browser window for it. Finish the sign-in there, then try again (or run `mcptray login %s`).", u.name, u.name)
+		}
 		return CodeNeedsLogin, fmt.Sprintf("mcptray: server %q needs you to sign in. Click Sign in for %q in the mcptray tray menu, or run `mcptray login %s`, then try again.", u.name, u.name, u.name)
 	case StateDisabled:
 		return CodeServerDisabled, fmt.Sprintf("mcptray: server %q is disabled in the mcptray config; enable it to use it.", u.name)
@@ -127,7 +132,7 @@ func (u *upstream) forward(ctx context.Context, d *downstream, m *message) []byt
 	}()
 
 	deadline := start.Add(u.tuning.HoldTimeout)
-	sessionRetries, lostRetries := 0, 0
+	sessionRetries, lostRetries, authRetries := 0, 0, 0
 	for {
 		s, err := u.acquire(cctx, deadline)
 		if err != nil {
@@ -169,12 +174,23 @@ func (u *upstream) forward(ctx context.Context, d *downstream, m *message) []byt
 				continue
 			}
 			return encodeError(m.ID, CodeUpstreamUnavailable, fmt.Sprintf("mcptray: server %q rejected %s on a fresh session too: %v", u.name, m.Method, err), nil)
-		case errors.As(err, &authErr):
+		case errors.As(err, &authErr) && authErr.Status == 401:
+			// The token was refused mid-session: the rebuild refreshes it
+			// (or finds that a sign-in is needed); retry once on it.
+			u.dropCachedToken()
 			s.fail(err)
-			if authErr.Status == 401 {
-				code, text := u.unavailableText(&unavailableError{state: StateNeedsLogin})
-				return encodeError(m.ID, code, text, nil)
+			if authRetries == 0 {
+				authRetries++
+				continue
 			}
+			code, text := u.unavailableText(&unavailableError{state: StateNeedsLogin})
+			return encodeError(m.ID, code, text, nil)
+		case errors.As(err, &authErr) && insufficientScope(authErr):
+			if u.stepUp(authErr) {
+				return encodeError(m.ID, CodeNeedsLogin, fmt.Sprintf("mcptray: server %q needs more permissions for %s; mcptray opened a browser window to grant them. Finish the sign-in there, then try again.", u.name, m.Method), nil)
+			}
+			return encodeError(m.ID, CodeNeedsLogin, fmt.Sprintf("mcptray: server %q refused %s for lack of permissions (insufficient_scope), and repeated sign-ins did not grant them. Check your account's access, then run `mcptray login %s`.", u.name, m.Method, u.name), nil)
+		case errors.As(err, &authErr):
 			return encodeError(m.ID, CodeInvalidRequest, fmt.Sprintf("mcptray: server %q refused %s: %v", u.name, m.Method, err), nil)
 		case errors.As(err, &statusErr) && !statusErr.Temporary():
 			return encodeError(m.ID, CodeInternalError, fmt.Sprintf("mcptray: server %q failed %s: %v", u.name, m.Method, err), nil)

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcptray/mcptray/auth"
 	"github.com/mcptray/mcptray/mcpclient"
 	"github.com/mcptray/mcptray/mcpclient/ipc"
 )
@@ -84,6 +85,9 @@ type hubFixture struct {
 	cancel  context.CancelFunc
 	done    chan error
 	logw    *logWriter
+
+	mu      sync.Mutex
+	browsed []string // URLs the hub opened in the "browser"
 }
 
 // fastTuning keeps the supervisor quick in tests.
@@ -148,6 +152,13 @@ func (f *hubFixture) start() {
 	f.logw = &logWriter{t: f.t, on: testing.Verbose()}
 	hub, err := mcpclient.NewHub(mcpclient.HubOptions{
 		ConfigPath: f.cfgPath, Home: f.home, Tuning: fastTuning, ReloadInterval: 50 * time.Millisecond,
+		CredentialStore: auth.NewFileStore(filepath.Join(f.home, "credentials.json")),
+		OpenBrowser: func(ctx context.Context, url string) error {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.browsed = append(f.browsed, url)
+			return nil
+		},
 		Logger: slog.New(slog.NewTextHandler(f.logw, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mcptray/mcptray/auth"
 	"github.com/mcptray/mcptray/mcpclient/ipc"
 )
 
@@ -40,6 +41,14 @@ type HubOptions struct {
 	// OnShow is called when another `mcptray` asks this hub to show its
 	// window (tray mode only).
 	OnShow func()
+	// OpenBrowser shows a sign-in URL; nil means the OS default browser
+	// ($BROWSER when set).
+	OpenBrowser func(ctx context.Context, url string) error
+	// CredentialStore, when set, replaces the store chosen by the config's
+	// credentialStore (tests).
+	CredentialStore auth.Store
+	// NoAutoLogin: never open a browser unless a sign-in is asked for.
+	NoAutoLogin bool
 }
 
 // ErrHubRunning is returned by Run when another hub owns the socket.
@@ -78,6 +87,7 @@ type Hub struct {
 	wg       sync.WaitGroup
 	ln       net.Listener
 	handover chan struct{}
+	creds    *credentials
 }
 
 // NewHub prepares a hub; Run starts it.
@@ -154,6 +164,9 @@ func (h *Hub) Run(ctx context.Context) error {
 	h.runCtx = ctx
 	h.ln = ln
 	h.cfgHash = b
+	h.mu.Unlock()
+	h.mu.Lock()
+	h.creds = &credentials{mode: cfg.CredentialStore, home: h.opts.Home, fixed: h.opts.CredentialStore}
 	h.mu.Unlock()
 	h.apply(cfg)
 	h.log.Info("hub started", "socket", h.socket, "config", h.opts.ConfigPath, "servers", len(cfg.Servers), "mode", h.opts.Mode, "version", Version)
@@ -282,6 +295,10 @@ func (h *Hub) handleConn(ctx context.Context, c net.Conn) {
 		d.serve(r)
 		return
 	}
+	if hello.Op == ipc.OpLogin {
+		h.loginOp(ctx, hello, reply)
+		return
+	}
 	res, err := h.control(ctx, hello)
 	if err != nil {
 		reply(ipc.Reply{Error: err.Error()})
@@ -331,7 +348,10 @@ func (h *Hub) apply(cfg *Config) {
 	for name, sc := range cfg.Servers {
 		u := h.servers[name]
 		if u == nil {
-			u = newUpstream(name, sc, g, h.opts.Tuning, h.log, h.changed)
+			u = newUpstream(name, sc, g, upstreamDeps{
+				tuning: h.opts.Tuning, log: h.log, notify: h.changed, creds: h.creds, home: h.opts.Home,
+				openBrowser: h.opts.OpenBrowser, noAutoLogin: h.opts.NoAutoLogin,
+			})
 			uctx, cancel := context.WithCancel(h.runCtx)
 			h.servers[name] = u
 			h.cancels[name] = cancel
@@ -501,8 +521,7 @@ func (h *Hub) control(ctx context.Context, hello ipc.Hello) (json.RawMessage, er
 	case ipc.OpPing:
 		return nil, nil
 	case ipc.OpStatus:
-		st := StatusReport{Servers: h.Snapshot(true), ConfigError: h.ConfigError(), Config: h.opts.ConfigPath}
-		return json.Marshal(st)
+		return json.Marshal(h.Status())
 	case ipc.OpReconnect:
 		return nil, h.Reconnect(hello.Server, hello.All)
 	case ipc.OpTools:
@@ -518,6 +537,10 @@ func (h *Hub) control(ctx context.Context, hello ipc.Hello) (json.RawMessage, er
 		}
 		params, _ := json.Marshal(map[string]json.RawMessage{"name": mustJSON(hello.Tool), "arguments": args})
 		return h.Call(ctx, hello.Server, "tools/call", params)
+	case ipc.OpLogout:
+		lctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		return nil, h.Logout(lctx, hello.Server)
 	case ipc.OpHandover:
 		if h.opts.Mode == "tray" {
 			return nil, errors.New("mcptray: this hub is the tray app; it does not hand over")
@@ -545,9 +568,42 @@ func (h *Hub) control(ctx context.Context, hello ipc.Hello) (json.RawMessage, er
 
 // StatusReport is the control API's status answer.
 type StatusReport struct {
-	Config      string         `json:"config"`
-	ConfigError string         `json:"configError,omitempty"`
-	Servers     []ServerStatus `json:"servers"`
+	Config            string         `json:"config"`
+	ConfigError       string         `json:"configError,omitempty"`
+	CredentialStore   string         `json:"credentialStore,omitempty"`
+	CredentialWarning string         `json:"credentialWarning,omitempty"`
+	Servers           []ServerStatus `json:"servers"`
+}
+
+// Status is the whole hub's status.
+func (h *Hub) Status() StatusReport {
+	st := StatusReport{Servers: h.Snapshot(true), ConfigError: h.ConfigError(), Config: h.opts.ConfigPath}
+	h.mu.Lock()
+	c := h.creds
+	h.mu.Unlock()
+	if c != nil {
+		st.CredentialStore, st.CredentialWarning = c.describe()
+	}
+	return st
+}
+
+// Login runs a browser sign-in for a server (joining one that runs) and
+// returns when it finished; onURL receives the URL to open by hand.
+func (h *Hub) Login(ctx context.Context, name string, onURL func(string)) error {
+	u, err := h.server(name)
+	if err != nil {
+		return err
+	}
+	return u.Login(ctx, onURL, true)
+}
+
+// Logout revokes and deletes a server's credentials.
+func (h *Hub) Logout(ctx context.Context, name string) error {
+	u, err := h.server(name)
+	if err != nil {
+		return err
+	}
+	return u.Logout(ctx)
 }
 
 func mustJSON(v any) json.RawMessage {
@@ -638,4 +694,24 @@ func (h *Hub) SetEnabled(name string, enabled bool) error {
 		c.Servers[name] = sc
 		return nil
 	})
+}
+
+// loginOp runs a login for the control API: progress lines (the URL) while
+// it runs, then the final reply. The login stops if the client goes away.
+func (h *Hub) loginOp(ctx context.Context, hello ipc.Hello, reply func(ipc.Reply)) {
+	ctx, cancel := context.WithTimeout(ctx, auth.DefaultLoginTimeout)
+	defer cancel()
+	var mu sync.Mutex
+	err := h.Login(ctx, hello.Server, func(u string) {
+		mu.Lock()
+		defer mu.Unlock()
+		reply(ipc.Reply{OK: true, Progress: true, URL: u})
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if err != nil {
+		reply(ipc.Reply{Error: err.Error()})
+		return
+	}
+	reply(ipc.Reply{OK: true})
 }

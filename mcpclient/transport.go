@@ -56,6 +56,24 @@ type connOptions struct {
 	Headers http.Header
 	Inbound inboundFunc
 	Logger  *slog.Logger
+	// Token returns the Authorization header value for the next request
+	// ("" for none); nil means none.
+	Token func(context.Context) (string, error)
+}
+
+// authorize sets the Authorization header from opts.Token.
+func (o *connOptions) authorize(req *http.Request) error {
+	if o.Token == nil {
+		return nil
+	}
+	v, err := o.Token(req.Context())
+	if err != nil {
+		return err
+	}
+	if v != "" {
+		req.Header.Set("Authorization", v)
+	}
+	return nil
 }
 
 // brokenState records the first fatal error of a connection.
@@ -150,6 +168,9 @@ func (c *streamableConn) newRequest(ctx context.Context, method string, body []b
 	}
 	if v := c.protocol.Load().(string); v != "" {
 		req.Header.Set("MCP-Protocol-Version", v)
+	}
+	if err := c.opts.authorize(req); err != nil {
+		return nil, err
 	}
 	return req, nil
 }
@@ -509,6 +530,10 @@ func dialSSE(ctx context.Context, opts connOptions) (*sseConn, error) {
 		req.Header[k] = v
 	}
 	req.Header.Set("Accept", "text/event-stream")
+	if err := opts.authorize(req); err != nil {
+		cancel()
+		return nil, err
+	}
 	stop := context.AfterFunc(ctx, cancel) // only while dialing
 	defer stop()
 	resp, err := opts.Client.Do(req)
@@ -638,6 +663,9 @@ func (c *sseConn) post(ctx context.Context, m *message) (*message, error) {
 	req.Header.Set("Content-Type", "application/json")
 	if v := c.protocol.Load().(string); v != "" {
 		req.Header.Set("MCP-Protocol-Version", v)
+	}
+	if err := c.opts.authorize(req); err != nil {
+		return nil, err
 	}
 	resp, err := c.opts.Client.Do(req)
 	if err != nil {

@@ -61,6 +61,7 @@ type ServerStatus struct {
 	Bridges         int       `json:"bridges"`
 	SessionsOpened  int       `json:"sessionsOpened"`
 	Disabled        bool      `json:"disabled,omitempty"`
+	SignedIn        bool      `json:"signedIn,omitempty"`
 	Events          []Event   `json:"events,omitempty"`
 }
 
@@ -160,6 +161,13 @@ type upstream struct {
 	jar    http.CookieJar
 	notify func() // tells the hub something changed (UI, status)
 
+	creds       *credentials
+	home        string
+	openBrowser func(ctx context.Context, url string) error
+	noAutoLogin bool
+	runCtx      context.Context // the supervisor's lifetime, for logins
+	bg          sync.WaitGroup  // logins started by the supervisor
+
 	stopping    atomic.Bool
 	drains      sync.WaitGroup
 	nextID      atomic.Int64
@@ -188,6 +196,7 @@ type upstream struct {
 	inflight    map[string]*call // upstream id → call
 	tokens      map[string]*progressRoute
 	downstreams map[*downstream]struct{}
+	auth        authState
 	subs        map[string]int  // resource URI → IDEs subscribed
 	logLevel    json.RawMessage // the last logging/setLevel params
 	stopped     bool
@@ -213,15 +222,35 @@ type progressRoute struct {
 	token json.RawMessage
 }
 
-func newUpstream(name string, cfg ServerConfig, g globalSettings, tuning Tuning, log *slog.Logger, notify func()) *upstream {
+// upstreamDeps is what a supervisor gets from its hub.
+type upstreamDeps struct {
+	tuning      Tuning
+	log         *slog.Logger
+	notify      func()       // something changed (UI, status)
+	creds       *credentials // nil: no OAuth
+	home        string       // state dir (lock files)
+	openBrowser func(ctx context.Context, url string) error
+	noAutoLogin bool // never open a browser without being asked
+}
+
+func newUpstream(name string, cfg ServerConfig, g globalSettings, deps upstreamDeps) *upstream {
 	jar, _ := cookiejar.New(nil)
+	log := deps.log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	u := &upstream{
 		name:        name,
 		log:         log.With("server", name),
-		tuning:      tuning.withDefaults(),
+		tuning:      deps.tuning.withDefaults(),
 		env:         os.LookupEnv,
 		jar:         jar,
-		notify:      notify,
+		notify:      deps.notify,
+		creds:       deps.creds,
+		home:        deps.home,
+		openBrowser: deps.openBrowser,
+		noAutoLogin: deps.noAutoLogin,
+		runCtx:      context.Background(),
 		kick:        make(chan struct{}, 1),
 		reconfCh:    make(chan struct{}, 1),
 		cfg:         cfg,
@@ -234,7 +263,7 @@ func newUpstream(name string, cfg ServerConfig, g globalSettings, tuning Tuning,
 		downstreams: map[*downstream]struct{}{},
 		subs:        map[string]int{},
 	}
-	if notify == nil {
+	if u.notify == nil {
 		u.notify = func() {}
 	}
 	return u
@@ -275,6 +304,7 @@ func (u *upstream) status(withEvents bool) ServerStatus {
 		NextAttempt: u.nextAt, Tools: u.counts[0], Resources: u.counts[1], Prompts: u.counts[2],
 		Bridges: len(u.downstreams), SessionsOpened: u.sessionsN, Disabled: u.cfg.Disabled,
 		ServerName: u.serverInfo.Name, ServerVersion: u.serverInfo.Version,
+		SignedIn: u.auth.signedIn,
 	}
 	if u.cur != nil {
 		st.Transport = u.cur.conn.transport()
@@ -323,7 +353,12 @@ func (u *upstream) config() (ServerConfig, globalSettings) {
 // run is the supervisor's outer loop: connect, serve until broken, decide
 // how long to wait, repeat. It returns when ctx ends, closing the session.
 func (u *upstream) run(ctx context.Context) {
+	u.mu.Lock()
+	u.runCtx = ctx
+	u.mu.Unlock()
+	defer u.bg.Wait()
 	attempt := 0
+	authRetried := false
 	immediate := true
 	why := ""
 	for ctx.Err() == nil {
@@ -367,11 +402,24 @@ func (u *upstream) run(ctx context.Context) {
 			var ce *ConfigError
 			switch {
 			case errors.As(err, &ae) && ae.Status == http.StatusUnauthorized:
-				u.setState(StateNeedsLogin, "the server requires a sign-in: "+err.Error(), time.Time{})
-				if !u.waitKick(ctx, 0) {
+				retry, rerr := u.afterUnauthorized(ctx, ae)
+				if retry && !authRetried {
+					authRetried, immediate = true, true
+					why = "token refreshed"
+					continue
+				}
+				if rerr != nil {
+					u.mu.Lock()
+					u.lastErr = describe(rerr)
+					u.mu.Unlock()
+					immediate = false
+					continue
+				}
+				u.setState(StateNeedsLogin, "the server requires a sign-in", time.Time{})
+				if !u.waitLogin(ctx) {
 					break
 				}
-				attempt, immediate = 0, true
+				attempt, immediate, authRetried = 0, true, false
 			case errors.As(err, &ce):
 				u.setState(StateFailed, "bad config: "+err.Error()+"; fix the config file", time.Time{})
 				if !u.waitKick(ctx, 0) {
@@ -387,6 +435,7 @@ func (u *upstream) run(ctx context.Context) {
 			}
 			continue
 		}
+		authRetried = false
 		u.install(s)
 		reason, again := u.serve(ctx, s)
 		if ctx.Err() != nil {
@@ -466,6 +515,28 @@ func (u *upstream) waitKick(ctx context.Context, d time.Duration) bool {
 	return true
 }
 
+// waitLogin waits in needs_login for a sign-in (which kicks), a config
+// change, or credentials stored by another process.
+func (u *upstream) waitLogin(ctx context.Context) bool {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-u.kick:
+			return true
+		case <-u.reconfCh:
+			return true
+		case <-t.C:
+			if u.storedTokens(ctx) {
+				u.log.Info("credentials appeared in the store; reconnecting")
+				return true
+			}
+		}
+	}
+}
+
 func (u *upstream) drainKick() {
 	select {
 	case <-u.kick:
@@ -490,7 +561,10 @@ func (u *upstream) httpClient(g globalSettings) (*http.Client, error) {
 		}
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
-	return &http.Client{Transport: tr, Jar: u.jar}, nil
+	u.mu.Lock()
+	jar := u.jar
+	u.mu.Unlock()
+	return &http.Client{Transport: tr, Jar: jar}, nil
 }
 
 // connect opens and initializes a session, trying the transports the
@@ -519,6 +593,11 @@ func (u *upstream) connect(ctx context.Context, cfg ServerConfig, g globalSettin
 	if err != nil {
 		return nil, err
 	}
+	am, err := u.manager(ctx, r, cfg, client)
+	if err != nil {
+		u.log.Warn("OAuth is unavailable for this server", "err", err)
+	}
+	token := func(ctx context.Context) (string, error) { return u.bearer(ctx, am) }
 	order := []string{cfg.Transport}
 	if cfg.Transport == TransportAuto || cfg.Transport == "" {
 		order = []string{TransportStreamable, TransportSSE}
@@ -535,7 +614,7 @@ func (u *upstream) connect(ctx context.Context, cfg ServerConfig, g globalSettin
 	var firstErr error
 	var tried []string
 	for i, tname := range order {
-		s, err := u.connectWith(cctx, tname, r, client, pv)
+		s, err := u.connectWith(cctx, tname, r, client, pv, token)
 		if err == nil {
 			return s, nil
 		}
@@ -577,8 +656,8 @@ type fallbackError struct {
 func (e *fallbackError) Error() string { return e.msg }
 func (e *fallbackError) Unwrap() error { return e.first }
 
-func (u *upstream) connectWith(ctx context.Context, tname string, r resolved, client *http.Client, pv string) (*session, error) {
-	opts := connOptions{URL: r.URL, Client: client, Headers: r.Headers, Logger: u.log}
+func (u *upstream) connectWith(ctx context.Context, tname string, r resolved, client *http.Client, pv string, token func(context.Context) (string, error)) (*session, error) {
+	opts := connOptions{URL: r.URL, Client: client, Headers: r.Headers, Logger: u.log, Token: token}
 	sess := &session{broken: newBroken(), started: time.Now()}
 	sess.ctx, sess.cancel = context.WithCancel(context.Background())
 	ok := false
@@ -655,6 +734,7 @@ func (u *upstream) install(s *session) {
 	u.gen++
 	s.gen = u.gen
 	u.cur = s
+	u.auth.signedIn = u.auth.cachedTok != ""
 	s.installed.Store(true)
 	u.lastInit = s.init
 	u.everUp = true

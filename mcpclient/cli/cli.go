@@ -47,6 +47,8 @@ func Commands() []Command {
 		{"reconnect", "rebuild a server's session now: reconnect NAME | --all", Reconnect},
 		{"tools", "list a server's tools: tools NAME [--json]", Tools},
 		{"call", "call a tool: call NAME TOOL [JSON-ARGS]", Call},
+		{"login", "sign in to a server in the browser: login NAME", Login},
+		{"logout", "sign out of a server and delete its credentials: logout NAME", Logout},
 		{"version", "print the version", Version},
 	}
 }
@@ -190,6 +192,12 @@ func WriteStatus(w io.Writer, hub *ipc.HubInfo, st mcpclient.StatusReport, now t
 	if hub != nil {
 		fmt.Fprintf(w, "hub: pid %d, %s, version %s, config %s\n", hub.PID, hub.Mode, hub.Version, st.Config)
 	}
+	if st.CredentialStore != "" {
+		fmt.Fprintf(w, "credentials: %s\n", st.CredentialStore)
+	}
+	if st.CredentialWarning != "" {
+		fmt.Fprintf(w, "warning: %s\n", st.CredentialWarning)
+	}
 	if st.ConfigError != "" {
 		fmt.Fprintf(w, "config edit rejected (running the previous config): %s\n", st.ConfigError)
 	}
@@ -201,6 +209,9 @@ func WriteStatus(w io.Writer, hub *ipc.HubInfo, st mcpclient.StatusReport, now t
 	fmt.Fprintln(tw, "SERVER\tSTATE\tSINCE\tTOOLS\tBRIDGES\tTRANSPORT\tPROTOCOL\tLAST ERROR")
 	for _, s := range st.Servers {
 		state := string(s.State)
+		if s.SignedIn {
+			state += " (signed in)"
+		}
 		if s.State == mcpclient.StateBackoff && !s.NextAttempt.IsZero() {
 			state += fmt.Sprintf(" (retry in %s)", roundDur(s.NextAttempt.Sub(now)))
 		}
@@ -349,4 +360,10 @@ func parseArgs(fs *flag.FlagSet, args []string) error {
 		args = rest[1:]
 	}
 	return fs.Parse(append([]string{"--"}, pos...))
+}
+
+func newFlags(name string, env Env) *flag.FlagSet {
+	fs := flag.NewFlagSet("mcptray "+name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	return fs
 }

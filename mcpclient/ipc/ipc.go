@@ -32,6 +32,8 @@ const (
 	OpPing      = "ping"      // Result: hub info
 	OpHandover  = "handover"  // ask a headless hub to stop and let a tray hub take over
 	OpShow      = "show"      // ask a tray hub to show its window
+	OpLogin     = "login"     // browser sign-in for Server: progress replies (URL), then the result
+	OpLogout    = "logout"    // revoke and delete Server's credentials
 )
 
 // Hello is the first line a client sends.
@@ -47,7 +49,11 @@ type Hello struct {
 
 // Reply is the hub's answer to a Hello.
 type Reply struct {
-	OK     bool            `json:"ok"`
+	OK bool `json:"ok"`
+	// Progress marks an intermediate reply (OpLogin); a final one follows.
+	Progress bool   `json:"progress,omitempty"`
+	URL      string `json:"url,omitempty"`
+
 	Error  string          `json:"error,omitempty"`
 	Hub    *HubInfo        `json:"hub,omitempty"`
 	Result json.RawMessage `json:"result,omitempty"`
@@ -165,6 +171,38 @@ func Request(ctx context.Context, socket string, h Hello) (*Reply, error) {
 		return nil, err
 	}
 	c.Close()
+	if !rep.OK {
+		return rep, errors.New(rep.Error)
+	}
+	return rep, nil
+}
+
+// Stream sends a hello and passes each progress reply to onProgress until
+// the final reply, which it returns (an OK false reply as an error).
+func Stream(ctx context.Context, socket string, h Hello, onProgress func(*Reply)) (*Reply, error) {
+	c, r, rep, err := Open(ctx, socket, h)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	for rep.Progress {
+		if onProgress != nil {
+			onProgress(rep)
+		}
+		line, err := r.ReadBytes('\n')
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, fmt.Errorf("the hub closed the connection: %w", err)
+		}
+		rep = &Reply{}
+		if err := json.Unmarshal(line, rep); err != nil {
+			return nil, fmt.Errorf("the hub sent a malformed reply: %w", err)
+		}
+	}
 	if !rep.OK {
 		return rep, errors.New(rep.Error)
 	}

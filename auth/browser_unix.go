@@ -1,0 +1,5 @@
+//go:build !darwin && !windows
+
+package auth
+
+func osBrowserCommand(url string) (string, []string) { return "xdg-open", []string{url} }

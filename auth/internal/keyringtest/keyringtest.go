@@ -1,0 +1,266 @@
+// Package keyringtest runs keychain tests against a real Secret Service
+// (gnome-keyring) or a broken one, each in a private D-Bus session.
+//
+// A test calls Setup first. Where the environment already is the one the
+// test needs (a child process started by Setup, or — for Real — a session
+// bus with a Secret Service), Setup prepares it and returns true: the test
+// body runs. Otherwise Setup re-executes the test binary, running only that
+// test, under dbus-run-session with a private bus (no service activation)
+// and a temporary HOME, reports the child's output and verdict, and returns
+// false: the caller returns at once. Without dbus-run-session (or, for
+// Real, gnome-keyring-daemon) the test is skipped, or fails when
+// MCPTRAY_REQUIRE_REAL=1.
+package keyringtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+)
+
+// Modes of the private session.
+const (
+	// Real runs gnome-keyring's Secret Service with an unlocked login
+	// keyring.
+	Real = "real"
+	// None has no Secret Service on the bus.
+	None = "none"
+	// Hang has a Secret Service that takes every call and never answers.
+	Hang = "hang"
+)
+
+const (
+	envMode       = "MCPTRAY_KEYRINGTEST_MODE"
+	envRequire    = "MCPTRAY_REQUIRE_REAL"
+	secretsName   = "org.freedesktop.secrets"
+	childTimeout  = 2 * time.Minute
+	serviceWait   = 15 * time.Second
+	keyringPasswd = "mcptray-test-password"
+)
+
+// Setup prepares mode for t; see the package doc. Call it before anything
+// else in the test.
+func Setup(t *testing.T, mode string) bool {
+	t.Helper()
+	if m := os.Getenv(envMode); m != "" {
+		if m != mode {
+			t.Skipf("this process is a %s keychain session", m)
+		}
+		switch mode {
+		case Real:
+			startGnomeKeyring(t)
+		case Hang:
+			startHangingService(t)
+		}
+		return true
+	}
+	if mode == Real {
+		if ok, _ := SecretServiceOnBus(); ok {
+			t.Log("using the Secret Service of the current D-Bus session")
+			return true
+		}
+	}
+	need := []string{"dbus-run-session", "dbus-daemon"}
+	if mode == Real {
+		need = append(need, "gnome-keyring-daemon")
+	}
+	for _, bin := range need {
+		if _, err := exec.LookPath(bin); err != nil {
+			msg := fmt.Sprintf("%s not found (apt-get install dbus-daemon gnome-keyring): cannot run the keychain test", bin)
+			if os.Getenv(envRequire) == "1" {
+				t.Fatal(msg)
+			}
+			t.Skip(msg)
+		}
+	}
+	runChild(t, mode)
+	return false
+}
+
+// SecretServiceOnBus reports whether the current session bus has a
+// Secret Service, with the reason when not.
+func SecretServiceOnBus() (bool, string) {
+	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
+		return false, "DBUS_SESSION_BUS_ADDRESS is not set"
+	}
+	conn, err := dbus.SessionBusPrivateNoAutoStartup()
+	if err != nil {
+		return false, err.Error()
+	}
+	defer conn.Close()
+	if err := conn.Auth(nil); err != nil {
+		return false, err.Error()
+	}
+	if err := conn.Hello(); err != nil {
+		return false, err.Error()
+	}
+	has, err := nameHasOwner(conn, secretsName)
+	if err != nil {
+		return false, err.Error()
+	}
+	if !has {
+		return false, "no " + secretsName + " on the session bus"
+	}
+	return true, ""
+}
+
+func nameHasOwner(conn *dbus.Conn, name string) (bool, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var has bool
+	err := conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.NameHasOwner", 0, name).Store(&has)
+	return has, err
+}
+
+// busConfig is a session bus without service activation: nothing starts
+// behind the test's back.
+const busConfig = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:dir=%s</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+`
+
+// runChild re-runs t alone in a private session and reports its result.
+func runChild(t *testing.T, mode string) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "mcptray-kr-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	conf := filepath.Join(dir, "bus.conf")
+	home := filepath.Join(dir, "home")
+	run := filepath.Join(dir, "run")
+	for _, d := range []string{home, run} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf(busConfig, dir)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case "DBUS_SESSION_BUS_ADDRESS", "HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR", envMode:
+			continue
+		}
+		env = append(env, kv)
+	}
+	env = append(env, envMode+"="+mode, "HOME="+home, "XDG_RUNTIME_DIR="+run,
+		"XDG_DATA_HOME="+filepath.Join(home, ".local", "share"),
+		"XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
+		"XDG_CACHE_HOME="+filepath.Join(home, ".cache"))
+
+	ctx, cancel := context.WithTimeout(context.Background(), childTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "dbus-run-session", "--config-file="+conf, "--",
+		os.Args[0], "-test.run=^"+regexp.QuoteMeta(t.Name())+"$", "-test.v", "-test.count=1")
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	text := string(out)
+	t.Logf("in a private D-Bus session (%s):\n%s", mode, indent(text))
+	switch {
+	case err != nil:
+		t.Fatalf("the keychain test failed in its private D-Bus session: %v", err)
+	case strings.Contains(text, "--- SKIP: "+t.Name()):
+		t.Skip("skipped in the private D-Bus session")
+	case !strings.Contains(text, "--- PASS: "+t.Name()):
+		t.Fatalf("the keychain test did not run in its private D-Bus session")
+	}
+}
+
+func indent(s string) string {
+	return "\t" + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n\t")
+}
+
+// startGnomeKeyring starts gnome-keyring's Secret Service with the login
+// keyring created and unlocked (the child's HOME is a temporary directory).
+// The daemon exits with the session bus.
+func startGnomeKeyring(t *testing.T) {
+	t.Helper()
+	cmd := exec.Command("gnome-keyring-daemon", "--unlock", "--components=secrets")
+	cmd.Stdin = strings.NewReader(keyringPasswd)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("gnome-keyring-daemon: %v\n%s", err, out)
+	}
+	waitForName(t, secretsName)
+}
+
+func waitForName(t *testing.T, name string) {
+	t.Helper()
+	conn, err := dbus.ConnectSessionBus()
+	if err != nil {
+		t.Fatalf("session bus: %v", err)
+	}
+	defer conn.Close()
+	deadline := time.Now().Add(serviceWait)
+	for {
+		has, err := nameHasOwner(conn, name)
+		if err == nil && has {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not appear on the session bus (last error: %v)", name, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// startHangingService claims the Secret Service name and never answers.
+func startHangingService(t *testing.T) {
+	t.Helper()
+	release := make(chan struct{})
+	conn, err := dbus.ConnectSessionBus(dbus.WithHandler(hangHandler{release}))
+	if err != nil {
+		t.Fatalf("session bus: %v", err)
+	}
+	t.Cleanup(func() {
+		close(release)
+		conn.Close()
+	})
+	reply, err := conn.RequestName(secretsName, dbus.NameFlagDoNotQueue)
+	if err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
+		t.Fatalf("claim %s: reply %v, %v", secretsName, reply, err)
+	}
+}
+
+// hangHandler accepts every method call on every object and blocks it
+// until release is closed.
+type hangHandler struct{ release chan struct{} }
+
+func (h hangHandler) LookupObject(dbus.ObjectPath) (dbus.ServerObject, bool) { return h, true }
+func (h hangHandler) LookupInterface(string) (dbus.Interface, bool)          { return h, true }
+func (h hangHandler) LookupMethod(string) (dbus.Method, bool)                { return hangMethod(h), true }
+
+type hangMethod hangHandler
+
+func (m hangMethod) Call(...any) ([]any, error) {
+	<-m.release
+	return nil, errors.New("released")
+}
+func (hangMethod) NumArguments() int     { return 0 }
+func (hangMethod) NumReturns() int       { return 0 }
+func (hangMethod) ArgumentValue(int) any { return nil }
+func (hangMethod) ReturnValue(int) any   { return nil }
+func (hangMethod) DecodeArguments(*dbus.Conn, string, *dbus.Message, []any) ([]any, error) {
+	return nil, nil
+}

@@ -1,0 +1,95 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+)
+
+// Store keeps Credentials under a key (see Key). Implementations are safe
+// for concurrent use, also by several processes at once.
+type Store interface {
+	// Load returns the credentials stored under key, or an error matching
+	// ErrNotFound.
+	Load(ctx context.Context, key string) (*Credentials, error)
+	// Save stores c under key, replacing what was there.
+	Save(ctx context.Context, key string, c *Credentials) error
+	// Delete removes key; deleting a missing key is not an error.
+	Delete(ctx context.Context, key string) error
+	// Name describes the store for status output, e.g. "keychain" or
+	// "file /home/u/.local/state/mcptray/credentials.json".
+	Name() string
+}
+
+// Credential store modes for OpenStore (the credentialStore config value).
+const (
+	StoreAuto    = "auto"
+	StoreKeyring = "keyring"
+	StoreFile    = "file"
+)
+
+// CredentialsFile is the file store's name under the home directory given
+// to OpenStore.
+const CredentialsFile = "credentials.json"
+
+// OpenStore opens the credential store that mode names:
+//
+//   - "keyring": the OS keychain. It is probed; when the probe fails the
+//     store is returned anyway, with a warning that says why.
+//   - "file": a 0600 JSON file, home/credentials.json.
+//   - "auto" or "": the keychain when a probe (set, get and delete of a
+//     probe entry, each bounded by opts.Timeout) succeeds, else the file,
+//     with a warning that says why and where the credentials go.
+//
+// The warning is for the user (status output, the tray); it is empty when
+// all is well. err is set only for an unknown mode.
+func OpenStore(ctx context.Context, mode, home string, opts KeyringOptions) (Store, string, error) {
+	path := filepath.Join(home, CredentialsFile)
+	switch mode {
+	case StoreFile:
+		return NewFileStore(path), "", nil
+	case StoreKeyring:
+		ks := NewKeyringStore(opts)
+		if err := probeKeyring(ctx, ks); err != nil {
+			return ks, fmt.Sprintf("the OS keychain is not usable: %v", err), nil
+		}
+		return ks, "", nil
+	case StoreAuto, "":
+		ks := NewKeyringStore(opts)
+		if err := probeKeyring(ctx, ks); err != nil {
+			fs := NewFileStore(path)
+			return fs, fmt.Sprintf("the OS keychain is not usable (%v); credentials are stored in %s instead, readable only by you", err, path), nil
+		}
+		return ks, "", nil
+	default:
+		return nil, "", fmt.Errorf("auth: unknown credential store %q (want auto, keyring or file)", mode)
+	}
+}
+
+// probeKeyring checks that the keychain answers: a platform pre-check,
+// then a set, get and delete of a probe entry.
+func probeKeyring(ctx context.Context, ks *KeyringStore) error {
+	if err := keyringPrecheck(); err != nil {
+		return err
+	}
+	account := fmt.Sprintf("probe-%d-%s", time.Now().UnixNano(), randomHex(4))
+	return ks.run(ctx, "probe", func(b keyringBackend) error {
+		const val = "mcptray keychain probe"
+		if err := b.Set(ks.service, account, val); err != nil {
+			return err
+		}
+		got, err := b.Get(ks.service, account)
+		if err != nil {
+			return err
+		}
+		if err := b.Delete(ks.service, account); err != nil {
+			return err
+		}
+		if got != val {
+			return errors.New("the probe entry read back differently")
+		}
+		return nil
+	})
+}

@@ -1,0 +1,339 @@
+package mcpclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/cookiejar"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mcptray/mcptray/auth"
+)
+
+// OAuth in the supervisor. Each server that answers 401 gets an
+// auth.Manager; the supervisor asks it for a token before every request,
+// refreshes once on a 401, and goes to needs_login when no token can be
+// had. A browser login stores new credentials; the supervisor then
+// re-reads the store (through the Manager) and rebuilds the session.
+
+// credentials is the hub's credential store, opened on first use (probing
+// the keychain may take seconds; bridges must not wait for it).
+type credentials struct {
+	mode, home string
+	fixed      auth.Store // injected (tests)
+
+	once    sync.Once
+	store   auth.Store
+	warning string
+	err     error
+}
+
+func (c *credentials) get(ctx context.Context) (auth.Store, error) {
+	c.once.Do(func() {
+		if c.fixed != nil {
+			c.store = c.fixed
+			return
+		}
+		ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		c.store, c.warning, c.err = auth.OpenStore(ctx, c.mode, c.home, auth.KeyringOptions{})
+	})
+	return c.store, c.err
+}
+
+// describe names the store for status, with the fallback warning.
+func (c *credentials) describe() (name, warning string) {
+	if c.store == nil {
+		return "", ""
+	}
+	return c.store.Name(), c.warning
+}
+
+// authState is a server's OAuth bookkeeping, guarded by upstream.mu.
+type authState struct {
+	mgr        *auth.Manager
+	mgrKey     string // what mgr was built for
+	challenge  string // the last WWW-Authenticate of a 401/403
+	autoOpened bool   // the browser was opened once without being asked
+	stepUps    int    // step-up logins for insufficient_scope
+	signedIn   bool   // the current session carries a token
+	lastToken  string // the token sent last (never logged)
+	// cachedTok is the access token in use, valid until cachedExp, so that
+	// requests do not read the keychain each time.
+	cachedTok string
+	cachedMgr *auth.Manager
+	cachedExp time.Time
+}
+
+// maxStepUps bounds step-up logins for one server.
+const maxStepUps = 3
+
+// manager returns the server's auth.Manager for its current config, or nil
+// when the server's own headers carry authorization.
+func (u *upstream) manager(ctx context.Context, r resolved, cfg ServerConfig, client *http.Client) (*auth.Manager, error) {
+	if r.Headers.Get("Authorization") != "" || u.creds == nil {
+		return nil, nil
+	}
+	store, err := u.creds.get(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("credential store: %w", err)
+	}
+	o := cfg.OAuth
+	if o == nil {
+		o = &OAuthConfig{}
+	}
+	key := fmt.Sprintf("%s|%s|%s|%t|%v|%d", r.URL, o.Resource, o.ClientID, o.ClientSecret != "", o.Scopes, o.CallbackPort)
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.auth.mgr != nil && u.auth.mgrKey == key {
+		return u.auth.mgr, nil
+	}
+	u.auth.mgr = auth.NewManager(auth.Config{
+		ServerURL: r.URL, Resource: o.Resource,
+		ClientID: o.ClientID, ClientSecret: o.ClientSecret, Scopes: o.Scopes, CallbackPort: o.CallbackPort,
+		HTTPClient: &http.Client{Transport: client.Transport, Timeout: 30 * time.Second},
+		Store:      store, LockDir: filepath.Join(u.home, "locks"),
+		OpenBrowser: u.openBrowser, Logger: u.log,
+	})
+	u.auth.mgrKey = key
+	return u.auth.mgr, nil
+}
+
+// bearer returns the Authorization value for the next request, or "" when
+// there is no token (the server may not need one; a 401 will tell).
+func (u *upstream) bearer(ctx context.Context, m *auth.Manager) (string, error) {
+	if m == nil {
+		return "", nil
+	}
+	now := time.Now()
+	u.mu.Lock()
+	if u.auth.cachedTok != "" && u.auth.cachedMgr == m && now.Before(u.auth.cachedExp) {
+		tok := u.auth.cachedTok
+		u.mu.Unlock()
+		return "Bearer " + tok, nil
+	}
+	u.mu.Unlock()
+	tok, err := m.Token(ctx)
+	switch {
+	case err == nil:
+	case errors.Is(err, auth.ErrLoginRequired), errors.Is(err, auth.ErrInvalidClient):
+		u.mu.Lock()
+		u.auth.cachedTok, u.auth.lastToken = "", ""
+		u.mu.Unlock()
+		return "", nil
+	default:
+		return "", fmt.Errorf("getting an access token: %w", err)
+	}
+	exp := now.Add(5 * time.Minute) // no expiry known: check the store again later
+	if c, err := m.Stored(ctx); err == nil && c.AccessToken == tok && !c.Expiry.IsZero() {
+		exp = c.Expiry.Add(-auth.ExpiryMargin)
+	}
+	u.mu.Lock()
+	u.auth.cachedTok, u.auth.cachedMgr, u.auth.cachedExp, u.auth.lastToken = tok, m, exp, tok
+	u.mu.Unlock()
+	return "Bearer " + tok, nil
+}
+
+// dropCachedToken forgets the cached token after a 401.
+func (u *upstream) dropCachedToken() {
+	u.mu.Lock()
+	u.auth.cachedTok = ""
+	u.mu.Unlock()
+}
+
+// afterUnauthorized handles a 401 while connecting: one refresh (or the
+// adoption of a token another process rotated) and a retry, else
+// needs_login. It reports whether to retry the connect at once.
+func (u *upstream) afterUnauthorized(ctx context.Context, ae *AuthError) (retry bool, err error) {
+	u.mu.Lock()
+	m, stale := u.auth.mgr, u.auth.lastToken
+	u.auth.challenge = ae.WWWAuthenticate
+	u.auth.cachedTok = ""
+	u.mu.Unlock()
+	if m == nil || stale == "" {
+		return false, nil
+	}
+	if _, err := m.Refresh(ctx, stale); err != nil {
+		if errors.Is(err, auth.ErrTemporary) {
+			return false, err
+		}
+		u.log.Info("refresh did not help; a sign-in is needed", "err", err)
+		return false, nil
+	}
+	return true, nil
+}
+
+// Login runs a browser sign-in for the server through its Manager. Callers
+// arriving while one runs join it. onURL receives the authorization URL.
+func (u *upstream) Login(ctx context.Context, onURL func(string), userAsked bool) error {
+	cfg, g := u.config()
+	r, err := cfg.resolve(u.env)
+	if err != nil {
+		return err
+	}
+	if r.Headers.Get("Authorization") != "" {
+		return fmt.Errorf("mcptray: server %q sends its own Authorization header from the config; remove it to sign in with OAuth", u.name)
+	}
+	client, err := u.httpClient(g)
+	if err != nil {
+		return err
+	}
+	m, err := u.manager(ctx, r, cfg, client)
+	if err != nil {
+		return fmt.Errorf("mcptray: cannot sign in to %q: %w", u.name, err)
+	}
+	if m == nil {
+		return fmt.Errorf("mcptray: no credential store is available for %q", u.name)
+	}
+	u.mu.Lock()
+	challenge := u.auth.challenge
+	if userAsked {
+		u.auth.autoOpened = false
+		u.auth.stepUps = 0
+	}
+	prev := u.state
+	u.mu.Unlock()
+	var extra []string
+	if ch, ok := auth.ParseBearerChallenge(challenge); ok && ch.InsufficientScope() {
+		extra = ch.Scope
+	}
+	u.setState(StateLoggingIn, "waiting for the browser sign-in", time.Time{})
+	err = m.Login(ctx, auth.LoginOptions{WWWAuthenticate: challenge, ExtraScopes: extra, OnURL: onURL})
+	if err != nil {
+		reason := "sign-in failed: " + err.Error()
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			reason = "sign-in was not completed"
+		}
+		if prev == StateConnected {
+			u.setState(StateConnected, "", time.Time{})
+		} else {
+			u.setState(StateNeedsLogin, reason, time.Time{})
+		}
+		return fmt.Errorf("mcptray: signing in to %q failed: %w", u.name, err)
+	}
+	u.log.Info("signed in; rebuilding the session")
+	u.forceRebuild()
+	return nil
+}
+
+// Logout revokes and deletes the server's credentials, clears its cookies
+// and rebuilds (which then needs a sign-in).
+func (u *upstream) Logout(ctx context.Context) error {
+	cfg, g := u.config()
+	r, err := cfg.resolve(u.env)
+	if err != nil {
+		return err
+	}
+	client, err := u.httpClient(g)
+	if err != nil {
+		return err
+	}
+	m, err := u.manager(ctx, r, cfg, client)
+	if err != nil {
+		return err
+	}
+	if m != nil {
+		if err := m.Logout(ctx); err != nil && !errors.Is(err, auth.ErrNotFound) {
+			return fmt.Errorf("mcptray: signing out of %q: %w", u.name, err)
+		}
+	}
+	jar, _ := cookiejar.New(nil)
+	u.mu.Lock()
+	u.jar = jar
+	u.auth.autoOpened = true // signed out on purpose: do not pop a browser
+	u.auth.signedIn = false
+	u.auth.cachedTok, u.auth.lastToken = "", ""
+	u.mu.Unlock()
+	u.forceRebuild()
+	return nil
+}
+
+// forceRebuild makes the supervisor connect again now, whatever its state.
+func (u *upstream) forceRebuild() {
+	select {
+	case u.kick <- struct{}{}:
+	default:
+	}
+}
+
+// maybeAutoLogin opens the browser once per server when an IDE needs a
+// server that needs a sign-in; it reports whether it did.
+func (u *upstream) maybeAutoLogin() bool {
+	u.mu.Lock()
+	if u.auth.autoOpened || u.creds == nil || u.noAutoLogin || u.state == StateLoggingIn {
+		u.mu.Unlock()
+		return false
+	}
+	u.auth.autoOpened = true
+	u.mu.Unlock()
+	u.bg.Add(1)
+	go func() {
+		defer u.bg.Done()
+		u.mu.Lock()
+		rctx := u.runCtx
+		u.mu.Unlock()
+		ctx, cancel := context.WithTimeout(rctx, auth.DefaultLoginTimeout)
+		defer cancel()
+		if err := u.Login(ctx, nil, false); err != nil {
+			u.log.Warn("automatic sign-in failed", "err", err)
+		}
+	}()
+	return true
+}
+
+// insufficientScope reports a 403 asking for more scopes.
+func insufficientScope(ae *AuthError) bool {
+	ch, ok := auth.ParseBearerChallenge(ae.WWWAuthenticate)
+	return ok && ch.InsufficientScope()
+}
+
+// stepUp starts a step-up login for more scopes, at most maxStepUps times.
+func (u *upstream) stepUp(ae *AuthError) bool {
+	u.mu.Lock()
+	if u.auth.stepUps >= maxStepUps || u.creds == nil {
+		u.mu.Unlock()
+		return false
+	}
+	u.auth.stepUps++
+	u.auth.challenge = ae.WWWAuthenticate
+	u.mu.Unlock()
+	u.bg.Add(1)
+	go func() {
+		defer u.bg.Done()
+		u.mu.Lock()
+		rctx := u.runCtx
+		u.mu.Unlock()
+		ctx, cancel := context.WithTimeout(rctx, auth.DefaultLoginTimeout)
+		defer cancel()
+		if err := u.Login(ctx, nil, false); err != nil {
+			u.log.Warn("step-up sign-in failed", "err", err)
+		}
+	}()
+	return true
+}
+
+// storedTokens reports whether the store holds tokens for the server (for
+// noticing a sign-in made by another process).
+func (u *upstream) storedTokens(ctx context.Context) bool {
+	u.mu.Lock()
+	m := u.auth.mgr
+	u.mu.Unlock()
+	if m == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	c, err := m.Stored(ctx)
+	return err == nil && c != nil && (c.AccessToken != "" || c.RefreshToken != "")
+}
+
+func redactURL(s string) string {
+	if i := strings.IndexByte(s, '?'); i >= 0 {
+		return s[:i] + "?…"
+	}
+	return s
+}
