@@ -296,7 +296,14 @@ func (h *Hub) handleConn(ctx context.Context, c net.Conn) {
 		return
 	}
 	if hello.Op == ipc.OpLogin {
-		h.loginOp(ctx, hello, reply)
+		// The login ends if the client (e.g. `mcptray login`) goes away.
+		lctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			_, _ = r.ReadByte()
+			cancel()
+		}()
+		h.loginOp(lctx, hello, reply)
 		return
 	}
 	res, err := h.control(ctx, hello)

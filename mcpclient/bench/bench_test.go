@@ -99,6 +99,7 @@ func BenchmarkCall(b *testing.B) {
 			s := env.session(b, target)
 			ctx := context.Background()
 			lat := make([]time.Duration, b.N)
+			before := env.proxy.counts()
 			b.ResetTimer()
 			for i := range b.N {
 				start := time.Now()
@@ -108,6 +109,7 @@ func BenchmarkCall(b *testing.B) {
 				lat[i] = time.Since(start)
 			}
 			b.StopTimer()
+			reportConns(b, target, rowConnsCall, env.proxy.counts().sub(before))
 			p50, p99 := percentile(lat, 50), percentile(lat, 99)
 			b.ReportMetric(us(p50), "p50-µs")
 			b.ReportMetric(us(p99), "p99-µs")
@@ -115,6 +117,70 @@ func BenchmarkCall(b *testing.B) {
 			record(rowCallP99, target, us(p99))
 		})
 	}
+}
+
+// BenchmarkCallInterleaved makes one sequential echo call on each target per
+// iteration, in rotating order, so that all three see the same background
+// load: the fairest figure for the added latency over direct on a shared
+// machine. ns/op is the time of the three calls.
+func BenchmarkCallInterleaved(b *testing.B) {
+	env := shared.get(b)
+	sessions := make([]caller, len(allTargets))
+	for i, t := range allTargets {
+		sessions[i] = env.session(b, t)
+	}
+	ctx := context.Background()
+	lat := make([][]time.Duration, len(allTargets))
+	for i := range lat {
+		lat[i] = make([]time.Duration, 0, b.N)
+	}
+	b.ResetTimer()
+	for n := range b.N {
+		for k := range allTargets {
+			i := (n + k) % len(allTargets)
+			start := time.Now()
+			if err := sessions[i].callEcho(ctx); err != nil {
+				b.Fatalf("%s: call %d: %v", allTargets[i], n, err)
+			}
+			lat[i] = append(lat[i], time.Since(start))
+		}
+	}
+	b.StopTimer()
+	direct := us(percentile(lat[0], 50))
+	for i, t := range allTargets {
+		p50 := us(percentile(lat[i], 50))
+		b.ReportMetric(p50, t+"-p50-µs")
+		record(rowInterleavedP50, t, p50)
+		if t != targetDirect {
+			b.ReportMetric(p50-direct, t+"-added-p50-µs")
+		}
+	}
+}
+
+// BenchmarkPingHub is a diagnostic of the bridge path without the
+// upstream: the hub answers `ping` itself, so this is the round trip IDE →
+// bridge process → hub socket → back, the floor of the bridge's added
+// latency.
+func BenchmarkPingHub(b *testing.B) {
+	b.Run(targetBridge, func(b *testing.B) {
+		env := shared.get(b)
+		p := env.session(b, targetBridge).(*stdioProc)
+		ctx := context.Background()
+		lat := make([]time.Duration, b.N)
+		b.ResetTimer()
+		for i := range b.N {
+			start := time.Now()
+			if _, err := p.call(ctx, "ping", nil); err != nil {
+				b.Fatalf("ping %d: %v", i, err)
+			}
+			lat[i] = time.Since(start)
+		}
+		b.StopTimer()
+		p50 := percentile(lat, 50)
+		b.ReportMetric(us(p50), "p50-µs")
+		b.ReportMetric(us(percentile(lat, 99)), "p99-µs")
+		record(rowPingHub, targetBridge, us(p50))
+	})
 }
 
 // inFlight is the concurrency of BenchmarkThroughput32.
@@ -134,6 +200,8 @@ func BenchmarkThroughput32(b *testing.B) {
 			var wg sync.WaitGroup
 			var firstErr error
 			var errOnce sync.Once
+			before := env.proxy.counts()
+			cpu0 := childCPU(s)
 			b.ResetTimer()
 			start := time.Now()
 			for range inFlight {
@@ -153,6 +221,12 @@ func BenchmarkThroughput32(b *testing.B) {
 			b.StopTimer()
 			if firstErr != nil {
 				b.Fatalf("%s: %v", target, firstErr)
+			}
+			reportConns(b, target, rowConnsThroughput, env.proxy.counts().sub(before))
+			if cpu0 >= 0 {
+				perCall := us(childCPU(s)-cpu0) / float64(b.N)
+				b.ReportMetric(perCall, "child-cpu-µs/call")
+				record(rowChildCPU, target, perCall)
 			}
 			rate := float64(b.N) / elapsed.Seconds()
 			b.ReportMetric(rate, "calls/s")
@@ -274,6 +348,32 @@ func waitHubConnected(hubBin string, env []string, exited <-chan error) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return fmt.Errorf("not every server connected within 30s (last: %s)", last)
+}
+
+// childCPU is the CPU time used so far by the process behind a stdio
+// session, or -1 for the direct target.
+func childCPU(s caller) time.Duration {
+	p, ok := s.(*stdioProc)
+	if !ok {
+		return -1
+	}
+	d, err := procCPU(p.pid())
+	if err != nil {
+		return -1
+	}
+	return d
+}
+
+// reportConns reports the new TCP connections to the upstream (through the
+// proxy) per call: 0 when connections are reused, 1 when every call opens
+// one.
+func reportConns(b *testing.B, target, row string, d sessionCounts) {
+	if d.posts == 0 {
+		return
+	}
+	v := float64(d.conns) / float64(d.posts)
+	b.ReportMetric(v, "new-conns/call")
+	record(row, target, v)
 }
 
 // percentile returns the p-th percentile (nearest rank) of ds.

@@ -185,7 +185,10 @@ func (e *benchEnv) session(b *testing.B, target string) caller {
 	var err error
 	switch target {
 	case targetDirect:
-		s, err = newDirect(ctx, e.proxy.URL())
+		var d *direct
+		if d, err = newDirect(ctx, e.proxy.URL()); err == nil {
+			s = d
+		}
 	case targetRemote, targetBridge:
 		var p *stdioProc
 		p, err = startStdio(e.cmd(e.tb, target))

@@ -25,6 +25,7 @@ type countingProxy struct {
 	opened atomic.Int64
 	closed atomic.Int64
 	posts  atomic.Int64
+	conns  atomic.Int64 // TCP connections accepted
 
 	mu   sync.Mutex
 	live map[string]bool // session ids opened and not deleted
@@ -32,11 +33,12 @@ type countingProxy struct {
 
 // sessionCounts is a snapshot of the counters.
 type sessionCounts struct {
-	opened, closed, posts int64
+	opened, closed, posts, conns int64
 }
 
 func (c sessionCounts) sub(o sessionCounts) sessionCounts {
-	return sessionCounts{opened: c.opened - o.opened, closed: c.closed - o.closed, posts: c.posts - o.posts}
+	return sessionCounts{opened: c.opened - o.opened, closed: c.closed - o.closed,
+		posts: c.posts - o.posts, conns: c.conns - o.conns}
 }
 
 type reqKind int
@@ -67,9 +69,18 @@ func startCountingProxy(target string) (*countingProxy, error) {
 		Transport:      tr,
 		FlushInterval:  -1, // SSE and JSON answers go out as they come
 		ErrorLog:       log.New(io.Discard, "", 0),
+		BufferPool:     &bufferPool{},
 		ModifyResponse: p.count,
 	}
-	p.srv = &http.Server{Handler: p.handler(rp), ReadHeaderTimeout: 10 * time.Second}
+	p.srv = &http.Server{
+		Handler:           p.handler(rp),
+		ReadHeaderTimeout: 10 * time.Second,
+		ConnState: func(_ net.Conn, st http.ConnState) {
+			if st == http.StateNew {
+				p.conns.Add(1)
+			}
+		},
+	}
 	go func() { _ = p.srv.Serve(ln) }()
 	return p, nil
 }
@@ -131,7 +142,7 @@ func (p *countingProxy) count(resp *http.Response) error {
 }
 
 func (p *countingProxy) counts() sessionCounts {
-	return sessionCounts{opened: p.opened.Load(), closed: p.closed.Load(), posts: p.posts.Load()}
+	return sessionCounts{opened: p.opened.Load(), closed: p.closed.Load(), posts: p.posts.Load(), conns: p.conns.Load()}
 }
 
 // liveSessions is the number of sessions opened and not deleted.
@@ -140,5 +151,18 @@ func (p *countingProxy) liveSessions() int {
 	defer p.mu.Unlock()
 	return len(p.live)
 }
+
+// bufferPool recycles the proxy's copy buffers, so the harness allocates
+// less in the process that also hosts the hub.
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if v, ok := b.p.Get().(*[]byte); ok {
+		return *v
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
 
 func (p *countingProxy) close() { _ = p.srv.Close() }
