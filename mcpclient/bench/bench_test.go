@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/mcptray/mcptray/mcpclient"
+	"github.com/mcptray/mcptray/mcpclient/ipc"
 )
 
 // exitGrace is how long a stdio child may take to exit once its stdin
@@ -158,29 +160,58 @@ func BenchmarkCallInterleaved(b *testing.B) {
 }
 
 // BenchmarkPingHub is a diagnostic of the bridge path without the
-// upstream: the hub answers `ping` itself, so this is the round trip IDE →
+// upstream: the hub answers `ping` itself. bridge is the round trip IDE →
 // bridge process → hub socket → back, the floor of the bridge's added
-// latency.
+// latency; socket is the same ping sent straight to the hub's socket from
+// this process, so the difference is the bridge process's share.
 func BenchmarkPingHub(b *testing.B) {
 	b.Run(targetBridge, func(b *testing.B) {
 		env := shared.get(b)
 		p := env.session(b, targetBridge).(*stdioProc)
 		ctx := context.Background()
-		lat := make([]time.Duration, b.N)
-		b.ResetTimer()
-		for i := range b.N {
-			start := time.Now()
-			if _, err := p.call(ctx, "ping", nil); err != nil {
-				b.Fatalf("ping %d: %v", i, err)
-			}
-			lat[i] = time.Since(start)
-		}
-		b.StopTimer()
-		p50 := percentile(lat, 50)
-		b.ReportMetric(us(p50), "p50-µs")
-		b.ReportMetric(us(percentile(lat, 99)), "p99-µs")
-		record(rowPingHub, targetBridge, us(p50))
+		benchPing(b, rowPingHub, func() error { _, err := p.call(ctx, "ping", nil); return err })
 	})
+	b.Run("socket", func(b *testing.B) {
+		env := shared.get(b)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		c, r, rep, err := ipc.Open(ctx, ipc.SocketPath(env.home), ipc.Hello{Op: ipc.OpAttach, Server: serverName, Client: "bench"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		if !rep.OK {
+			b.Fatalf("attach refused: %s", rep.Error)
+		}
+		roundTrip := func(line string) error {
+			if _, err := io.WriteString(c, line+"\n"); err != nil {
+				return err
+			}
+			_, err := r.ReadBytes('\n')
+			return err
+		}
+		if err := roundTrip(`{"jsonrpc":"2.0","id":0,"method":"initialize","params":` + string(initializeParams) + `}`); err != nil {
+			b.Fatal(err)
+		}
+		benchPing(b, rowPingSocket, func() error { return roundTrip(`{"jsonrpc":"2.0","id":1,"method":"ping"}`) })
+	})
+}
+
+func benchPing(b *testing.B, row string, ping func() error) {
+	lat := make([]time.Duration, b.N)
+	b.ResetTimer()
+	for i := range b.N {
+		start := time.Now()
+		if err := ping(); err != nil {
+			b.Fatalf("ping %d: %v", i, err)
+		}
+		lat[i] = time.Since(start)
+	}
+	b.StopTimer()
+	p50 := percentile(lat, 50)
+	b.ReportMetric(us(p50), "p50-µs")
+	b.ReportMetric(us(percentile(lat, 99)), "p99-µs")
+	record(row, targetBridge, us(p50))
 }
 
 // inFlight is the concurrency of BenchmarkThroughput32.

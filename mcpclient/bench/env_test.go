@@ -65,6 +65,8 @@ type benchEnv struct {
 	skipped bool   // setup skipped: a real dependency is missing
 	failMsg string // why setup skipped or failed
 
+	loadAtSetup string // 1-minute load average when setup began
+
 	ev        *testenv.Everything
 	proxy     *countingProxy
 	bridgeBin string // mcptray-bridge built by setup
@@ -103,6 +105,7 @@ func (e *benchEnv) get(b *testing.B) *benchEnv {
 
 func (e *benchEnv) setup() {
 	t := e.tb
+	e.loadAtSetup = loadAverage()
 	// Check every real dependency up front: later helpers then cannot skip.
 	testenv.Node22(t)
 	_ = testenv.MCPRemoteCmd(t, "http://127.0.0.1:1/mcp") // checks the script exists

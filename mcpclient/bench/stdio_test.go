@@ -292,7 +292,10 @@ func (p *stdioProc) shutdown(grace time.Duration) (exitedOnEOF bool) {
 	case <-time.After(2 * time.Second):
 	}
 	_ = p.cmd.Process.Kill()
-	<-p.exited
+	select {
+	case <-p.exited:
+	case <-time.After(5 * time.Second): // a grandchild holds stdout open: give up on it
+	}
 	return false
 }
 

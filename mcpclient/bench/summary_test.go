@@ -3,6 +3,8 @@ package bench
 import (
 	"fmt"
 	"io"
+	"os"
+	"runtime"
 	"strings"
 	"sync"
 )
@@ -14,6 +16,7 @@ const (
 	rowCallP50         = "call-p50"
 	rowCallP99         = "call-p99"
 	rowPingHub         = "ping-hub"
+	rowPingSocket      = "ping-socket"
 	rowInterleavedP50  = "interleaved-p50"
 	rowThroughput      = "throughput"
 	rowConnsCall       = "conns-call"
@@ -86,6 +89,7 @@ var summaryRows = []summaryRow{
 		derive: addedOverDirect(rowInterleavedP50),
 		check:  bridgeAtMost(300)},
 	{key: rowPingHub, label: "diagnostic: `ping` answered by the hub via the bridge, p50 (µs)", format: "%.0f", budget: "—"},
+	{key: rowPingSocket, label: "diagnostic: `ping` sent straight to the hub socket (no bridge process), p50 (µs)", format: "%.0f", budget: "—"},
 	{key: rowThroughput, label: "throughput, 32 in flight (calls/s)", format: "%.0f", budget: "—"},
 	{key: "throughput-ratio", label: "throughput ÷ direct", format: "%.2f×", budget: "≥ 0.9× direct and ≥ 1.8× mcp-remote",
 		derive: func(all map[string]vals) vals {
@@ -170,7 +174,9 @@ func printSummary(w io.Writer) {
 	}
 	var sb strings.Builder
 	sb.WriteString("\n## mcptray performance summary\n\n")
-	sb.WriteString("(`mcptray serve` rows: in the bridge column. ✓/✗: the bridge against DESIGN.md's budget.)\n\n")
+	sb.WriteString("(`mcptray serve` rows: in the bridge column. ✓/✗: the bridge against DESIGN.md's budget.)\n")
+	fmt.Fprintf(&sb, "(%d CPUs; 1-minute load average %s when the environment was set up, %s now: figures are noisy when other work runs.)\n\n",
+		runtime.NumCPU(), shared.loadAtSetup, loadAverage())
 	sb.WriteString("| metric | direct | mcp-remote | bridge | budget |\n|---|---:|---:|---:|---|\n")
 	for _, r := range summaryRows {
 		v := all[r.key]
@@ -201,4 +207,16 @@ func printSummary(w io.Writer) {
 		fmt.Fprintf(&sb, "| %s | %s | %s |\n", r.label, strings.Join(cells, " | "), budget)
 	}
 	_, _ = io.WriteString(w, sb.String())
+}
+
+// loadAverage is the 1-minute load average from /proc/loadavg, or "?".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	if f := strings.Fields(string(b)); len(f) > 0 {
+		return f[0]
+	}
+	return "?"
 }
