@@ -213,7 +213,12 @@ func (c *streamableConn) call(ctx context.Context, m *message) (*message, error)
 		return nil, fmt.Errorf("encode request: %w", err)
 	}
 	ctx, cancel := c.linkCtx(ctx)
-	defer cancel()
+	handedOff := false // the stream's drain goroutine cancels instead
+	defer func() {
+		if !handedOff {
+			cancel()
+		}
+	}()
 	req, err := c.newRequest(ctx, http.MethodPost, body)
 	if err != nil {
 		return nil, err
@@ -226,7 +231,11 @@ func (c *streamableConn) call(ctx context.Context, m *message) (*message, error)
 	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusAccepted {
 		return nil, c.statusError(resp, hadSession)
 	}
-	defer resp.Body.Close()
+	defer func() {
+		if !handedOff {
+			resp.Body.Close()
+		}
+	}()
 	if m.Method == "initialize" {
 		if s := resp.Header.Get("Mcp-Session-Id"); s != "" {
 			c.session.Store(s)
@@ -248,7 +257,17 @@ func (c *streamableConn) call(ctx context.Context, m *message) (*message, error)
 		}
 		return r, nil
 	case "text/event-stream":
-		return c.readResponseStream(ctx, resp.Body, m.ID)
+		r, cur, err := c.readResponseStream(ctx, resp.Body, m.ID)
+		if err == nil {
+			// Read the stream to its end in the background so that its
+			// connection goes back to the pool (a cancelled one cannot).
+			handedOff = true
+			if cur != resp.Body {
+				resp.Body.Close()
+			}
+			go drain(cur, cancel)
+		}
+		return r, err
 	default:
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
 		return nil, c.streamFailed(ctx, fmt.Errorf("unexpected content type %q (body %q)", resp.Header.Get("Content-Type"), shortBody(b)), true)
@@ -287,7 +306,7 @@ func (c *streamableConn) streamFailed(ctx context.Context, err error, garbage bo
 // readResponseStream reads the SSE stream of one POST until the response
 // to id arrives, passing other messages on. A stream that ends cleanly
 // after an event id is resumed with GET and Last-Event-ID (SEP-1699).
-func (c *streamableConn) readResponseStream(ctx context.Context, body io.ReadCloser, id json.RawMessage) (*message, error) {
+func (c *streamableConn) readResponseStream(ctx context.Context, body io.ReadCloser, id json.RawMessage) (*message, io.ReadCloser, error) {
 	want := idKey(id)
 	sr := newSSEReader(body)
 	for resumes := 0; ; {
@@ -297,7 +316,7 @@ func (c *streamableConn) readResponseStream(ctx context.Context, body io.ReadClo
 			resumes++
 			nb, rerr := c.resume(ctx, sr.lastID, sr.retry)
 			if rerr != nil {
-				return nil, rerr
+				return nil, nil, rerr
 			}
 			body = nb
 			lastID, retry := sr.lastID, sr.retry
@@ -310,7 +329,7 @@ func (c *streamableConn) readResponseStream(ctx context.Context, body io.ReadClo
 				err = io.ErrUnexpectedEOF
 			}
 			body.Close()
-			return nil, c.streamFailed(ctx, fmt.Errorf("response stream ended before the response: %w", err), false)
+			return nil, nil, c.streamFailed(ctx, fmt.Errorf("response stream ended before the response: %w", err), false)
 		}
 		if ev.Event != "" && ev.Event != "message" {
 			continue
@@ -321,17 +340,26 @@ func (c *streamableConn) readResponseStream(ctx context.Context, body io.ReadClo
 		msg, perr := parseMessage(ev.Data)
 		if perr != nil {
 			body.Close()
-			return nil, c.streamFailed(ctx, fmt.Errorf("%w (data %q)", perr, shortBody(ev.Data)), true)
+			return nil, nil, c.streamFailed(ctx, fmt.Errorf("%w (data %q)", perr, shortBody(ev.Data)), true)
 		}
 		if msg.isResponse() && idKey(msg.ID) == want {
-			body.Close()
-			return msg, nil
+			return msg, body, nil // the caller drains and closes body
 		}
 		if msg.isResponse() {
 			continue // a response to something else: not ours to deliver
 		}
 		c.opts.Inbound(msg, want)
 	}
+}
+
+// drain reads what is left of a response stream (a server closes it after
+// the response), bounded in size and time, then releases it.
+func drain(body io.ReadCloser, cancel context.CancelFunc) {
+	t := time.AfterFunc(2*time.Second, cancel)
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, 1<<20))
+	t.Stop()
+	body.Close()
+	cancel()
 }
 
 func (c *streamableConn) resume(ctx context.Context, lastID string, wait time.Duration) (io.ReadCloser, error) {
@@ -443,7 +471,9 @@ func (c *streamableConn) listenOnce(lastID *string) (wait time.Duration, stop bo
 		resp.Body.Close()
 		return 0, true
 	case resp.StatusCode != http.StatusOK:
-		err := c.statusError(resp, true)
+		// Only a stream that carried a session ID can have lost it; a
+		// stateless server's 400 is about the GET, not a session.
+		err := c.statusError(resp, c.sessionID() != "")
 		var se *SessionError
 		var ae *AuthError
 		if errors.As(err, &se) || errors.As(err, &ae) {

@@ -61,10 +61,24 @@ type bridge struct {
 	inflight    map[string]json.RawMessage
 	swallow     map[string]bool // ids of replayed requests whose answers the IDE must not see
 	replays     int
+
+	connMu    sync.Mutex
+	ready     *sync.Cond // signalled when conn, failed or stdinDone change
+	conn      *conn      // nil while re-attaching
+	failed    bool       // no hub: lines go to next for an error answer
+	stdinDone bool
+	result    chan int    // exit code from the reader (stdin closed)
+	next      chan []byte // lines read after a fatal error
 }
 
 // Run bridges until stdin closes (exit code 0) or the hub cannot be
 // reached or refuses the attach (1).
+//
+// Lines from the IDE are written to the hub by the goroutine that reads
+// them (no hand-off: a wake-up per message costs more than the rest of the
+// bridge); lines from the hub are written to stdout by the goroutine that
+// reads the socket. The calling goroutine supervises: it notices a lost
+// hub and re-attaches while the reader waits.
 func Run(ctx context.Context, opts Options) int {
 	if opts.StartTimeout <= 0 {
 		opts.StartTimeout = 5 * time.Second
@@ -74,28 +88,69 @@ func Run(ctx context.Context, opts Options) int {
 		out:      bufio.NewWriterSize(opts.Stdout, 64<<10),
 		inflight: map[string]json.RawMessage{},
 		swallow:  map[string]bool{},
+		result:   make(chan int, 1),
+		next:     make(chan []byte),
 	}
+	b.ready = sync.NewCond(&b.connMu)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	in := make(chan []byte, 1024)
-	go b.readStdin(ctx, in)
-	return b.loop(ctx, in)
+
+	cur, err := b.attach(ctx, true)
+	if err != nil {
+		go b.readStdin(ctx)
+		return b.fatal(ctx, err)
+	}
+	b.setConn(cur)
+	go b.readStdin(ctx)
+	for {
+		select {
+		case code := <-b.result:
+			b.closeConn()
+			return code
+		case <-ctx.Done():
+			b.closeConn()
+			return 0
+		case <-cur.lost:
+			b.connMu.Lock()
+			b.conn = nil // the reader waits for the new one
+			b.connMu.Unlock()
+			cur, err = b.reattach(ctx, cur)
+			if err != nil {
+				return b.fatal(ctx, err)
+			}
+			b.setConn(cur)
+		}
+	}
+}
+
+func (b *bridge) setConn(c *conn) {
+	b.connMu.Lock()
+	b.conn = c
+	b.connMu.Unlock()
+	b.ready.Broadcast()
+}
+
+func (b *bridge) closeConn() {
+	b.connMu.Lock()
+	defer b.connMu.Unlock()
+	if b.conn != nil {
+		b.conn.c.Close()
+	}
 }
 
 func (b *bridge) logf(format string, args ...any) {
 	fmt.Fprintf(b.opts.Stderr, "mcptray-bridge %s: "+format+"\n", append([]any{b.opts.Server}, args...)...)
 }
 
-// readStdin feeds IDE lines to in; in is closed at EOF.
-func (b *bridge) readStdin(ctx context.Context, in chan<- []byte) {
-	defer close(in)
+// readStdin reads IDE lines and writes each to the hub. When the hub is
+// being replaced it waits for the new attachment; after a fatal error it
+// hands lines to the supervisor instead.
+func (b *bridge) readStdin(ctx context.Context) {
 	r := bufio.NewReaderSize(b.opts.Stdin, 64<<10)
 	for {
 		line, err := readLine(r)
 		if len(bytes.TrimSpace(line)) > 0 {
-			select {
-			case in <- line:
-			case <-ctx.Done():
+			if !b.toHub(ctx, line, r.Buffered() == 0) {
 				return
 			}
 		}
@@ -103,11 +158,54 @@ func (b *bridge) readStdin(ctx context.Context, in chan<- []byte) {
 			if !errors.Is(err, io.EOF) {
 				b.logf("reading stdin: %v", err)
 			}
+			b.connMu.Lock()
+			b.stdinDone = true
+			b.connMu.Unlock()
+			b.ready.Broadcast()
+			select {
+			case b.result <- 0:
+			default:
+			}
+			close(b.next)
 			return
 		}
 	}
 }
 
+// toHub writes a line to the current attachment, waiting for one while the
+// bridge re-attaches. A line whose write fails was tracked as in flight:
+// the re-attach answers it (or replays it, for initialize). It returns
+// false when the reader should stop.
+func (b *bridge) toHub(ctx context.Context, line []byte, flush bool) bool {
+	b.connMu.Lock()
+	for b.conn == nil && !b.failed && ctx.Err() == nil {
+		b.ready.Wait()
+	}
+	if b.failed {
+		b.connMu.Unlock()
+		select {
+		case b.next <- line:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	c := b.conn
+	if c == nil {
+		b.connMu.Unlock()
+		return false
+	}
+	// Tracked here, with the attachment fixed, so that a re-attach either
+	// sees the line as in flight (and answers it) or the line goes to the
+	// new hub: never both.
+	b.track(line)
+	err := b.send(c, line, flush)
+	b.connMu.Unlock()
+	if err != nil {
+		c.c.Close() // the pump sees it and the supervisor re-attaches
+	}
+	return true
+}
 func readLine(r *bufio.Reader) ([]byte, error) {
 	var line []byte
 	for {
@@ -182,41 +280,6 @@ type conn struct {
 	c    net.Conn
 	w    *bufio.Writer
 	lost chan struct{}
-}
-
-func (b *bridge) loop(ctx context.Context, in <-chan []byte) int {
-	cur, err := b.attach(ctx, true)
-	if err != nil {
-		return b.fatal(ctx, in, err)
-	}
-	defer func() { cur.c.Close() }()
-	for {
-		select {
-		case line, ok := <-in:
-			if !ok {
-				return 0
-			}
-			b.track(line)
-			werr := b.send(cur, line, len(in) == 0)
-			if werr == nil {
-				continue
-			}
-			<-cur.lost
-			cur, err = b.reattach(ctx, cur)
-			if err != nil {
-				return b.fatal(ctx, in, err)
-			}
-			// line was tracked in flight; reattach answered it with an error
-			// unless it was the initialize, which was replayed.
-		case <-cur.lost:
-			cur, err = b.reattach(ctx, cur)
-			if err != nil {
-				return b.fatal(ctx, in, err)
-			}
-		case <-ctx.Done():
-			return 0
-		}
-	}
 }
 
 func (b *bridge) send(c *conn, line []byte, flush bool) error {
@@ -392,7 +455,7 @@ func errorLine(id json.RawMessage, code int, msg string) []byte {
 // fatal reports err on stderr and answers the IDE's pending requests (or,
 // if none came yet, the next one within a few seconds) with a JSON-RPC
 // error, then returns exit code 1.
-func (b *bridge) fatal(ctx context.Context, in <-chan []byte, err error) int {
+func (b *bridge) fatal(ctx context.Context, err error) int {
 	code := codeHubUnavailable
 	var ae *attachError
 	msg := "mcptray: " + err.Error()
@@ -401,6 +464,10 @@ func (b *bridge) fatal(ctx context.Context, in <-chan []byte, err error) int {
 		msg = err.Error()
 	}
 	b.logf("%s", msg)
+	b.connMu.Lock()
+	b.failed = true
+	b.connMu.Unlock()
+	b.ready.Broadcast()
 	b.mu.Lock()
 	ids := make([]json.RawMessage, 0, len(b.inflight))
 	for _, id := range b.inflight {
@@ -411,30 +478,29 @@ func (b *bridge) fatal(ctx context.Context, in <-chan []byte, err error) int {
 	for _, id := range ids {
 		answer(id)
 	}
-	if len(ids) == 0 {
-		t := time.NewTimer(5 * time.Second)
-		defer t.Stop()
-		for done := false; !done; {
-			select {
-			case line, ok := <-in:
-				if !ok {
-					done = true
-					break
-				}
-				if h, ok := parseHead(line); ok && h.Method != "" && hasID(h.ID) {
-					answer(h.ID)
-					done = true
-				} else if !ok {
-					answer(nil)
-					done = true
-				}
-			case <-t.C:
-				answer(nil)
-				done = true
-			case <-ctx.Done():
-				done = true
+	if len(ids) > 0 {
+		return 1
+	}
+	t := time.NewTimer(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case line, ok := <-b.next:
+			if !ok {
+				return 1
 			}
+			if h, ok := parseHead(line); ok && h.Method != "" && hasID(h.ID) {
+				answer(h.ID)
+				return 1
+			} else if !ok {
+				answer(nil)
+				return 1
+			}
+		case <-t.C:
+			answer(nil)
+			return 1
+		case <-ctx.Done():
+			return 1
 		}
 	}
-	return 1
 }
