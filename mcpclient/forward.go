@@ -45,6 +45,10 @@ func (u *upstream) acquire(ctx context.Context, deadline time.Time) (*session, e
 			}
 		case StateNeedsLogin, StateLoggingIn, StateDisabled, StateFailed:
 			return nil, &unavailableError{state: st, reason: reason}
+		case StateBackoff:
+			// Someone needs the server now: try again without waiting out
+			// the backoff (at most every requestRetryGap).
+			u.retryForRequest()
 		}
 		if timer == nil {
 			timer = time.NewTimer(time.Until(deadline))
@@ -57,6 +61,22 @@ func (u *upstream) acquire(ctx context.Context, deadline time.Time) (*session, e
 		case <-timer.C:
 			return nil, &unavailableError{state: st, reason: reason}
 		}
+	}
+}
+
+// requestRetryGap bounds connect attempts triggered by IDE requests while
+// the server backs off.
+const requestRetryGap = 250 * time.Millisecond
+
+func (u *upstream) retryForRequest() {
+	now := time.Now().UnixNano()
+	last := u.lastReqRetry.Load()
+	if now-last < int64(requestRetryGap) || !u.lastReqRetry.CompareAndSwap(last, now) {
+		return
+	}
+	select {
+	case u.kick <- struct{}{}:
+	default:
 	}
 }
 
@@ -151,6 +171,7 @@ func (u *upstream) forward(ctx context.Context, d *downstream, m *message) []byt
 		}
 		if err == nil {
 			s.touch()
+			s.served.Store(true)
 			return encodeResponse(m.ID, resp.Result, resp.Error)
 		}
 		if cctx.Err() != nil {
@@ -177,6 +198,9 @@ func (u *upstream) forward(ctx context.Context, d *downstream, m *message) []byt
 		case errors.As(err, &authErr) && authErr.Status == 401:
 			// The token was refused mid-session: the rebuild refreshes it
 			// (or finds that a sign-in is needed); retry once on it.
+			u.mu.Lock()
+			u.auth.challenge = authErr.WWWAuthenticate // scope and resource_metadata for a sign-in
+			u.mu.Unlock()
 			u.dropCachedToken()
 			s.fail(err)
 			if authRetries == 0 {

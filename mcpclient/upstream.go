@@ -142,9 +142,11 @@ type session struct {
 	// installed is set once the session is the current one; before that
 	// (during initialize) init is not yet known.
 	installed atomic.Bool
-	broken    brokenState
-	ctx       context.Context
-	cancel    context.CancelFunc
+	// served is set once a forwarded request succeeded on the session.
+	served atomic.Bool
+	broken brokenState
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 func (s *session) fail(err error) { s.broken.fail(err) }
@@ -165,6 +167,7 @@ type upstream struct {
 	home        string
 	openBrowser func(ctx context.Context, url string) error
 	noAutoLogin bool
+	clientMeta  string          // client ID metadata document URL
 	runCtx      context.Context // the supervisor's lifetime, for logins
 	bg          sync.WaitGroup  // logins started by the supervisor
 
@@ -173,8 +176,10 @@ type upstream struct {
 	nextID      atomic.Int64
 	nextTok     atomic.Int64
 	lastFailure atomic.Pointer[failureHint]
-	kick        chan struct{}
-	reconfCh    chan struct{}
+	// lastReqRetry is when an IDE request last cut a backoff short.
+	lastReqRetry atomic.Int64
+	kick         chan struct{}
+	reconfCh     chan struct{}
 
 	mu          sync.Mutex
 	cfg         ServerConfig
@@ -231,6 +236,8 @@ type upstreamDeps struct {
 	home        string       // state dir (lock files)
 	openBrowser func(ctx context.Context, url string) error
 	noAutoLogin bool // never open a browser without being asked
+	// clientMetadataURL is the client ID metadata document URL ("": none).
+	clientMetadataURL string
 }
 
 func newUpstream(name string, cfg ServerConfig, g globalSettings, deps upstreamDeps) *upstream {
@@ -250,6 +257,7 @@ func newUpstream(name string, cfg ServerConfig, g globalSettings, deps upstreamD
 		home:        deps.home,
 		openBrowser: deps.openBrowser,
 		noAutoLogin: deps.noAutoLogin,
+		clientMeta:  deps.clientMetadataURL,
 		runCtx:      context.Background(),
 		kick:        make(chan struct{}, 1),
 		reconfCh:    make(chan struct{}, 1),
@@ -450,8 +458,9 @@ func (u *upstream) run(ctx context.Context) {
 		switch {
 		case again:
 			attempt, immediate = 0, true
-		case lived > 10*time.Second:
-			// A session that worked for a while gets one immediate retry.
+		case lived > 10*time.Second || s.served.Load():
+			// A session that worked gets an immediate rebuild; one that died
+			// before serving anything is flapping and backs off.
 			attempt, immediate = 0, true
 			u.lastFailure.Store(&failureHint{err: reason})
 		default:
