@@ -49,6 +49,15 @@ func Commands() []Command {
 		{"call", "call a tool: call NAME TOOL [JSON-ARGS]", Call},
 		{"login", "sign in to a server in the browser: login NAME", Login},
 		{"logout", "sign out of a server and delete its credentials: logout NAME", Logout},
+		{"add", "add a server: add NAME URL [--header 'Name: value']... [--transport T]", Add},
+		{"remove", "remove a server: remove NAME", Remove},
+		{"list", "list the configured servers and which clients launch them", List},
+		{"install", "point a client at a server: install NAME --client C [--dry-run]", Install},
+		{"uninstall", "remove a server from a client: uninstall NAME --client C", Uninstall},
+		{"import", "take over remote servers from clients: import [--from C | FILE] [--replace] [--dry-run]", Import},
+		{"doctor", "check the setup and each server, say what to fix: doctor [NAME]", Doctor},
+		{"logs", "print the hub's log: logs [NAME] [-f]", Logs},
+		{"autostart", "start mcptray at login: autostart on|off|status", Autostart},
 		{"version", "print the version", Version},
 	}
 }
@@ -98,7 +107,9 @@ func Serve(ctx context.Context, env Env, args []string) int {
 	if err := parseArgs(fs, args); err != nil {
 		return 2
 	}
-	hub, err := mcpclient.NewHub(mcpclient.HubOptions{ConfigPath: *cfgPath, Logger: Logger(env.Stderr), Mode: "headless"})
+	log, closeLog := HubLogger(env.Stderr)
+	defer closeLog()
+	hub, err := mcpclient.NewHub(mcpclient.HubOptions{ConfigPath: *cfgPath, Logger: log, Mode: "headless"})
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "mcptray serve: %v\n", err)
 		return 1

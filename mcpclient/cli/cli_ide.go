@@ -1,0 +1,462 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/mcptray/mcptray/mcpclient"
+	"github.com/mcptray/mcptray/mcpclient/ideconfig"
+)
+
+// configPath is --config, else MCPTRAY_CONFIG, else the user config dir.
+func configPath(flagValue string) (string, error) {
+	if flagValue != "" {
+		return flagValue, nil
+	}
+	return mcpclient.DefaultConfigPath()
+}
+
+// readConfig reads the config without creating it; a missing file is an
+// empty config.
+func readConfig(path string) (*mcpclient.Config, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return &mcpclient.Config{Path: path, Servers: map[string]mcpclient.ServerConfig{}}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("config %s: cannot read it: %w", path, err)
+	}
+	return mcpclient.ParseConfig(path, b)
+}
+
+// importTargets are the existing files of the clients named in a
+// comma-separated --from value.
+func importTargets(list string) ([]ideconfig.Target, error) {
+	var out []ideconfig.Target
+	for _, id := range strings.Split(list, ",") {
+		if id = strings.TrimSpace(id); id == "" {
+			continue
+		}
+		c, err := ideconfig.ClientByID(id)
+		if err != nil {
+			return nil, err
+		}
+		ts, err := c.ImportTargets(ideconfig.OSEnv())
+		if err != nil {
+			return nil, err
+		}
+		for i, t := range ts {
+			// The main file is reported even when missing; the others
+			// only when they exist.
+			if _, err := os.Stat(t.Path); err == nil || i == 0 {
+				out = append(out, t)
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("name a client (%s)", strings.Join(ideconfig.ClientIDs(), ", "))
+	}
+	return out, nil
+}
+
+// clientTargets resolves a comma-separated --client/--from value.
+func clientTargets(list string) ([]ideconfig.Target, error) {
+	var out []ideconfig.Target
+	for _, id := range strings.Split(list, ",") {
+		id = strings.TrimSpace(id)
+		if id == "" {
+			continue
+		}
+		c, err := ideconfig.ClientByID(id)
+		if err != nil {
+			return nil, err
+		}
+		t, err := c.Target(ideconfig.OSEnv())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("name a client (%s)", strings.Join(ideconfig.ClientIDs(), ", "))
+	}
+	return out, nil
+}
+
+func bridgePath(flagValue string) (string, error) {
+	if flagValue != "" {
+		return flagValue, nil
+	}
+	return ideconfig.BridgeBinary()
+}
+
+func clientName(t ideconfig.Target) string {
+	if c, err := ideconfig.ClientByID(t.Client); err == nil {
+		return c.Name
+	}
+	return t.Path
+}
+
+// ideFlags are the flags install and uninstall share.
+type ideFlags struct {
+	client, bridge, config string
+	dryRun, force          bool
+}
+
+func (f *ideFlags) register(fs *flag.FlagSet, install bool) {
+	fs.StringVar(&f.client, "client", "", "the client(s) to edit, comma-separated: "+strings.Join(ideconfig.ClientIDs(), ", "))
+	fs.BoolVar(&f.dryRun, "dry-run", false, "print the change as a diff; write nothing")
+	if install {
+		fs.BoolVar(&f.force, "force", false, "overwrite an entry of that name that does not use mcptray")
+		fs.StringVar(&f.bridge, "bridge", "", "the mcptray-bridge to launch (default: beside mcptray, else on PATH)")
+		fs.StringVar(&f.config, "config", "", "mcptray config file (default: $MCPTRAY_CONFIG or the user config dir)")
+	} else {
+		fs.BoolVar(&f.force, "force", false, "remove the entry even if it does not use mcptray")
+	}
+}
+
+// Install writes an entry that launches mcptray-bridge NAME into a
+// client's config.
+func Install(ctx context.Context, env Env, args []string) int {
+	fs := newFlags("install", env)
+	var f ideFlags
+	f.register(fs, true)
+	if err := parseArgs(fs, args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 || f.client == "" {
+		fmt.Fprintf(env.Stderr, "usage: mcptray install NAME --client %s [--dry-run] [--force]\n", strings.Join(ideconfig.ClientIDs(), "|"))
+		return 2
+	}
+	name := fs.Arg(0)
+	if clean, changed := ideconfig.SanitizeName(name); changed {
+		fmt.Fprintf(env.Stderr, "mcptray install: %q is not a valid server name (try %q)\n", name, clean)
+		return 2
+	}
+	targets, err := clientTargets(f.client)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "mcptray install: %v\n", err)
+		return 2
+	}
+	bridge, err := bridgePath(f.bridge)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "mcptray install: %v\n", err)
+		return 1
+	}
+	if p, err := configPath(f.config); err == nil {
+		if cfg, err := readConfig(p); err == nil {
+			if _, ok := cfg.Servers[name]; !ok {
+				fmt.Fprintf(env.Stderr, "note: %s is not in the mcptray config (%s) yet: add it with `mcptray add %s URL`\n", name, p, name)
+			}
+		}
+	}
+	code := 0
+	for _, t := range targets {
+		ch, err := ideconfig.Install(t, name, bridge, []string{name}, ideconfig.Options{Force: f.force, DryRun: f.dryRun})
+		if err != nil {
+			var fe *ideconfig.ForeignEntryError
+			if errors.As(err, &fe) {
+				fmt.Fprintf(env.Stderr, "mcptray install: %v in %s.\n  Move it to mcptray with `mcptray import --from %s --replace`, or pass --force to overwrite it.\n", err, t.Path, t.Client)
+			} else {
+				fmt.Fprintf(env.Stderr, "mcptray install: %s: %v\n", t.Label(), err)
+			}
+			code = 1
+			continue
+		}
+		reportChange(env.Stdout, ch, f.dryRun, fmt.Sprintf("%s now launches %s %s; restart %s (or reload its MCP servers) to use it", name, bridge, name, clientName(t)))
+	}
+	return code
+}
+
+// reportChange prints what happened to one file.
+func reportChange(w io.Writer, ch *ideconfig.Change, dryRun bool, done string) {
+	t := ch.Target
+	switch {
+	case !ch.Changed():
+		fmt.Fprintf(w, "%s: %s: nothing to change in %s\n", t.Label(), ch.Key, t.Path)
+	case dryRun:
+		fmt.Fprintf(w, "%s: would change %s:\n%s", t.Label(), t.Path, ch.Diff())
+	default:
+		bak := ""
+		if ch.Existed {
+			bak = fmt.Sprintf(" (the previous version is in %s.bak)", t.Path)
+		}
+		prep := map[string]string{ideconfig.ActionAdded: "to", ideconfig.ActionRemoved: "from"}[ch.Action]
+		if prep == "" {
+			prep = "in"
+		}
+		fmt.Fprintf(w, "%s: %s %s %s %s%s\n", t.Label(), ch.Action, ch.Key, prep, t.Path, bak)
+		if done != "" && ch.Action != ideconfig.ActionRemoved {
+			fmt.Fprintf(w, "  %s\n", done)
+		}
+	}
+}
+
+// Uninstall removes the bridge entry NAME from a client's config.
+func Uninstall(ctx context.Context, env Env, args []string) int {
+	fs := newFlags("uninstall", env)
+	var f ideFlags
+	f.register(fs, false)
+	if err := parseArgs(fs, args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 || f.client == "" {
+		fmt.Fprintf(env.Stderr, "usage: mcptray uninstall NAME --client %s [--dry-run]\n", strings.Join(ideconfig.ClientIDs(), "|"))
+		return 2
+	}
+	targets, err := clientTargets(f.client)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "mcptray uninstall: %v\n", err)
+		return 2
+	}
+	code := 0
+	for _, t := range targets {
+		ch, err := ideconfig.Uninstall(t, fs.Arg(0), ideconfig.Options{Force: f.force, DryRun: f.dryRun})
+		if err != nil {
+			var fe *ideconfig.ForeignEntryError
+			if errors.As(err, &fe) {
+				fmt.Fprintf(env.Stderr, "mcptray uninstall: %v in %s; pass --force to remove it anyway\n", err, t.Path)
+			} else {
+				fmt.Fprintf(env.Stderr, "mcptray uninstall: %s: %v\n", t.Label(), err)
+			}
+			code = 1
+			continue
+		}
+		if ch.Action == ideconfig.ActionAbsent {
+			fmt.Fprintf(env.Stdout, "%s: no server %q in %s\n", t.Label(), fs.Arg(0), t.Path)
+			continue
+		}
+		reportChange(env.Stdout, ch, f.dryRun, "")
+	}
+	return code
+}
+
+// Import turns the remote servers of client configs into mcptray servers.
+func Import(ctx context.Context, env Env, args []string) int {
+	fs := newFlags("import", env)
+	from := fs.String("from", "", "read these clients' configs, comma-separated (default: every client whose config exists)")
+	replace := fs.Bool("replace", false, "also rewrite each imported entry in the client to launch mcptray-bridge")
+	dryRun := fs.Bool("dry-run", false, "print what would change; write nothing")
+	bridgeFlag := fs.String("bridge", "", "the mcptray-bridge for --replace (default: beside mcptray, else on PATH)")
+	cfgFlag := fs.String("config", "", "mcptray config file (default: $MCPTRAY_CONFIG or the user config dir)")
+	if err := parseArgs(fs, args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 1 || (fs.NArg() == 1 && *from != "") {
+		fmt.Fprintln(env.Stderr, "usage: mcptray import [--from CLIENT | FILE] [--replace] [--dry-run]")
+		return 2
+	}
+	var sources []ideconfig.Target
+	switch {
+	case fs.NArg() == 1:
+		t, err := ideconfig.FileTarget(fs.Arg(0))
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "mcptray import: %v\n", err)
+			return 1
+		}
+		sources = []ideconfig.Target{t}
+	case *from != "":
+		ts, err := importTargets(*from)
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "mcptray import: %v\n", err)
+			return 2
+		}
+		sources = ts
+	default:
+		var looked []string
+		for _, c := range ideconfig.Clients() {
+			ts, err := c.ImportTargets(ideconfig.OSEnv())
+			if err != nil {
+				continue
+			}
+			for _, t := range ts {
+				looked = append(looked, t.Path)
+				if _, err := os.Stat(t.Path); err == nil {
+					sources = append(sources, t)
+				}
+			}
+		}
+		if len(sources) == 0 {
+			fmt.Fprintf(env.Stderr, "mcptray import: found no client config; looked at:\n  %s\n", strings.Join(looked, "\n  "))
+			return 1
+		}
+	}
+	cfgPath, err := configPath(*cfgFlag)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "mcptray import: %v\n", err)
+		return 1
+	}
+	cfg, err := readConfig(cfgPath)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "mcptray import: %v\n  Fix the config first; import adds to it.\n", err)
+		return 1
+	}
+	validate := func(name string, sc mcpclient.ServerConfig) error { return mcpclient.ValidateServer(cfgPath, name, sc) }
+	items := ideconfig.PlanImport(sources, cfg.Servers, validate)
+	writeImportReport(env.Stdout, items)
+
+	// Add the new servers to the mcptray config, in one edit.
+	added := map[string]mcpclient.ServerConfig{}
+	for _, it := range items {
+		if it.Status == ideconfig.ImportNew {
+			added[it.Name] = *it.Server
+		}
+	}
+	code := 0
+	if len(added) > 0 {
+		if *dryRun {
+			before, _ := mcpclient.MarshalConfig(cfg)
+			next := *cfg
+			next.Servers = map[string]mcpclient.ServerConfig{}
+			for k, v := range cfg.Servers {
+				next.Servers[k] = v
+			}
+			for k, v := range added {
+				next.Servers[k] = v
+			}
+			after, _ := mcpclient.MarshalConfig(&next)
+			fmt.Fprintf(env.Stdout, "\nwould change %s:\n%s", cfgPath, ideconfig.UnifiedDiff(cfgPath, cfgPath, before, after))
+		} else {
+			err := mcpclient.EditConfigFile(cfgPath, func(c *mcpclient.Config) error {
+				for k, v := range added {
+					if _, ok := c.Servers[k]; ok {
+						return fmt.Errorf("server %q appeared in %s meanwhile; run import again", k, cfgPath)
+					}
+					c.Servers[k] = v
+				}
+				return nil
+			})
+			if err != nil {
+				fmt.Fprintf(env.Stderr, "mcptray import: %v\n", err)
+				return 1
+			}
+			fmt.Fprintf(env.Stdout, "\nadded %d server%s to %s\n", len(added), plural(len(added)), cfgPath)
+		}
+	} else {
+		fmt.Fprintln(env.Stdout, "\nnothing new to add to the mcptray config")
+	}
+
+	// Point the client entries at the bridge.
+	byFile := map[string][]ideconfig.ImportItem{}
+	var files []string
+	for _, it := range items {
+		if it.Server == nil || (it.Status != ideconfig.ImportNew && it.Status != ideconfig.ImportPresent) {
+			continue
+		}
+		if _, ok := byFile[it.Source.Path]; !ok {
+			files = append(files, it.Source.Path)
+		}
+		byFile[it.Source.Path] = append(byFile[it.Source.Path], it)
+	}
+	if !*replace {
+		if len(files) > 0 {
+			fmt.Fprintln(env.Stdout, "The clients still connect on their own; add --replace to point their entries at mcptray-bridge.")
+		}
+		return code
+	}
+	if len(files) == 0 {
+		return code
+	}
+	bridge, err := bridgePath(*bridgeFlag)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "mcptray import: %v\n", err)
+		return 1
+	}
+	for _, file := range files {
+		its := byFile[file]
+		var launches []ideconfig.Launch
+		for _, it := range its {
+			launches = append(launches, ideconfig.Launch{Key: it.Key, Args: []string{it.Name}})
+		}
+		ch, err := ideconfig.InstallAll(its[0].Source, bridge, launches, ideconfig.Options{Force: true, DryRun: *dryRun})
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "mcptray import: %s: %v\n", its[0].Source.Label(), err)
+			code = 1
+			continue
+		}
+		t := ch.Target
+		switch {
+		case !ch.Changed():
+			fmt.Fprintf(env.Stdout, "%s: its entries already launch mcptray-bridge\n", t.Label())
+		case *dryRun:
+			fmt.Fprintf(env.Stdout, "%s: would change %s:\n%s", t.Label(), t.Path, ch.Diff())
+		default:
+			keys := make([]string, 0, len(ch.Actions))
+			for k := range ch.Actions {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			fmt.Fprintf(env.Stdout, "%s: %s now launch mcptray-bridge (the previous file is in %s.bak); restart %s to use them\n",
+				t.Label(), strings.Join(keys, ", "), t.Path, clientName(t))
+		}
+	}
+	return code
+}
+
+func writeImportReport(w io.Writer, items []ideconfig.ImportItem) {
+	last := ""
+	for _, it := range items {
+		if it.Source.Path != last {
+			fmt.Fprintf(w, "%s (%s):\n", it.Source.Label(), it.Source.Path)
+			last = it.Source.Path
+		}
+		key := it.Key
+		if key == "" {
+			key = "(file)"
+		}
+		switch it.Status {
+		case ideconfig.ImportNew:
+			fmt.Fprintf(w, "  + %s: import as %s: %s\n", key, it.Name, describeServer(*it.Server))
+		case ideconfig.ImportPresent:
+			why := "already in mcptray"
+			if it.Reason != "" {
+				why = it.Reason
+			}
+			fmt.Fprintf(w, "  = %s: %s (%s)\n", key, why, it.Name)
+		case ideconfig.ImportBridge:
+			fmt.Fprintf(w, "  = %s: %s\n", key, it.Reason)
+		default:
+			fmt.Fprintf(w, "  - %s: skipped: %s\n", key, it.Reason)
+		}
+		for _, n := range it.Notes {
+			fmt.Fprintf(w, "      note: %s\n", n)
+		}
+	}
+}
+
+// describeServer is a one-line summary without secrets: header names only.
+func describeServer(sc mcpclient.ServerConfig) string {
+	u := sc.URL
+	if i := strings.IndexAny(u, "?#"); i >= 0 {
+		u = u[:i] + "?…"
+	}
+	parts := []string{u, "transport " + sc.Transport}
+	if len(sc.Headers) > 0 {
+		names := make([]string, 0, len(sc.Headers))
+		for k := range sc.Headers {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		parts = append(parts, "headers "+strings.Join(names, ", "))
+	}
+	if sc.OAuth != nil && sc.OAuth.CallbackPort != 0 {
+		parts = append(parts, fmt.Sprintf("callback port %d", sc.OAuth.CallbackPort))
+	}
+	if sc.Disabled {
+		parts = append(parts, "disabled")
+	}
+	return strings.Join(parts, ", ")
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}

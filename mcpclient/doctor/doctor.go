@@ -1,0 +1,473 @@
+// Package doctor diagnoses an mcptray setup: the config file, the
+// credential store, the hub and its socket, proxy variables and the CA
+// bundle, and for each server the whole path to it — DNS, TCP, TLS, HTTP
+// through the configured proxy, OAuth metadata, login state and one MCP
+// initialize. Every finding says what is wrong and what to do about it.
+//
+// It uses plain HTTP requests of its own (no MCP client, no OAuth), so it
+// works whatever state the hub is in.
+package doctor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mcptray/mcptray/mcpclient"
+	"github.com/mcptray/mcptray/mcpclient/ipc"
+)
+
+// Status is how a finding came out.
+type Status int
+
+// Statuses, from good to bad.
+const (
+	OK   Status = iota // works
+	Info               // worth knowing, nothing to do
+	Warn               // works, or may, but something needs attention
+	Fail               // broken: mcptray cannot work like this
+	Skip               // not checked because an earlier step failed
+)
+
+func (s Status) String() string {
+	switch s {
+	case OK:
+		return "ok"
+	case Info:
+		return "info"
+	case Warn:
+		return "warn"
+	case Fail:
+		return "FAIL"
+	case Skip:
+		return "skip"
+	}
+	return "?"
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s Status) MarshalText() ([]byte, error) { return []byte(strings.ToLower(s.String())), nil }
+
+// Checks, as they appear in findings.
+const (
+	CheckConfig       = "config"
+	CheckCredentials  = "credentials"
+	CheckHub          = "hub"
+	CheckStateDir     = "state-dir"
+	CheckProxyEnv     = "proxy-env"
+	CheckCAFile       = "caFile"
+	CheckServer       = "server" // the entry itself: disabled, unset variables
+	CheckHubState     = "hub-state"
+	CheckProxy        = "proxy" // which proxy this server's traffic takes
+	CheckDNS          = "dns"
+	CheckTCP          = "tcp"
+	CheckTLS          = "tls"
+	CheckHTTP         = "http"
+	CheckResourceMeta = "resource-metadata"
+	CheckAuthServer   = "auth-server-metadata"
+	CheckLogin        = "login"
+	CheckInitialize   = "initialize"
+)
+
+// Finding is one result.
+type Finding struct {
+	// Server is the server it is about; "" for the setup as a whole.
+	Server  string `json:"server,omitempty"`
+	Check   string `json:"check"`
+	Status  Status `json:"status"`
+	Summary string `json:"summary"`
+	// Fix says what to do; empty when there is nothing to do.
+	Fix string `json:"fix,omitempty"`
+}
+
+// Report is every finding of a run, setup first, then servers by name.
+type Report struct {
+	Config   string    `json:"config"`
+	Findings []Finding `json:"findings"`
+}
+
+// Broken reports whether any finding failed.
+func (r *Report) Broken() bool {
+	for _, f := range r.Findings {
+		if f.Status == Fail {
+			return true
+		}
+	}
+	return false
+}
+
+// Find returns the finding of check for server, if any.
+func (r *Report) Find(server, check string) (Finding, bool) {
+	for _, f := range r.Findings {
+		if f.Server == server && f.Check == check {
+			return f, true
+		}
+	}
+	return Finding{}, false
+}
+
+// Auth is what doctor asks the OAuth layer. The auth package implements
+// it; until then NoAuth answers ErrAuthUnavailable.
+type Auth interface {
+	// CredentialStore says which backend the credentialStore setting
+	// ("", auto, keyring, file) selects here, and whether it works.
+	CredentialStore(ctx context.Context, setting string) (backend string, err error)
+	// LoginState describes the stored login of a server ("signed in,
+	// token valid for 40 min", "no login", …).
+	LoginState(ctx context.Context, server string, sc mcpclient.ServerConfig) (string, error)
+}
+
+// ErrAuthUnavailable is what NoAuth answers.
+var ErrAuthUnavailable = errors.New("OAuth support is not in this build yet")
+
+// NoAuth is the Auth of a build without OAuth support.
+type NoAuth struct{}
+
+// CredentialStore implements Auth.
+func (NoAuth) CredentialStore(context.Context, string) (string, error) {
+	return "", ErrAuthUnavailable
+}
+
+// LoginState implements Auth.
+func (NoAuth) LoginState(context.Context, string, mcpclient.ServerConfig) (string, error) {
+	return "", ErrAuthUnavailable
+}
+
+// Options configure Run. The zero value checks the default config with
+// the process's environment.
+type Options struct {
+	// ConfigPath is the config file; "" = mcpclient.DefaultConfigPath().
+	ConfigPath string
+	// Home is the state dir; "" = ipc.Home().
+	Home string
+	// Server limits the per-server checks to one server.
+	Server string
+	// Auth answers the credential and login questions; nil = NoAuth.
+	Auth Auth
+	// Proxy picks the proxy for a request; nil = http.ProxyFromEnvironment,
+	// as the hub does.
+	Proxy func(*http.Request) (*url.URL, error)
+	// LookupEnv reads the environment (${env:…} and proxy variables);
+	// nil = os.LookupEnv.
+	LookupEnv func(string) (string, bool)
+	// Timeout bounds each network step; 0 = 10 s.
+	Timeout time.Duration
+	// Resolver looks up host names; nil = net.DefaultResolver.
+	Resolver *net.Resolver
+	// Now is the clock for certificate dates; nil = time.Now.
+	Now func() time.Time
+}
+
+func (o *Options) defaults() {
+	if o.Auth == nil {
+		o.Auth = NoAuth{}
+	}
+	if o.Proxy == nil {
+		o.Proxy = http.ProxyFromEnvironment
+	}
+	if o.LookupEnv == nil {
+		o.LookupEnv = os.LookupEnv
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Second
+	}
+	if o.Resolver == nil {
+		o.Resolver = net.DefaultResolver
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+func (o *Options) getenv(k string) string {
+	v, _ := o.LookupEnv(k)
+	return v
+}
+
+// Run checks everything and returns the findings.
+func Run(ctx context.Context, opts Options) *Report {
+	opts.defaults()
+	rep := &Report{}
+	add := func(f Finding) { rep.Findings = append(rep.Findings, f) }
+
+	cfgPath := opts.ConfigPath
+	if cfgPath == "" {
+		p, err := mcpclient.DefaultConfigPath()
+		if err != nil {
+			add(Finding{Check: CheckConfig, Status: Fail, Summary: err.Error(), Fix: "set MCPTRAY_CONFIG to the config file, or pass --config"})
+			return rep
+		}
+		cfgPath = p
+	}
+	rep.Config = cfgPath
+	cfg := checkConfig(cfgPath, add)
+
+	setting := ""
+	if cfg != nil {
+		setting = cfg.CredentialStore
+	}
+	hubReport := checkHub(ctx, opts, cfgPath, add)
+	checkCredentials(ctx, opts, setting, hubReport, add)
+	checkProxyEnv(opts, add)
+	hubStatus := map[string]mcpclient.ServerStatus{}
+	if hubReport != nil {
+		for _, s := range hubReport.Servers {
+			hubStatus[s.Name] = s
+		}
+	}
+	if cfg == nil {
+		return rep
+	}
+	pool := checkCAFile(opts, cfg, add)
+
+	names := make([]string, 0, len(cfg.Servers))
+	for n := range cfg.Servers {
+		if opts.Server == "" || n == opts.Server {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	if opts.Server != "" && len(names) == 0 {
+		add(Finding{Server: opts.Server, Check: CheckServer, Status: Fail,
+			Summary: fmt.Sprintf("no server named %q in %s", opts.Server, cfgPath),
+			Fix:     "list the servers with `mcptray list`, or add it with `mcptray add " + opts.Server + " URL`"})
+		return rep
+	}
+	if len(names) == 0 {
+		return rep
+	}
+	// Servers are independent: check them side by side, report in order.
+	results := make([][]Finding, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sc := &serverCheck{opts: &opts, name: name, sc: cfg.Servers[name], cfg: cfg, cfgPath: cfgPath, pool: pool}
+			if st, ok := hubStatus[name]; ok {
+				sc.hubState = &st
+			}
+			results[i] = sc.run(ctx)
+		}()
+	}
+	wg.Wait()
+	for _, r := range results {
+		rep.Findings = append(rep.Findings, r...)
+	}
+	return rep
+}
+
+func checkConfig(path string, add func(Finding)) *mcpclient.Config {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		add(Finding{Check: CheckConfig, Status: Info, Summary: "no config file yet at " + path,
+			Fix: "add a server with `mcptray add NAME URL` (or `mcptray import` from your IDEs); that creates it"})
+		return nil
+	}
+	if err != nil {
+		add(Finding{Check: CheckConfig, Status: Fail, Summary: fmt.Sprintf("cannot read %s: %v", path, err),
+			Fix: "check the file's permissions"})
+		return nil
+	}
+	cfg, err := mcpclient.ParseConfig(path, b)
+	if err != nil {
+		add(Finding{Check: CheckConfig, Status: Fail, Summary: err.Error(),
+			Fix: "fix the file (the message names the server and field); the hub keeps running the last good config meanwhile"})
+		return nil
+	}
+	n, disabled := len(cfg.Servers), 0
+	for _, s := range cfg.Servers {
+		if s.Disabled {
+			disabled++
+		}
+	}
+	sum := fmt.Sprintf("%s: %d server%s", path, n, plural(n))
+	if disabled > 0 {
+		sum += fmt.Sprintf(" (%d disabled)", disabled)
+	}
+	f := Finding{Check: CheckConfig, Status: OK, Summary: sum}
+	if n == 0 {
+		f.Status = Info
+		f.Fix = "add a server with `mcptray add NAME URL` or `mcptray import`"
+	}
+	add(f)
+	return cfg
+}
+
+func checkCredentials(ctx context.Context, opts Options, setting string, hub *mcpclient.StatusReport, add func(Finding)) {
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	backend, err := opts.Auth.CredentialStore(ctx, setting)
+	switch {
+	case errors.Is(err, ErrAuthUnavailable) && hub != nil && hub.CredentialStore != "":
+		// The running hub has opened its store: report what it says.
+		f := Finding{Check: CheckCredentials, Status: OK, Summary: "the hub uses " + hub.CredentialStore}
+		if hub.CredentialWarning != "" {
+			f.Status, f.Fix = Warn, hub.CredentialWarning
+		}
+		add(f)
+	case errors.Is(err, ErrAuthUnavailable):
+		add(Finding{Check: CheckCredentials, Status: Info, Summary: "keyring/file: checked by auth (not wired into doctor yet)"})
+	case err != nil:
+		f := Finding{Check: CheckCredentials, Status: Fail, Summary: err.Error(),
+			Fix: `unlock or install a keyring (Secret Service, macOS Keychain, Windows Credential Manager), or set "credentialStore": "file" in the config`}
+		if backend != "" {
+			f.Summary = backend + ": " + f.Summary
+		}
+		add(f)
+	default:
+		add(Finding{Check: CheckCredentials, Status: OK, Summary: backend})
+	}
+}
+
+// checkHub pings the hub and returns its status report (nil without a hub).
+func checkHub(ctx context.Context, opts Options, cfgPath string, add func(Finding)) *mcpclient.StatusReport {
+	home := opts.Home
+	if home == "" {
+		h, err := ipc.Home()
+		if err != nil {
+			add(Finding{Check: CheckHub, Status: Fail, Summary: err.Error(), Fix: "set MCPTRAY_HOME to a directory for mcptray's state"})
+			return nil
+		}
+		home = h
+	}
+	checkStateDir(home, add)
+	sock := ipc.SocketPath(home)
+	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	rep, err := ipc.Request(pctx, sock, ipc.Hello{Op: ipc.OpPing, Client: "mcptray doctor"})
+	if err != nil {
+		if errors.Is(err, ipc.ErrNoHub) {
+			add(Finding{Check: CheckHub, Status: Info,
+				Summary: "no hub is running (socket " + sock + ")",
+				Fix:     "nothing to do: a bridge starts the hub when an IDE launches it; to start it now run `mcptray` (tray) or `mcptray serve`"})
+			return nil
+		}
+		add(Finding{Check: CheckHub, Status: Fail, Summary: fmt.Sprintf("the hub on %s does not answer properly: %v", sock, err),
+			Fix: "stop the hub process and start it again (`mcptray serve`)"})
+		return nil
+	}
+	f := Finding{Check: CheckHub, Status: OK}
+	if h := rep.Hub; h != nil {
+		f.Summary = fmt.Sprintf("running: pid %d, %s, version %s, socket %s", h.PID, h.Mode, h.Version, sock)
+		if h.Version != mcpclient.Version {
+			f.Status = Warn
+			f.Fix = fmt.Sprintf("the hub runs version %s and this mcptray is %s: quit the hub (tray menu, or stop `mcptray serve`) so the new version starts", h.Version, mcpclient.Version)
+		}
+		if h.Config != "" && !samePath(h.Config, cfgPath) {
+			f.Status = Warn
+			f.Fix = fmt.Sprintf("the running hub reads %s, not %s: use the same MCPTRAY_CONFIG / --config for both, or restart the hub", h.Config, cfgPath)
+		}
+	} else {
+		f.Summary = "running (socket " + sock + ")"
+	}
+	add(f)
+	sctx, cancel2 := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel2()
+	srep, err := ipc.Request(sctx, sock, ipc.Hello{Op: ipc.OpStatus, Client: "mcptray doctor"})
+	if err != nil {
+		return nil
+	}
+	var st mcpclient.StatusReport
+	if json.Unmarshal(srep.Result, &st) != nil {
+		return nil
+	}
+	return &st
+}
+
+func samePath(a, b string) bool {
+	if a == b {
+		return true
+	}
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(sa, sb)
+}
+
+// proxyVars are the variables Go's http.ProxyFromEnvironment reads.
+var proxyVars = []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"}
+
+func checkProxyEnv(opts Options, add func(Finding)) {
+	var set []string
+	status, fix := Info, ""
+	for _, k := range proxyVars {
+		v, ok := opts.LookupEnv(k)
+		if !ok || v == "" {
+			continue
+		}
+		if !strings.HasPrefix(strings.ToLower(k), "no_") {
+			if _, err := parseProxy(v); err != nil {
+				add(Finding{Check: CheckProxyEnv, Status: Fail, Summary: fmt.Sprintf("%s=%q is not a proxy URL: %v", k, redactURL(v), err),
+					Fix: "set it to http://host:port (or http://user:password@host:port)"})
+				return
+			}
+			v = redactURL(v)
+		}
+		set = append(set, k+"="+v)
+	}
+	for _, k := range []string{"ALL_PROXY", "all_proxy"} {
+		if v := opts.getenv(k); v != "" && opts.getenv("HTTPS_PROXY") == "" && opts.getenv("https_proxy") == "" {
+			status = Warn
+			fix = fmt.Sprintf("%s is set, but mcptray (Go's HTTP client) ignores it: set HTTPS_PROXY (and HTTP_PROXY) to the proxy instead", k)
+		}
+	}
+	if opts.getenv("REQUEST_METHOD") != "" && opts.getenv("HTTP_PROXY") != "" {
+		status = Warn
+		fix = "REQUEST_METHOD is set (a CGI environment): Go then ignores HTTP_PROXY; unset REQUEST_METHOD"
+	}
+	if len(set) == 0 {
+		add(Finding{Check: CheckProxyEnv, Status: status, Summary: "no proxy variables set: connections go direct", Fix: fix})
+		return
+	}
+	add(Finding{Check: CheckProxyEnv, Status: status, Summary: strings.Join(set, " "), Fix: fix})
+}
+
+// parseProxy reads a proxy variable as Go does: a URL, http:// assumed.
+func parseProxy(v string) (*url.URL, error) {
+	u, err := url.Parse(v)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		if u2, err2 := url.Parse("http://" + v); err2 == nil && u2.Host != "" {
+			return u2, nil
+		}
+		if err == nil {
+			err = errors.New("no host")
+		}
+		return nil, err
+	}
+	switch u.Scheme {
+	case "http", "https", "socks5", "socks5h":
+		return u, nil
+	}
+	return nil, fmt.Errorf("unsupported scheme %q", u.Scheme)
+}
+
+// redactURL hides a password in a URL.
+func redactURL(v string) string {
+	u, err := url.Parse(v)
+	if err != nil || u.User == nil {
+		return v
+	}
+	return u.Redacted()
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// readLimited reads at most n bytes of a body.
+func readLimited(r io.Reader, n int64) ([]byte, error) {
+	return io.ReadAll(io.LimitReader(r, n))
+}

@@ -1,0 +1,362 @@
+// Package ideconfig reads and edits the MCP server lists of desktop MCP
+// clients (VS Code, Cursor, Claude Desktop, Claude Code, Codex, Windsurf,
+// Gemini CLI): it installs and removes entries that launch
+// `mcptray-bridge NAME`, and turns the remote servers those files already
+// name — plain url entries and `npx mcp-remote URL …` commands — into
+// mcptray servers.
+//
+// Edits splice text: everything in a file other than the one entry changed
+// stays byte-for-byte as it was, comments included. Writes are atomic (a
+// temp file renamed over the original) and leave the previous content in
+// FILE.bak.
+package ideconfig
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+)
+
+// Format is a config file's syntax.
+type Format int
+
+// Formats of client config files.
+const (
+	// JSON is JSON read leniently: comments and trailing commas (JSONC, as
+	// VS Code, Cursor and Windsurf accept) are kept, never added.
+	JSON Format = iota
+	// TOML is Codex's config.toml.
+	TOML
+)
+
+func (f Format) String() string {
+	if f == TOML {
+		return "TOML"
+	}
+	return "JSON"
+}
+
+// Target is one config file and where its server list lives.
+type Target struct {
+	// Client is the client ID ("cursor"), or "" for a file named by path.
+	Client string
+	// Path is the file.
+	Path   string
+	Format Format
+	// ServersKey is the path of the object that maps names to entries,
+	// e.g. ["mcpServers"], ["servers"] or ["mcp_servers"].
+	ServersKey []string
+	// TypeStdio makes stdio entries carry "type": "stdio" (VS Code, Claude
+	// Code).
+	TypeStdio bool
+}
+
+// Label names the target for messages: the client, else the file.
+func (t Target) Label() string {
+	if t.Client != "" {
+		return t.Client
+	}
+	return t.Path
+}
+
+// Client is one supported MCP client.
+type Client struct {
+	// ID is what --client takes.
+	ID string
+	// Name is the product name.
+	Name       string
+	Format     Format
+	ServersKey []string
+	TypeStdio  bool
+	path       func(Env) (string, error)
+}
+
+// Env is where a client's files are looked for: the OS and the
+// environment variables (HOME, USERPROFILE, APPDATA, XDG_CONFIG_HOME,
+// CODEX_HOME, CLAUDE_CONFIG_DIR). Tests point it at temp dirs.
+type Env struct {
+	GOOS   string
+	Getenv func(string) string
+}
+
+// OSEnv is the running process's environment.
+func OSEnv() Env { return Env{GOOS: runtime.GOOS, Getenv: os.Getenv} }
+
+// Home is the user's home dir as os.UserHomeDir finds it on e.GOOS.
+func (e Env) Home() (string, error) {
+	v := "HOME"
+	if e.GOOS == "windows" {
+		v = "USERPROFILE"
+	}
+	if h := e.Getenv(v); h != "" {
+		return h, nil
+	}
+	return "", fmt.Errorf("cannot find your home directory: $%s is not set", v)
+}
+
+// ConfigDir is the user config dir as os.UserConfigDir finds it on
+// e.GOOS: %AppData% on Windows, ~/Library/Application Support on macOS,
+// $XDG_CONFIG_HOME or ~/.config elsewhere.
+func (e Env) ConfigDir() (string, error) {
+	switch e.GOOS {
+	case "windows":
+		if d := e.Getenv("APPDATA"); d != "" {
+			return d, nil
+		}
+		return "", errors.New("cannot find your config directory: %APPDATA% is not set")
+	case "darwin", "ios":
+		h, err := e.Home()
+		if err != nil {
+			return "", err
+		}
+		return filepath.Join(h, "Library", "Application Support"), nil
+	}
+	if d := e.Getenv("XDG_CONFIG_HOME"); d != "" && filepath.IsAbs(d) {
+		return d, nil
+	}
+	h, err := e.Home()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(h, ".config"), nil
+}
+
+func inHome(parts ...string) func(Env) (string, error) {
+	return func(e Env) (string, error) {
+		h, err := e.Home()
+		if err != nil {
+			return "", err
+		}
+		return filepath.Join(append([]string{h}, parts...)...), nil
+	}
+}
+
+func inConfigDir(parts ...string) func(Env) (string, error) {
+	return func(e Env) (string, error) {
+		d, err := e.ConfigDir()
+		if err != nil {
+			return "", err
+		}
+		return filepath.Join(append([]string{d}, parts...)...), nil
+	}
+}
+
+// The clients and where their user-level MCP config lives. Sources, as
+// found when this was written:
+//
+//   - VS Code: "The VS Code format is stored in .vscode/mcp.json in your
+//     workspace or in your user profile. It defines servers in a top-level
+//     servers object"; stdio entries have "type": "stdio", "command",
+//     "args" (code.visualstudio.com/docs/agents/reference/mcp-configuration).
+//     The user profile file is Code/User/mcp.json in the user config dir:
+//     ~/.config/Code/User/mcp.json, ~/Library/Application
+//     Support/Code/User/mcp.json, %APPDATA%\Code\User\mcp.json (the older
+//     "mcp": {"servers": …} in settings.json moved there; docker/docs commit
+//     3712a39 "MCP settings in VSCode is no longer in settings.json but
+//     mcp.json"). JSONC.
+//   - Cursor: "Use ~/.cursor/mcp.json to make a server available in every
+//     project", servers under "mcpServers", "command"/"args" or "url"
+//     (cursor.com/docs/mcp, via mcpbundles.com/guides/cursor); on Windows
+//     %USERPROFILE%\.cursor\mcp.json.
+//   - Claude Desktop: claude_desktop_config.json in
+//     ~/Library/Application Support/Claude/ (macOS) and %APPDATA%\Claude\
+//     (Windows) (modelcontextprotocol.io quickstart, playwright.dev/mcp);
+//     there is no official Linux build, the community builds use
+//     ~/.config/Claude/ — the same "user config dir + Claude" rule.
+//     Strict JSON, "mcpServers", "command"/"args". Since February 2026 the
+//     Windows app is an MSIX package that reads
+//     %LOCALAPPDATA%\Packages\Claude_<id>\LocalCache\Roaming\Claude\
+//     instead (anthropics/claude-code#26073; "Edit Config" opens the wrong
+//     file there): that directory wins when it exists.
+//   - Claude Code: user-scope servers are the top-level "mcpServers" of
+//     ~/.claude.json ("user: stored in ~/.claude.json … available in all
+//     your projects"; code.claude.com/docs/en/mcp), entries written by
+//     `claude mcp add` carry "type": "stdio". With CLAUDE_CONFIG_DIR set
+//     the file is $CLAUDE_CONFIG_DIR/.claude.json. Claude Code rewrites
+//     this file often: edits re-check it just before the rename.
+//   - Codex: "[mcp_servers.<name>] table in ~/.codex/config.toml"
+//     (developers.openai.com/codex/mcp, via mcpbundles.com/guides/codex),
+//     command/args for stdio, url (+ bearer_token_env_var, http_headers,
+//     env_http_headers) for Streamable HTTP; $CODEX_HOME overrides ~/.codex.
+//   - Windsurf: "~/.codeium/windsurf/mcp_config.json (macOS/Linux),
+//     %USERPROFILE%\.codeium\windsurf\mcp_config.json (Windows)",
+//     "mcpServers", command/args or "serverUrl" for remote servers
+//     (docs.windsurf.com/windsurf/cascade/mcp, via the GitHub MCP server's
+//     install-windsurf.md).
+//   - Gemini CLI: "mcpServers in ~/.gemini/settings.json (user)"; command
+//     for stdio, "url" for SSE, "httpUrl" for Streamable HTTP
+//     (github.com/google-gemini/gemini-cli docs/tools/mcp-server.md).
+var clients = []Client{
+	{ID: "vscode", Name: "VS Code", ServersKey: []string{"servers"}, TypeStdio: true,
+		path: inConfigDir("Code", "User", "mcp.json")},
+	{ID: "cursor", Name: "Cursor", ServersKey: []string{"mcpServers"},
+		path: inHome(".cursor", "mcp.json")},
+	{ID: "claude-desktop", Name: "Claude Desktop", ServersKey: []string{"mcpServers"},
+		path: claudeDesktopPath},
+	{ID: "claude-code", Name: "Claude Code", ServersKey: []string{"mcpServers"}, TypeStdio: true,
+		path: func(e Env) (string, error) {
+			if d := e.Getenv("CLAUDE_CONFIG_DIR"); d != "" {
+				return filepath.Join(d, ".claude.json"), nil
+			}
+			return inHome(".claude.json")(e)
+		}},
+	{ID: "codex", Name: "Codex", Format: TOML, ServersKey: []string{"mcp_servers"},
+		path: func(e Env) (string, error) {
+			if d := e.Getenv("CODEX_HOME"); d != "" {
+				return filepath.Join(d, "config.toml"), nil
+			}
+			return inHome(".codex", "config.toml")(e)
+		}},
+	{ID: "windsurf", Name: "Windsurf", ServersKey: []string{"mcpServers"},
+		path: inHome(".codeium", "windsurf", "mcp_config.json")},
+	{ID: "gemini-cli", Name: "Gemini CLI", ServersKey: []string{"mcpServers"},
+		path: inHome(".gemini", "settings.json")},
+}
+
+func claudeDesktopPath(e Env) (string, error) {
+	const file = "claude_desktop_config.json"
+	if e.GOOS == "windows" {
+		if local := e.Getenv("LOCALAPPDATA"); local != "" {
+			dirs, _ := filepath.Glob(filepath.Join(local, "Packages", "Claude_*", "LocalCache", "Roaming", "Claude"))
+			sort.Strings(dirs)
+			// Prefer a package whose config exists; else the only one.
+			for _, d := range dirs {
+				if _, err := os.Stat(filepath.Join(d, file)); err == nil {
+					return filepath.Join(d, file), nil
+				}
+			}
+			if len(dirs) == 1 {
+				return filepath.Join(dirs[0], file), nil
+			}
+		}
+	}
+	return inConfigDir("Claude", file)(e)
+}
+
+// Clients lists the supported clients.
+func Clients() []Client { return append([]Client(nil), clients...) }
+
+// ClientIDs lists the IDs --client accepts.
+func ClientIDs() []string {
+	ids := make([]string, len(clients))
+	for i, c := range clients {
+		ids[i] = c.ID
+	}
+	return ids
+}
+
+// ClientByID finds a client by ID (case-insensitive).
+func ClientByID(id string) (Client, error) {
+	for _, c := range clients {
+		if strings.EqualFold(c.ID, id) {
+			return c, nil
+		}
+	}
+	return Client{}, fmt.Errorf("unknown client %q (known: %s)", id, strings.Join(ClientIDs(), ", "))
+}
+
+// Target is the client's user config file on e.
+func (c Client) Target(e Env) (Target, error) {
+	p, err := c.path(e)
+	if err != nil {
+		return Target{}, fmt.Errorf("%s: %w", c.ID, err)
+	}
+	return Target{Client: c.ID, Path: p, Format: c.Format, ServersKey: c.ServersKey, TypeStdio: c.TypeStdio}, nil
+}
+
+// ImportTargets are the files import reads for the client: its Target,
+// and for VS Code also the user settings.json, where servers lived under
+// "mcp": {"servers": …} before mcp.json.
+func (c Client) ImportTargets(e Env) ([]Target, error) {
+	t, err := c.Target(e)
+	if err != nil {
+		return nil, err
+	}
+	out := []Target{t}
+	if c.ID == "vscode" {
+		legacy := t
+		legacy.Path = filepath.Join(filepath.Dir(t.Path), "settings.json")
+		legacy.ServersKey = []string{"mcp", "servers"}
+		out = append(out, legacy)
+	}
+	return out, nil
+}
+
+// FileTarget describes a config file given by path: TOML by extension,
+// else JSON; the server list is the first of mcpServers, servers,
+// mcp_servers or mcp.servers (VS Code's settings.json) the file has, else
+// mcpServers.
+func FileTarget(path string) (Target, error) {
+	t := Target{Path: path, ServersKey: []string{"mcpServers"}}
+	if strings.EqualFold(filepath.Ext(path), ".toml") {
+		t.Format = TOML
+		t.ServersKey = []string{"mcp_servers"}
+		return t, nil
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return t, err
+	}
+	root, err := parseJSONC(src)
+	if err != nil {
+		return t, fmt.Errorf("%s: %w", path, err)
+	}
+	for _, k := range [][]string{{"mcpServers"}, {"servers"}, {"mcp_servers"}, {"mcp", "servers"}} {
+		n := root
+		for _, p := range k {
+			m := n.member(p)
+			if m == nil {
+				n = nil
+				break
+			}
+			n = m.value
+		}
+		if n != nil && n.kind == 'o' {
+			t.ServersKey = k
+			t.TypeStdio = k[len(k)-1] == "servers"
+			return t, nil
+		}
+	}
+	return t, nil
+}
+
+// BridgeBinary finds mcptray-bridge: beside the running executable (as
+// launched, then with symlinks resolved), else on PATH. The path is
+// absolute: IDEs often start servers with a bare PATH.
+func BridgeBinary() (string, error) {
+	name := "mcptray-bridge"
+	if runtime.GOOS == "windows" {
+		name += ".exe"
+	}
+	if exe, err := os.Executable(); err == nil {
+		dirs := []string{filepath.Dir(exe)}
+		if real, err := filepath.EvalSymlinks(exe); err == nil {
+			dirs = append(dirs, filepath.Dir(real))
+		}
+		for _, d := range dirs {
+			p := filepath.Join(d, name)
+			if st, err := os.Stat(p); err == nil && !st.IsDir() {
+				return filepath.Abs(p)
+			}
+		}
+	}
+	p, err := lookPath(name)
+	if err != nil {
+		return "", fmt.Errorf("cannot find %s beside %s or on PATH; build it (make build) or pass --bridge PATH", name, os.Args[0])
+	}
+	return filepath.Abs(p)
+}
+
+// sortedKeys returns m's keys sorted.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
