@@ -49,6 +49,11 @@ type HubOptions struct {
 	CredentialStore auth.Store
 	// NoAutoLogin: never open a browser unless a sign-in is asked for.
 	NoAutoLogin bool
+	// ClientMetadataURL is the https URL of mcptray's OAuth client ID
+	// metadata document: with authorization servers that advertise
+	// client_id_metadata_document_supported it is the client_id, instead
+	// of a dynamic registration. Empty: always register.
+	ClientMetadataURL string
 }
 
 // ErrHubRunning is returned by Run when another hub owns the socket.
@@ -358,6 +363,7 @@ func (h *Hub) apply(cfg *Config) {
 			u = newUpstream(name, sc, g, upstreamDeps{
 				tuning: h.opts.Tuning, log: h.log, notify: h.changed, creds: h.creds, home: h.opts.Home,
 				openBrowser: h.opts.OpenBrowser, noAutoLogin: h.opts.NoAutoLogin,
+				clientMetadataURL: h.opts.ClientMetadataURL,
 			})
 			uctx, cancel := context.WithCancel(h.runCtx)
 			h.servers[name] = u

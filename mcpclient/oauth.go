@@ -27,6 +27,7 @@ type credentials struct {
 	fixed      auth.Store // injected (tests)
 
 	once    sync.Once
+	mu      sync.Mutex // guards the fields below: status reads them while once runs
 	store   auth.Store
 	warning string
 	err     error
@@ -34,19 +35,25 @@ type credentials struct {
 
 func (c *credentials) get(ctx context.Context) (auth.Store, error) {
 	c.once.Do(func() {
-		if c.fixed != nil {
-			c.store = c.fixed
-			return
+		store, warning, err := c.fixed, "", error(nil)
+		if store == nil {
+			ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+			defer cancel()
+			store, warning, err = auth.OpenStore(ctx, c.mode, c.home, auth.KeyringOptions{})
 		}
-		ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		defer cancel()
-		c.store, c.warning, c.err = auth.OpenStore(ctx, c.mode, c.home, auth.KeyringOptions{})
+		c.mu.Lock()
+		c.store, c.warning, c.err = store, warning, err
+		c.mu.Unlock()
 	})
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	return c.store, c.err
 }
 
 // describe names the store for status, with the fallback warning.
 func (c *credentials) describe() (name, warning string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.store == nil {
 		return "", ""
 	}
@@ -70,7 +77,7 @@ type authState struct {
 }
 
 // maxStepUps bounds step-up logins for one server.
-const maxStepUps = 3
+const maxStepUps = 2 // with the first sign-in, at most 3 authorization requests
 
 // manager returns the server's auth.Manager for its current config, or nil
 // when the server's own headers carry authorization.
@@ -95,8 +102,8 @@ func (u *upstream) manager(ctx context.Context, r resolved, cfg ServerConfig, cl
 	u.auth.mgr = auth.NewManager(auth.Config{
 		ServerURL: r.URL, Resource: o.Resource,
 		ClientID: o.ClientID, ClientSecret: o.ClientSecret, Scopes: o.Scopes, CallbackPort: o.CallbackPort,
-		HTTPClient: &http.Client{Transport: client.Transport, Timeout: 30 * time.Second},
-		Store:      store, LockDir: filepath.Join(u.home, "locks"),
+		ClientMetadataURL: u.clientMeta, HTTPClient: &http.Client{Transport: client.Transport, Timeout: 30 * time.Second},
+		Store: store, LockDir: filepath.Join(u.home, "locks"),
 		OpenBrowser: u.openBrowser, Logger: u.log,
 	})
 	u.auth.mgrKey = key
@@ -130,7 +137,7 @@ func (u *upstream) bearer(ctx context.Context, m *auth.Manager) (string, error) 
 	}
 	exp := now.Add(5 * time.Minute) // no expiry known: check the store again later
 	if c, err := m.Stored(ctx); err == nil && c.AccessToken == tok && !c.Expiry.IsZero() {
-		exp = c.Expiry.Add(-auth.ExpiryMargin)
+		exp = c.RefreshAt()
 	}
 	u.mu.Lock()
 	u.auth.cachedTok, u.auth.cachedMgr, u.auth.cachedExp, u.auth.lastToken = tok, m, exp, tok
@@ -208,14 +215,24 @@ func (u *upstream) Login(ctx context.Context, onURL func(string), userAsked bool
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			reason = "sign-in was not completed"
 		}
-		if prev == StateConnected {
+		// Restore a state only if nothing moved on meanwhile: the
+		// supervisor may have reconnected (e.g. its own refresh worked)
+		// while the browser was open, and a working session must not be
+		// shown, or refused, as needing a sign-in.
+		u.mu.Lock()
+		still, live := u.state == StateLoggingIn, u.cur != nil
+		u.mu.Unlock()
+		switch {
+		case !still:
+		case live || prev == StateConnected:
 			u.setState(StateConnected, "", time.Time{})
-		} else {
+		default:
 			u.setState(StateNeedsLogin, reason, time.Time{})
 		}
 		return fmt.Errorf("mcptray: signing in to %q failed: %w", u.name, err)
 	}
 	u.log.Info("signed in; rebuilding the session")
+	u.dropCachedToken() // the rebuild must use the new token, not the cached one
 	u.forceRebuild()
 	return nil
 }
