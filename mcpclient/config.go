@@ -453,3 +453,9 @@ func writeFileAtomic(path string, b []byte, perm os.FileMode) error {
 	}
 	return os.Rename(tmp, path)
 }
+
+// ExpandURL returns a server's URL with ${env:VAR} expanded.
+func ExpandURL(sc ServerConfig, lookup func(string) (string, bool)) (string, error) {
+	r, err := sc.resolve(lookup)
+	return r.URL, err
+}

@@ -29,7 +29,7 @@ func Doctor(ctx context.Context, env Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "mcptray doctor: %v\n", err)
 		return 1
 	}
-	rep := doctor.Run(ctx, doctor.Options{ConfigPath: path, Server: fs.Arg(0), Timeout: *timeout})
+	rep := doctor.Run(ctx, doctor.Options{ConfigPath: path, Server: fs.Arg(0), Timeout: *timeout, Auth: &doctorAuth{}})
 	if *asJSON {
 		b, _ := json.MarshalIndent(rep, "", "  ")
 		fmt.Fprintln(env.Stdout, string(b))
