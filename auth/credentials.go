@@ -53,6 +53,24 @@ type Credentials struct {
 	RefreshToken string    `json:"refreshToken,omitempty"`
 	TokenType    string    `json:"tokenType,omitempty"`
 	Expiry       time.Time `json:"expiry,omitzero"`
+	// IssuedAt is when the access token was obtained (with Expiry it gives
+	// the token's lifetime; zero for credentials stored before it was kept).
+	IssuedAt time.Time `json:"issuedAt,omitzero"`
+}
+
+// RefreshAt is when the access token is due for a refresh: ExpiryMargin
+// before it expires, or half-way through its life for a token that lives
+// less than twice ExpiryMargin (otherwise every use of a token with a
+// lifetime under the margin would refresh it). Zero: no known expiry.
+func (c *Credentials) RefreshAt() time.Time {
+	if c.Expiry.IsZero() {
+		return time.Time{}
+	}
+	margin := ExpiryMargin
+	if life := c.Expiry.Sub(c.IssuedAt); !c.IssuedAt.IsZero() && life > 0 && life < 2*ExpiryMargin {
+		margin = life / 2
+	}
+	return c.Expiry.Add(-margin)
 }
 
 // clone returns a deep copy.
@@ -68,7 +86,7 @@ func (c *Credentials) clone() *Credentials {
 // clearTokens forgets the tokens, keeping registration and endpoints.
 func (c *Credentials) clearTokens() {
 	c.AccessToken, c.RefreshToken, c.TokenType = "", "", ""
-	c.Expiry = time.Time{}
+	c.Expiry, c.IssuedAt = time.Time{}, time.Time{}
 }
 
 // clearRegistration forgets the client registration and the tokens issued

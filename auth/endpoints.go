@@ -157,9 +157,10 @@ func (m *Manager) refreshTokens(ctx context.Context, c *Credentials) (*Credentia
 		n.RefreshToken = tr.RefreshToken // rotated
 	}
 	n.TokenType = tr.TokenType
-	n.Expiry = time.Time{}
+	n.Expiry, n.IssuedAt = time.Time{}, time.Time{}
 	if s := parseExpiresIn(string(tr.ExpiresIn)); s > 0 {
-		n.Expiry = m.now().Add(time.Duration(s) * time.Second)
+		n.IssuedAt = m.now()
+		n.Expiry = n.IssuedAt.Add(time.Duration(s) * time.Second)
 	}
 	if tr.Scope != "" {
 		n.Scopes = strings.Fields(tr.Scope)

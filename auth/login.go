@@ -357,7 +357,8 @@ func (m *Manager) exchange(ctx context.Context, conf *oauth2.Config, code, verif
 		}
 	}
 	if secs > 0 {
-		c.Expiry = m.now().Add(time.Duration(secs) * time.Second)
+		c.IssuedAt = m.now()
+		c.Expiry = c.IssuedAt.Add(time.Duration(secs) * time.Second)
 	}
 	if s, ok := tok.Extra("scope").(string); ok && strings.TrimSpace(s) != "" {
 		c.Scopes = strings.Fields(s)

@@ -20,7 +20,8 @@ import (
 // Timing of the token life cycle.
 const (
 	// ExpiryMargin: an access token expiring within this margin is
-	// refreshed before use.
+	// refreshed before use (a short-lived one half-way through its life:
+	// see Credentials.RefreshAt).
 	ExpiryMargin = 60 * time.Second
 	// DefaultLoginTimeout bounds Login when its context has no deadline.
 	DefaultLoginTimeout = 10 * time.Minute
@@ -142,10 +143,11 @@ func (m *Manager) Key() string { return m.key }
 
 func (m *Manager) now() time.Time { return m.cfg.Now() }
 
-// expiring reports whether c's access token is expired or expires within
-// ExpiryMargin.
+// expiring reports whether c's access token is expired or due for a
+// refresh (see Credentials.RefreshAt).
 func (m *Manager) expiring(c *Credentials) bool {
-	return !c.Expiry.IsZero() && !m.now().Add(ExpiryMargin).Before(c.Expiry)
+	at := c.RefreshAt()
+	return !at.IsZero() && !m.now().Before(at)
 }
 
 // Stored returns the stored credentials (for status displays: the caller
@@ -167,7 +169,7 @@ func (m *Manager) load(ctx context.Context) (*Credentials, error) {
 }
 
 // Token returns an access token for the server. A token that is expired or
-// expires within ExpiryMargin is refreshed first, under the cross-process
+// due for a refresh (Credentials.RefreshAt) is refreshed first, under the cross-process
 // lock and after re-reading the store, so a token another process rotated
 // meanwhile is adopted rather than refreshed again.
 //
