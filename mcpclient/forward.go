@@ -43,7 +43,17 @@ func (u *upstream) acquire(ctx context.Context, deadline time.Time) (*session, e
 				}
 				return s, nil
 			}
-		case StateNeedsLogin, StateLoggingIn, StateDisabled, StateFailed:
+		case StateLoggingIn:
+			// A sign-in (e.g. a step-up) may run while the session still
+			// works: keep serving from it.
+			if s != nil && !isClosed(s.broken.done()) && !isClosed(s.conn.done()) {
+				if timer != nil {
+					timer.Stop()
+				}
+				return s, nil
+			}
+			return nil, &unavailableError{state: st, reason: reason}
+		case StateNeedsLogin, StateDisabled, StateFailed:
 			return nil, &unavailableError{state: st, reason: reason}
 		case StateBackoff:
 			// Someone needs the server now: try again without waiting out

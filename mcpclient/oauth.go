@@ -132,6 +132,12 @@ func (u *upstream) bearer(ctx context.Context, m *auth.Manager) (string, error) 
 		u.auth.cachedTok, u.auth.lastToken = "", ""
 		u.mu.Unlock()
 		return "", nil
+	case !errors.Is(err, auth.ErrTemporary) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded):
+		// The store failed (a locked or hanging keychain): go on without a
+		// token, so servers that need none keep working; one that does
+		// answers 401 and the state says why.
+		u.log.Warn("no access token: the credential store failed", "err", err)
+		return "", nil
 	default:
 		return "", fmt.Errorf("getting an access token: %w", err)
 	}
@@ -233,6 +239,7 @@ func (u *upstream) Login(ctx context.Context, onURL func(string), userAsked bool
 	}
 	u.log.Info("signed in; rebuilding the session")
 	u.dropCachedToken() // the rebuild must use the new token, not the cached one
+	u.graceful.Store(true)
 	u.forceRebuild()
 	return nil
 }

@@ -178,8 +178,10 @@ type upstream struct {
 	lastFailure atomic.Pointer[failureHint]
 	// lastReqRetry is when an IDE request last cut a backoff short.
 	lastReqRetry atomic.Int64
-	kick         chan struct{}
-	reconfCh     chan struct{}
+	// graceful marks the next kick as a rebuild after a sign-in.
+	graceful atomic.Bool
+	kick     chan struct{}
+	reconfCh chan struct{}
 
 	mu          sync.Mutex
 	cfg         ServerConfig
@@ -286,8 +288,9 @@ func (u *upstream) setState(st State, reason string, next time.Time) {
 	}
 	now := time.Now()
 	u.state, u.since, u.nextAt = st, now, next
-	if st != StateConnected {
-		u.lastErr = reason
+	switch st {
+	case StateBackoff, StateFailed, StateNeedsLogin:
+		u.lastErr = reason // connecting/connected reasons are not errors
 	}
 	u.events = append(u.events, Event{Time: now, State: st, Reason: reason})
 	if len(u.events) > maxEvents {
@@ -555,6 +558,10 @@ func (u *upstream) drainKick() {
 
 var errReconfigured = errors.New("config changed")
 
+// errRebuildAfterLogin is why a session is replaced after a sign-in: the
+// old one still works, so requests running on it may finish.
+var errRebuildAfterLogin = errors.New("signed in; using the new credentials")
+
 // httpClient builds a fresh HTTP client (new connection pool) sharing the
 // server's cookie jar.
 func (u *upstream) httpClient(g globalSettings) (*http.Client, error) {
@@ -769,7 +776,8 @@ func (u *upstream) uninstall(s *session, reason error) {
 	s.fail(reason)
 	u.log.Info("session down", "reason", describe(reason))
 	var se *StreamError
-	if !errors.As(reason, &se) || s.conn.busy() == 0 || u.stopping.Load() {
+	drainable := errors.As(reason, &se) || errors.Is(reason, errRebuildAfterLogin)
+	if !drainable || s.conn.busy() == 0 || u.stopping.Load() {
 		s.cancel()
 		s.conn.close()
 		return
@@ -808,6 +816,9 @@ func (u *upstream) serve(ctx context.Context, s *session) (reason error, again b
 		case <-s.broken.done():
 			return s.broken.err(), false
 		case <-u.kick:
+			if u.graceful.Swap(false) {
+				return errRebuildAfterLogin, true
+			}
 			return errors.New("reconnect requested"), true
 		case <-u.reconfCh:
 			return errors.New("config changed"), true
