@@ -294,6 +294,13 @@ func (u *upstream) maybeAutoLogin() bool {
 	}
 	u.auth.autoOpened = true
 	u.mu.Unlock()
+	u.loginInBackground("automatic sign-in")
+	return true
+}
+
+// loginInBackground runs a sign-in owned by the supervisor (it ends with
+// the supervisor, or after auth.DefaultLoginTimeout).
+func (u *upstream) loginInBackground(what string) {
 	u.bg.Add(1)
 	go func() {
 		defer u.bg.Done()
@@ -303,10 +310,9 @@ func (u *upstream) maybeAutoLogin() bool {
 		ctx, cancel := context.WithTimeout(rctx, auth.DefaultLoginTimeout)
 		defer cancel()
 		if err := u.Login(ctx, nil, false); err != nil {
-			u.log.Warn("automatic sign-in failed", "err", err)
+			u.log.Warn("background sign-in failed", "what", what, "err", err)
 		}
 	}()
-	return true
 }
 
 // insufficientScope reports a 403 asking for more scopes.
@@ -325,18 +331,7 @@ func (u *upstream) stepUp(ae *AuthError) bool {
 	u.auth.stepUps++
 	u.auth.challenge = ae.WWWAuthenticate
 	u.mu.Unlock()
-	u.bg.Add(1)
-	go func() {
-		defer u.bg.Done()
-		u.mu.Lock()
-		rctx := u.runCtx
-		u.mu.Unlock()
-		ctx, cancel := context.WithTimeout(rctx, auth.DefaultLoginTimeout)
-		defer cancel()
-		if err := u.Login(ctx, nil, false); err != nil {
-			u.log.Warn("step-up sign-in failed", "err", err)
-		}
-	}()
+	u.loginInBackground("step-up sign-in")
 	return true
 }
 
