@@ -22,7 +22,7 @@ export MCPTRAY_REQUIRE_REAL ?= 1
 # Go files of the repo, outside dot-directories (.ci/npm/node_modules, .git).
 GO_FILES = $(shell find . -name '.?*' -prune -o -name '*.go' -type f -print)
 
-.PHONY: help deps build run test bench lint fmt fmt-check vet cross clean
+.PHONY: help deps build run test bench lint fmt fmt-check vet cross clean package
 
 help: ## list the targets
 	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | \
@@ -67,6 +67,25 @@ cross:
 		echo "CGO_ENABLED=0 GOOS=$$os go build $(CROSS_PKGS)"; \
 		CGO_ENABLED=0 GOOS=$$os GOARCH=amd64 $(GO) build $(CROSS_PKGS); \
 	done
+
+# fyne's packaging tool, pinned; `go run` fetches it as a Go module.
+FYNE := fyne.io/tools/cmd/fyne@v1.7.4
+
+package: ## build the Linux package bin/mcptray.tar.xz (fyne package + the bridge); docs/packaging.md
+	@mkdir -p $(BIN)
+	@# fyne package bumps Build in FyneApp.toml: keep the committed file as it is.
+	@cp cmd/mcptray/FyneApp.toml $(BIN)/.FyneApp.toml.keep
+	@trap 'mv $(BIN)/.FyneApp.toml.keep $(CURDIR)/cmd/mcptray/FyneApp.toml' EXIT; \
+		cd $(BIN) && rm -f mcptray.tar.xz && $(GO) run $(FYNE) package -os linux -release -src $(CURDIR)/cmd/mcptray
+	@# Add mcptray-bridge (what IDEs launch) beside mcptray, and to the package's Makefile.
+	@tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
+		tar -xJf $(BIN)/mcptray.tar.xz -C "$$tmp"; \
+		bindir="$$(dirname "$$(find "$$tmp" -path '*/bin/mcptray' -type f)")"; \
+		CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o "$$bindir/mcptray-bridge" ./cmd/mcptray-bridge; \
+		awk '/bin\/\$$\(Exec\)/ && !/sed/ { print; gsub(/\$$\(Exec\)/, "mcptray-bridge") } { print }' \
+			"$$tmp/mcptray/Makefile" > "$$tmp/Makefile.new" && mv "$$tmp/Makefile.new" "$$tmp/mcptray/Makefile"; \
+		tar -cJf $(BIN)/mcptray.tar.xz -C "$$tmp" mcptray; \
+		echo "package: $(BIN)/mcptray.tar.xz"; tar -tJf $(BIN)/mcptray.tar.xz | sed 's/^/  /'
 
 clean: ## remove bin/
 	rm -rf $(BIN)

@@ -2,14 +2,295 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync/atomic"
+	"time"
 
+	"fyne.io/fyne/v2"
+	fyneapp "fyne.io/fyne/v2/app"
+
+	"github.com/mcptray/mcptray/app"
+	"github.com/mcptray/mcptray/assets"
+	"github.com/mcptray/mcptray/mcpclient"
 	"github.com/mcptray/mcptray/mcpclient/cli"
+	"github.com/mcptray/mcptray/mcpclient/ipc"
 )
 
-// runApp starts the tray app. The tray UI (app/) is not built yet: run the
-// headless hub and say so.
+// appID is the application ID (FyneApp.toml says the same).
+const appID = "dev.mcptray.app"
+
+// handoverWait bounds how long the tray waits for a headless hub to let
+// go of the socket.
+const handoverWait = 10 * time.Second
+
+// runApp is `mcptray` with no command: the tray app. With no display it
+// runs the headless hub; when a hub already runs it asks a tray hub to
+// show its window, or takes over from a headless one. It must run on the
+// main goroutine (Fyne's event loop).
 func runApp(env cli.Env) int {
-	fmt.Fprintln(env.Stderr, "mcptray: the tray UI is not available in this build; running the headless hub (mcptray serve).")
-	return cli.Serve(context.Background(), env, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if !hasDisplay() {
+		fmt.Fprintln(env.Stderr, "mcptray: no display (neither DISPLAY nor WAYLAND_DISPLAY is set); running the headless hub instead, as `mcptray serve` does.")
+		return cli.Serve(ctx, env, nil)
+	}
+	home, err := ipc.Home()
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "mcptray: %v\n", err)
+		return 1
+	}
+	sock := ipc.SocketPath(home)
+	log, closeLog := cli.HubLogger(env.Stderr) // hub.log in the state dir, and stderr
+	defer closeLog()
+
+	var ui atomic.Pointer[app.UI]
+	opts := mcpclient.HubOptions{
+		Home:   home,
+		Logger: log,
+		Mode:   "tray",
+		OnShow: func() {
+			if u := ui.Load(); u != nil {
+				u.Show()
+			}
+		},
+	}
+	// The hub takes the socket before the UI starts: bridges that lost a
+	// headless hub re-attach within milliseconds, and start a headless hub
+	// of their own when none answers. Should one win the race anyway, it is
+	// asked to hand over in turn.
+	var hub *mcpclient.Hub
+	var hubDone <-chan error
+	for attempt := 1; ; attempt++ {
+		if exit, code := existingHub(ctx, env, sock); exit {
+			return code
+		}
+		hub, hubDone, err = startHub(ctx, opts)
+		var running *mcpclient.ErrHubRunning
+		if errors.As(err, &running) && attempt < maxTakeovers {
+			log.Info("another hub took the socket first; asking it to hand over", "err", err)
+			continue
+		}
+		break
+	}
+	if hub == nil {
+		fmt.Fprintf(env.Stderr, "mcptray: %v\n", err)
+		return 1
+	}
+	var running *mcpclient.ErrHubRunning
+	if errors.As(err, &running) {
+		fmt.Fprintf(env.Stderr, "mcptray: %v\n", err)
+		return 1
+	}
+	return runUI(env, hub, hubDone, err, cancel, log, home, &ui)
+}
+
+// maxTakeovers bounds how often the tray asks a headless hub to hand over
+// before it gives up.
+const maxTakeovers = 4
+
+// existingHub handles a hub that already answers on sock. A tray hub is
+// asked to show its window and this process exits; a headless hub is asked
+// to hand over, and once it has exited this process goes on to start the
+// tray hub (bridges re-attach by themselves).
+func existingHub(ctx context.Context, env cli.Env, sock string) (exit bool, code int) {
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	rep, err := ipc.Request(pctx, sock, ipc.Hello{Op: ipc.OpPing})
+	cancel()
+	if err != nil && rep == nil {
+		return false, 0 // nobody home
+	}
+	pid := 0
+	mode := ""
+	if rep.Hub != nil {
+		pid, mode = rep.Hub.PID, rep.Hub.Mode
+	}
+	if mode == "tray" {
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if _, err := ipc.Request(sctx, sock, ipc.Hello{Op: ipc.OpShow}); err != nil {
+			fmt.Fprintf(env.Stderr, "mcptray: already running (pid %d), but it did not show its window: %v\n", pid, err)
+			return true, 1
+		}
+		fmt.Fprintf(env.Stderr, "mcptray: already running (pid %d); showing its window.\n", pid)
+		return true, 0
+	}
+	fmt.Fprintf(env.Stderr, "mcptray: taking over from the headless hub (pid %d)…\n", pid)
+	hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	_, err = ipc.Request(hctx, sock, ipc.Hello{Op: ipc.OpHandover})
+	cancel()
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "mcptray: the headless hub (pid %d) refused to hand over: %v\n", pid, err)
+		return true, 1
+	}
+	if err := waitHubGone(ctx, sock, pid, handoverWait); err != nil {
+		fmt.Fprintf(env.Stderr, "mcptray: the headless hub (pid %d) %v; stop it (kill %d) and start mcptray again.\n", pid, err, pid)
+		return true, 1
+	}
+	return false, 0
+}
+
+// waitHubGone polls until nothing answers on sock and the hub's process
+// has exited (it holds the single-instance lock until then).
+func waitHubGone(ctx context.Context, sock string, pid int, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		pctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		_, err := ipc.Request(pctx, sock, ipc.Hello{Op: ipc.OpPing})
+		cancel()
+		if errors.Is(err, ipc.ErrNoHub) && !processAlive(pid) {
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return fmt.Errorf("still runs %s after it was asked to hand over", limit)
+}
+
+// startHub runs a hub and returns once it serves on its socket, or with
+// the error that stopped it (another hub running, a broken config file).
+func startHub(ctx context.Context, opts mcpclient.HubOptions) (*mcpclient.Hub, <-chan error, error) {
+	hub, err := mcpclient.NewHub(opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- hub.Run(ctx) }()
+	deadline := time.Now().Add(hubStartWait)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-done:
+			if err == nil {
+				err = errors.New("the hub stopped as it started")
+			}
+			return hub, nil, err
+		case <-time.After(20 * time.Millisecond):
+		}
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		rep, err := ipc.Request(pctx, hub.Socket(), ipc.Hello{Op: ipc.OpPing})
+		cancel()
+		if err == nil && rep.Hub != nil && rep.Hub.PID == os.Getpid() {
+			return hub, done, nil
+		}
+	}
+	return hub, nil, fmt.Errorf("the hub did not answer on %s within %s", hub.Socket(), hubStartWait)
+}
+
+// hubStartWait bounds how long the hub may take to serve on its socket.
+const hubStartWait = 15 * time.Second
+
+// runUI runs the tray icon and window until the user quits. startErr is
+// why the hub is not running, if it is not: the window then says so.
+func runUI(env cli.Env, hub *mcpclient.Hub, hubDone <-chan error, startErr error, stopHub func(),
+	log *slog.Logger, home string, uiPtr *atomic.Pointer[app.UI]) int {
+	a := fyneapp.NewWithID(appID)
+	a.SetIcon(fyne.NewStaticResource("icon.png", assets.AppIcon()))
+	ui := app.New(a, hubAdapter{hub}, app.Options{
+		BridgeCommand: bridgeCommand(),
+		LogsDir:       home,
+		Logger:        log,
+	})
+	ui.Start()
+	uiPtr.Store(ui)
+	switch {
+	case startErr != nil:
+		log.Error("the hub could not start", "err", startErr)
+		ui.ShowFatal("The hub could not start: " + startErr.Error())
+	case !trayHostPresent():
+		log.Warn("no system tray (StatusNotifierItem host) found; showing the window instead")
+		ui.Notice("No system tray was found: closing this window hides it; run mcptray again to bring it back.")
+		ui.Show()
+	}
+
+	quitting := make(chan struct{})
+	if hubDone != nil {
+		go func() {
+			select {
+			case err := <-hubDone:
+				if err != nil {
+					ui.ShowFatal("The hub stopped: " + err.Error())
+					return
+				}
+				fyne.Do(ui.Quit)
+			case <-quitting:
+			}
+		}()
+	}
+
+	a.Run()
+	close(quitting)
+	ui.Stop()
+	stopHub()
+	if hubDone == nil {
+		if startErr != nil {
+			fmt.Fprintf(env.Stderr, "mcptray: %v\n", startErr)
+			return 1
+		}
+		return 0
+	}
+	select {
+	case err := <-hubDone:
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "mcptray: %v\n", err)
+			return 1
+		}
+	case <-time.After(10 * time.Second):
+		fmt.Fprintln(env.Stderr, "mcptray: the hub did not stop within 10s; exiting anyway")
+		return 1
+	}
+	return 0
+}
+
+// hubAdapter gives the UI the hub's API, plus the config entry of one
+// server for the edit form.
+type hubAdapter struct{ *mcpclient.Hub }
+
+// ServerConfig reads a server's entry from the config file as it is now.
+func (h hubAdapter) ServerConfig(name string) (mcpclient.ServerConfig, error) {
+	cfg, err := mcpclient.LoadConfig(h.ConfigPath())
+	if err != nil {
+		return mcpclient.ServerConfig{}, err
+	}
+	sc, ok := cfg.Servers[name]
+	if !ok {
+		return sc, fmt.Errorf("%s is not in %s", name, h.ConfigPath())
+	}
+	return sc, nil
+}
+
+// hasDisplay tells whether a GUI can open. macOS and Windows always have
+// one; elsewhere an X11 or Wayland display must be named.
+func hasDisplay() bool {
+	switch runtime.GOOS {
+	case "darwin", "windows":
+		return true
+	}
+	return os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND_DISPLAY") != ""
+}
+
+// bridgeCommand is the bridge executable to put in IDE configs: the one
+// beside this executable, else the one on PATH, else the bare name.
+func bridgeCommand() string {
+	name := "mcptray-bridge"
+	if runtime.GOOS == "windows" {
+		name += ".exe"
+	}
+	if exe, err := os.Executable(); err == nil {
+		if exe, err = filepath.EvalSymlinks(exe); err == nil {
+			p := filepath.Join(filepath.Dir(exe), name)
+			if st, err := os.Stat(p); err == nil && !st.IsDir() {
+				return p
+			}
+		}
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		if abs, err := filepath.Abs(p); err == nil {
+			return abs
+		}
+	}
+	return name
 }
