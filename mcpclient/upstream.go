@@ -939,11 +939,3 @@ func protocolOf(init json.RawMessage) string {
 	_ = json.Unmarshal(init, &r)
 	return r.ProtocolVersion
 }
-
-// describe renders an error for status and the UI.
-func describe(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
-}

@@ -45,6 +45,10 @@ const (
 	codeAttachRefused  = -32016
 )
 
+// reattachGrace is how long a bridge that lost its hub waits for another
+// to appear before starting one.
+const reattachGrace = time.Second
+
 // maxLine bounds one message from the IDE or the hub.
 const maxLine = 64 << 20
 
@@ -298,6 +302,13 @@ func (b *bridge) send(c *conn, line []byte, flush bool) error {
 // attach connects to the hub, starting one if allowed, and attaches.
 func (b *bridge) attach(ctx context.Context, first bool) (*conn, error) {
 	deadline := time.Now().Add(b.opts.StartTimeout)
+	// After losing a hub, give its successor (a tray app taking over, an
+	// upgrade) a moment to take the socket before starting one ourselves.
+	startAfter := time.Now()
+	if !first {
+		startAfter = startAfter.Add(reattachGrace)
+		deadline = deadline.Add(reattachGrace)
+	}
 	started := false
 	for {
 		actx, cancel := context.WithTimeout(ctx, 3*time.Second)
@@ -317,7 +328,7 @@ func (b *bridge) attach(ctx context.Context, first bool) (*conn, error) {
 		}
 		if !errors.Is(err, ipc.ErrNoHub) {
 			// A hub is there but misbehaves (e.g. shutting down): retry.
-		} else if !started && b.opts.StartHub != nil {
+		} else if !started && b.opts.StartHub != nil && !time.Now().Before(startAfter) {
 			started = true
 			if serr := b.opts.StartHub(); serr != nil {
 				return nil, fmt.Errorf("no hub is running and starting one failed: %w", serr)
