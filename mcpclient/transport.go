@@ -265,7 +265,17 @@ func (c *streamableConn) call(ctx context.Context, m *message) (*message, error)
 			if cur != resp.Body {
 				resp.Body.Close()
 			}
-			go drain(cur, cancel)
+			// A server closes the stream right after the response: wait a
+			// moment for that, so the next request finds the connection
+			// back in the pool; a slower close finishes in the background.
+			drained := make(chan struct{})
+			go func() { drain(cur, cancel); close(drained) }()
+			t := time.NewTimer(2 * time.Millisecond)
+			select {
+			case <-drained:
+			case <-t.C:
+			}
+			t.Stop()
 		}
 		return r, err
 	default:
