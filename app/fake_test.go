@@ -156,6 +156,45 @@ func (h *fakeHub) ConfigError() string {
 	return h.cfgErr
 }
 
+// fakeAutostart is the autostart setting in memory; changes are recorded
+// as the hub's calls ("autostart true"), so they wait on its block too.
+type fakeAutostart struct {
+	hub     *fakeHub
+	mu      sync.Mutex
+	on      bool
+	setErr  error // SetEnabled fails with it, changing nothing
+	readErr error // Enabled fails with it
+}
+
+func (a *fakeAutostart) Enabled() (bool, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.on, a.readErr
+}
+
+func (a *fakeAutostart) SetEnabled(on bool) error {
+	a.hub.record(fmt.Sprintf("autostart %v", on))
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.setErr != nil {
+		return a.setErr
+	}
+	a.on = on
+	return nil
+}
+
+func (a *fakeAutostart) set(on bool) {
+	a.mu.Lock()
+	a.on = on
+	a.mu.Unlock()
+}
+
+func (a *fakeAutostart) isOn() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.on
+}
+
 // fakeTray records what the UI shows in the tray.
 type fakeTray struct {
 	menus []*fyne.Menu
@@ -183,14 +222,26 @@ var now = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 
 func newHarness(t *testing.T, snap ...mcpclient.ServerStatus) *harness {
 	t.Helper()
+	return newHarnessWith(t, nil, snap...)
+}
+
+// newHarnessWith is newHarness with "Start at login" backed by as (when
+// not nil); the UI reads its state as it starts.
+func newHarnessWith(t *testing.T, as *fakeAutostart, snap ...mcpclient.ServerStatus) *harness {
+	t.Helper()
 	a := test.NewTempApp(t)
 	h := &harness{t: t, hub: newFakeHub(snap...), tray: &fakeTray{}, queue: make(chan func(), 1000)}
-	h.ui = New(a, h.hub, Options{
+	opts := Options{
 		BridgeCommand: "/opt/mcptray/mcptray-bridge",
 		LogsDir:       "/home/user/.local/state/mcptray",
 		Now:           func() time.Time { return now },
 		OpenPath:      func(p string) error { h.hub.record("open " + p); return nil },
-	})
+	}
+	if as != nil {
+		as.hub = h.hub
+		opts.Autostart = as
+	}
+	h.ui = New(a, h.hub, opts)
 	h.ui.do = func(f func()) { h.queue <- f }
 	h.ui.notify = func(n *fyne.Notification) { h.notes = append(h.notes, n) }
 	h.ui.tray = h.tray

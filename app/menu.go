@@ -21,7 +21,16 @@ type MenuActions struct {
 	ShowWindow   func()
 	OpenConfig   func()
 	OpenLogs     func()
+	// StartAtLogin turns starting at login on or off.
+	StartAtLogin func(on bool)
 	Quit         func()
+}
+
+// LoginItem is the state of the tray menu's "Start at login" item.
+type LoginItem struct {
+	Shown    bool // the app can change it (else there is no item)
+	Checked  bool // mcptray starts at login
+	Disabled bool // a change runs, or the state is not read yet
 }
 
 // Labels of the tray menu's fixed items.
@@ -47,9 +56,9 @@ func ServerLabel(s mcpclient.ServerStatus) string {
 // BuildMenu builds the tray menu for a snapshot: the summary line, one
 // entry per server with a submenu of its actions (Reconnect, Sign in or
 // Sign out where it applies, Copy bridge command, Enable or Disable), then
-// the app's actions.
+// the app's actions, "Start at login" (checked when on) when login.Shown.
 // It is a plain function of its inputs.
-func BuildMenu(snap []mcpclient.ServerStatus, acts MenuActions) *fyne.Menu {
+func BuildMenu(snap []mcpclient.ServerStatus, login LoginItem, acts MenuActions) *fyne.Menu {
 	summary := fyne.NewMenuItem(Summary(snap), nil)
 	summary.Disabled = true
 	items := []*fyne.MenuItem{summary, fyne.NewMenuItemSeparator()}
@@ -68,8 +77,18 @@ func BuildMenu(snap []mcpclient.ServerStatus, acts MenuActions) *fyne.Menu {
 		fyne.NewMenuItem(LabelOpen, bind0(acts.ShowWindow)),
 		fyne.NewMenuItem(LabelOpenConfig, bind0(acts.OpenConfig)),
 		fyne.NewMenuItem(LabelOpenLogs, bind0(acts.OpenLogs)),
-		fyne.NewMenuItemSeparator(),
 	)
+	if login.Shown {
+		checked := login.Checked
+		start := fyne.NewMenuItem(LabelStartAtLogin, func() {
+			if acts.StartAtLogin != nil {
+				acts.StartAtLogin(!checked)
+			}
+		})
+		start.Checked, start.Disabled = checked, login.Disabled
+		items = append(items, start)
+	}
+	items = append(items, fyne.NewMenuItemSeparator())
 	quit := fyne.NewMenuItem(LabelQuit, acts.Quit)
 	quit.IsQuit = true
 	items = append(items, quit)

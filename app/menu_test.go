@@ -1,6 +1,7 @@
 package app
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -30,7 +31,10 @@ func (r *recorder) actions() MenuActions {
 		ShowWindow: func() { add("show") },
 		OpenConfig: func() { add("config") },
 		OpenLogs:   func() { add("logs") },
-		Quit:       func() { add("quit") },
+		StartAtLogin: func(on bool) {
+			add(fmt.Sprintf("start at login %v", on))
+		},
+		Quit: func() { add("quit") },
 	}
 }
 
@@ -69,7 +73,7 @@ func TestMenuEveryState(t *testing.T) {
 		t.Run(string(st), func(t *testing.T) {
 			t.Parallel()
 			var rec recorder
-			m := BuildMenu([]mcpclient.ServerStatus{server("jira", st)}, rec.actions())
+			m := BuildMenu([]mcpclient.ServerStatus{server("jira", st)}, LoginItem{}, rec.actions())
 			it := item(t, m, w.label)
 			if it.ChildMenu == nil || it.Icon == nil {
 				t.Fatalf("%s has no submenu or icon", w.label)
@@ -107,7 +111,7 @@ func TestMenuEveryState(t *testing.T) {
 func TestMenuLayout(t *testing.T) {
 	t.Parallel()
 	var rec recorder
-	m := BuildMenu(allStates(), rec.actions())
+	m := BuildMenu(allStates(), LoginItem{}, rec.actions())
 	want := `1 of 6 servers connected (1 disabled) [disabled]
 ---
 a-connected — connected
@@ -172,7 +176,7 @@ Quit
 
 func TestMenuEmpty(t *testing.T) {
 	t.Parallel()
-	m := BuildMenu(nil, MenuActions{})
+	m := BuildMenu(nil, LoginItem{}, MenuActions{})
 	want := "No servers configured [disabled]\n---\nReconnect all [disabled]\nOpen mcptray\nOpen config file\nOpen logs folder\n---\nQuit\n"
 	if got := MenuSignature(m); got != want {
 		t.Errorf("menu:\n%s", got)
@@ -183,4 +187,38 @@ func TestMenuEmpty(t *testing.T) {
 			it.Action()
 		}
 	}
+}
+
+// TestMenuStartAtLogin: the item shows the autostart state and asks for
+// the other one; it is absent when the app cannot change it, and inert
+// while a change runs.
+func TestMenuStartAtLogin(t *testing.T) {
+	t.Parallel()
+	tail := func(m *fyne.Menu) string {
+		sig := MenuSignature(m)
+		return sig[strings.Index(sig, LabelOpenLogs):]
+	}
+	var rec recorder
+	for _, tc := range []struct {
+		login LoginItem
+		want  string
+	}{
+		{LoginItem{}, "Open logs folder\n---\nQuit\n"},
+		{LoginItem{Shown: true}, "Open logs folder\nStart at login\n---\nQuit\n"},
+		{LoginItem{Shown: true, Checked: true}, "Open logs folder\nStart at login [checked]\n---\nQuit\n"},
+		{LoginItem{Shown: true, Checked: true, Disabled: true}, "Open logs folder\nStart at login [disabled] [checked]\n---\nQuit\n"},
+	} {
+		m := BuildMenu(nil, tc.login, rec.actions())
+		if got := tail(m); got != tc.want {
+			t.Errorf("%+v: menu ends\n%s\nwant\n%s", tc.login, got, tc.want)
+		}
+		if tc.login.Shown {
+			item(t, m, LabelStartAtLogin).Action()
+		}
+	}
+	if got := strings.Join(rec, ","); got != "start at login true,start at login false,start at login false" {
+		t.Errorf("calls: %s", got)
+	}
+	// A nil action is inert.
+	item(t, BuildMenu(nil, LoginItem{Shown: true}, MenuActions{}), LabelStartAtLogin).Action()
 }

@@ -29,6 +29,9 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives what the UI could not show; nil discards it.
 	Logger *slog.Logger
+	// Autostart backs "Start at login" in the tray menu and the window;
+	// nil leaves both out.
+	Autostart Autostart
 }
 
 // Tray is the part of a desktop Fyne app that drives the tray icon.
@@ -70,6 +73,7 @@ type UI struct {
 	notes   *Notifier
 	started bool
 	form    *serverForm // the last add/edit form opened
+	login   loginState  // starting at login
 }
 
 // busyKey names an action running for a server.
@@ -121,6 +125,7 @@ func (u *UI) Start() {
 	// Subscribe before the first snapshot, so no change falls between.
 	ch, unsubscribe := u.hub.Subscribe()
 	u.refresh(u.hub.Snapshot(false), u.hub.ConfigError())
+	go u.readStartAtLogin()
 	go u.watch(ch, unsubscribe)
 }
 
@@ -167,6 +172,7 @@ func (u *UI) watch(ch <-chan struct{}, unsubscribe func()) {
 			return
 		case <-ch:
 		case <-tick.C:
+			u.readStartAtLogin() // it may have changed outside the app (mcptray autostart)
 		}
 		snap, cfgErr := u.hub.Snapshot(false), u.hub.ConfigError()
 		u.do(func() { u.refresh(snap, cfgErr) })
@@ -192,7 +198,7 @@ func (u *UI) updateTray(snap []mcpclient.ServerStatus) {
 	if u.tray == nil {
 		return
 	}
-	m := BuildMenu(snap, u.menuActions())
+	m := BuildMenu(snap, u.login.menuItem(u.opts.Autostart != nil), u.menuActions())
 	if sig := MenuSignature(m); sig != u.menuSig {
 		u.menuSig = sig
 		u.tray.SetSystemTrayMenu(m)
@@ -219,6 +225,7 @@ func (u *UI) menuActions() MenuActions {
 		ShowWindow:   u.show,
 		OpenConfig:   u.openConfig,
 		OpenLogs:     u.openLogs,
+		StartAtLogin: u.setStartAtLogin,
 		// Set, not left to Fyne: its tray captures a nil action before it
 		// fills in its own quit.
 		Quit: u.Quit,

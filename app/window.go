@@ -29,6 +29,7 @@ type windowView struct {
 	list    *fyne.Container
 	add     *widget.Button
 	all     *widget.Button
+	login   *widget.Check // "Start at login"
 }
 
 func newWindowView(u *UI) *windowView {
@@ -37,7 +38,18 @@ func newWindowView(u *UI) *windowView {
 	v.add = widget.NewButtonWithIcon("Add server", theme.ContentAddIcon(), u.openAddForm)
 	v.all = widget.NewButtonWithIcon(LabelReconnectAll, theme.ViewRefreshIcon(), u.reconnectAll)
 	openCfg := widget.NewButtonWithIcon("Config file", theme.DocumentIcon(), u.openConfig)
-	header := container.NewBorder(nil, nil, v.summary, container.NewHBox(v.add, v.all, openCfg))
+	// The check follows the UI's state through setLogin, which calls
+	// OnChanged with that state: only a change from it is the user's.
+	v.login = widget.NewCheck(LabelStartAtLogin, func(on bool) {
+		if on != u.login.on {
+			u.setStartAtLogin(on)
+		}
+	})
+	v.login.Disable() // until the state is read
+	if u.opts.Autostart == nil {
+		v.login.Hide()
+	}
+	header := container.NewBorder(nil, nil, v.summary, container.NewHBox(v.login, v.add, v.all, openCfg))
 
 	v.cfgErr = widget.NewLabel("")
 	v.cfgErr.Wrapping = fyne.TextWrapWord
@@ -111,6 +123,17 @@ func (v *windowView) update(snap []mcpclient.ServerStatus, cfgErr string, now ti
 		}
 		v.list.Objects = objs
 		v.list.Refresh()
+	}
+}
+
+// setLogin shows whether mcptray starts at login, and whether that can
+// be changed now.
+func (v *windowView) setLogin(on, busy bool) {
+	v.login.SetChecked(on)
+	if busy {
+		v.login.Disable()
+	} else {
+		v.login.Enable()
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/mcptray/mcptray/mcpclient"
@@ -25,5 +26,39 @@ func TestHubAdapter(t *testing.T) {
 	}
 	if _, err := a.ServerConfig("nope"); err == nil {
 		t.Error("ServerConfig of an unknown server did not fail")
+	}
+}
+
+// TestLoginAutostart turns "Start at login" on and off in a private home.
+func TestLoginAutostart(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the Run key is the real user's")
+	}
+	dir := t.TempDir()
+	t.Setenv("HOME", dir)
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, ".config"))
+	var a loginAutostart
+	if on, err := a.Enabled(); on || err != nil {
+		t.Fatalf("Enabled = %v, %v before it is turned on", on, err)
+	}
+	if err := a.SetEnabled(true); err != nil {
+		t.Fatal(err)
+	}
+	if on, err := a.Enabled(); !on || err != nil {
+		t.Fatalf("Enabled = %v, %v after it is turned on", on, err)
+	}
+	if runtime.GOOS != "darwin" {
+		if _, err := os.Stat(filepath.Join(dir, ".config", "autostart", "mcptray.desktop")); err != nil {
+			t.Error(err)
+		}
+	}
+	if err := a.SetEnabled(false); err != nil {
+		t.Fatal(err)
+	}
+	if on, err := a.Enabled(); on || err != nil {
+		t.Fatalf("Enabled = %v, %v after it is turned off", on, err)
+	}
+	if err := a.SetEnabled(false); err != nil {
+		t.Errorf("turning it off twice: %v", err)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/mcptray/mcptray/app"
 	"github.com/mcptray/mcptray/assets"
 	"github.com/mcptray/mcptray/mcpclient"
+	"github.com/mcptray/mcptray/mcpclient/autostart"
 	"github.com/mcptray/mcptray/mcpclient/cli"
 	"github.com/mcptray/mcptray/mcpclient/ipc"
 )
@@ -193,6 +194,7 @@ func runUI(env cli.Env, hub *mcpclient.Hub, hubDone <-chan error, startErr error
 		BridgeCommand: bridgeCommand(),
 		LogsDir:       home,
 		Logger:        log,
+		Autostart:     loginAutostart{},
 	})
 	ui.Start()
 	uiPtr.Store(ui)
@@ -260,6 +262,29 @@ func (h hubAdapter) ServerConfig(name string) (mcpclient.ServerConfig, error) {
 		return sc, fmt.Errorf("%s is not in %s", name, h.ConfigPath())
 	}
 	return sc, nil
+}
+
+// loginAutostart is "Start at login": the OS entry that starts this
+// executable (with no arguments: the tray app) at login, as `mcptray
+// autostart on|off` manages it.
+type loginAutostart struct{}
+
+func (loginAutostart) Enabled() (bool, error) {
+	st, err := autostart.Check()
+	return st.Enabled, err
+}
+
+func (loginAutostart) SetEnabled(on bool) error {
+	if !on {
+		_, err := autostart.Disable()
+		return err
+	}
+	exe, err := autostart.Executable()
+	if err != nil {
+		return fmt.Errorf("cannot find this program: %w", err)
+	}
+	_, err = autostart.Enable(exe, nil)
+	return err
 }
 
 // hasDisplay tells whether a GUI can open. macOS and Windows always have

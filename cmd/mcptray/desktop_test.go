@@ -291,6 +291,7 @@ type menuNode struct {
 	ID       int32
 	Label    string
 	Enabled  bool
+	Checked  bool
 	Sep      bool
 	Children []menuNode
 }
@@ -336,6 +337,9 @@ func decodeLayout(v []any) (menuNode, error) {
 	if e, ok := props["enabled"]; ok {
 		n.Enabled, _ = e.Value().(bool)
 	}
+	if ts, ok := props["toggle-state"]; ok {
+		n.Checked = fmt.Sprint(ts.Value()) == "1"
+	}
 	if ty, ok := props["type"]; ok {
 		s, _ := ty.Value().(string)
 		n.Sep = s == "separator"
@@ -368,6 +372,9 @@ func (n menuNode) render() string {
 				b.WriteString(c.Label)
 				if !c.Enabled {
 					b.WriteString(" [disabled]")
+				}
+				if c.Checked {
+					b.WriteString(" [checked]")
 				}
 			}
 			b.WriteByte('\n')

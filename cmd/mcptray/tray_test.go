@@ -231,6 +231,7 @@ Reconnect all
 Open mcptray
 Open config file
 Open logs folder
+Start at login
 ---
 Quit
 `
@@ -341,6 +342,11 @@ func TestTrayRealDisplay(t *testing.T) {
 	}
 	checkIcon(t, w, it, assets.TrayFailing)
 
+	// "Start at login" from the menu writes the autostart entry under the
+	// test's HOME (XDG_CONFIG_HOME is unset) and checks the item; a second
+	// click removes it.
+	startAtLogin(t, w, it, e, filepath.Join(bin, "mcptray"))
+
 	// "Open mcptray" from the menu maps the window.
 	m, err = w.menu(it)
 	if err != nil {
@@ -383,6 +389,57 @@ func TestTrayRealDisplay(t *testing.T) {
 	}
 	if _, err := os.Stat(ipc.SocketPath(e.home)); !os.IsNotExist(err) {
 		t.Errorf("socket left behind: %v", err)
+	}
+}
+
+// startAtLogin turns "Start at login" on and off from the tray menu.
+func startAtLogin(t *testing.T, w *snWatcher, it snItem, e *desktopEnv, exe string) {
+	t.Helper()
+	ctx := context.Background()
+	entry := filepath.Join(e.dir, ".config", "autostart", "mcptray.desktop")
+	if real, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = real // the entry names the resolved executable
+	}
+	for _, on := range []bool{true, false} {
+		want := "Start at login"
+		if on {
+			want += " [checked]"
+		}
+		m, err := w.menu(it)
+		if err != nil {
+			t.Fatal(err)
+		}
+		item, ok := m.find("Start at login")
+		if !ok {
+			t.Fatalf("no Start at login item in:\n%s", m.render())
+		}
+		if err := w.click(it, item.ID); err != nil {
+			t.Fatal(err)
+		}
+		var last string
+		err = eventually(ctx, 15*time.Second, func() error {
+			m, err := w.menu(it)
+			if err != nil {
+				return err
+			}
+			last = m.render()
+			if !strings.Contains(last, "\n"+want+"\n") {
+				return fmt.Errorf("the item is not %q", want)
+			}
+			b, err := os.ReadFile(entry)
+			switch {
+			case on && err != nil:
+				return err
+			case on && !strings.Contains(string(b), "Exec="+exe+"\n"):
+				return fmt.Errorf("the entry does not run %s:\n%s", exe, b)
+			case !on && !os.IsNotExist(err):
+				return fmt.Errorf("the entry is still there (%v)", err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("Start at login %v: %v; last menu:\n%s", on, err, last)
+		}
 	}
 }
 
