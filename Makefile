@@ -73,9 +73,10 @@ FYNE := fyne.io/tools/cmd/fyne@v1.7.4
 
 package: ## build the Linux package bin/mcptray.tar.xz (fyne package + the bridge); docs/packaging.md
 	@mkdir -p $(BIN)
-	@# fyne package bumps Build in FyneApp.toml: keep the committed file as it is.
-	@cp cmd/mcptray/FyneApp.toml $(BIN)/.FyneApp.toml.keep
-	@trap 'mv $(BIN)/.FyneApp.toml.keep $(CURDIR)/cmd/mcptray/FyneApp.toml' EXIT; \
+	@# fyne reads FyneApp.toml beside the main package (and bumps its Build):
+	@# give it a copy of the root file for this run only.
+	@sed 's#"assets/#"../../assets/#' FyneApp.toml > cmd/mcptray/FyneApp.toml
+	@trap 'rm -f $(CURDIR)/cmd/mcptray/FyneApp.toml' EXIT; \
 		cd $(BIN) && rm -f mcptray.tar.xz && $(GO) run $(FYNE) package -os linux -release -src $(CURDIR)/cmd/mcptray
 	@# Add mcptray-bridge (what IDEs launch) beside mcptray, and to the package's Makefile.
 	@tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
