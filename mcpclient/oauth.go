@@ -118,9 +118,12 @@ func (u *upstream) bearer(ctx context.Context, m *auth.Manager) (string, error) 
 	}
 	now := time.Now()
 	u.mu.Lock()
-	if u.auth.cachedTok != "" && u.auth.cachedMgr == m && now.Before(u.auth.cachedExp) {
+	if u.auth.cachedMgr == m && now.Before(u.auth.cachedExp) {
 		tok := u.auth.cachedTok
 		u.mu.Unlock()
+		if tok == "" {
+			return "", nil // known to have no token: do not ask the store each time
+		}
 		return "Bearer " + tok, nil
 	}
 	u.mu.Unlock()
@@ -128,8 +131,12 @@ func (u *upstream) bearer(ctx context.Context, m *auth.Manager) (string, error) 
 	switch {
 	case err == nil:
 	case errors.Is(err, auth.ErrLoginRequired), errors.Is(err, auth.ErrInvalidClient):
+		// Remembered for a while (a sign-in, a 401 or a rebuild after
+		// credentials appeared clears it), so servers without OAuth do not
+		// cost a keychain read per request.
 		u.mu.Lock()
 		u.auth.cachedTok, u.auth.lastToken = "", ""
+		u.auth.cachedMgr, u.auth.cachedExp = m, now.Add(noTokenRecheck)
 		u.mu.Unlock()
 		return "", nil
 	case !errors.Is(err, auth.ErrTemporary) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded):
@@ -151,10 +158,13 @@ func (u *upstream) bearer(ctx context.Context, m *auth.Manager) (string, error) 
 	return "Bearer " + tok, nil
 }
 
-// dropCachedToken forgets the cached token after a 401.
+// noTokenRecheck is how long "the store has no token" is believed.
+const noTokenRecheck = 30 * time.Second
+
+// dropCachedToken forgets the cached token (or its absence).
 func (u *upstream) dropCachedToken() {
 	u.mu.Lock()
-	u.auth.cachedTok = ""
+	u.auth.cachedTok, u.auth.cachedExp = "", time.Time{}
 	u.mu.Unlock()
 }
 
@@ -165,7 +175,7 @@ func (u *upstream) afterUnauthorized(ctx context.Context, ae *AuthError) (retry 
 	u.mu.Lock()
 	m, stale := u.auth.mgr, u.auth.lastToken
 	u.auth.challenge = ae.WWWAuthenticate
-	u.auth.cachedTok = ""
+	u.auth.cachedTok, u.auth.cachedExp = "", time.Time{}
 	u.mu.Unlock()
 	if m == nil || stale == "" {
 		return false, nil
@@ -270,7 +280,7 @@ func (u *upstream) Logout(ctx context.Context) error {
 	u.jar = jar
 	u.auth.autoOpened = true // signed out on purpose: do not pop a browser
 	u.auth.signedIn = false
-	u.auth.cachedTok, u.auth.lastToken = "", ""
+	u.auth.cachedTok, u.auth.lastToken, u.auth.cachedExp = "", "", time.Time{}
 	u.mu.Unlock()
 	u.forceRebuild()
 	return nil

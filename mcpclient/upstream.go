@@ -542,6 +542,7 @@ func (u *upstream) waitLogin(ctx context.Context) bool {
 			return true
 		case <-t.C:
 			if u.storedTokens(ctx) {
+				u.dropCachedToken()
 				u.log.Info("credentials appeared in the store; reconnecting")
 				return true
 			}
