@@ -749,9 +749,26 @@ func (c *sseConn) call(ctx context.Context, m *message) (*message, error) {
 		}
 		c.mu.Unlock()
 	}()
+	// If the stream dies meanwhile, the POST still gets a moment to finish:
+	// its status tells a request the server refused (retryable) from one
+	// it accepted (lost with the stream).
 	pctx, cancel := context.WithCancel(ctx)
-	stop := context.AfterFunc(c.ctx, cancel)
-	defer func() { stop(); cancel() }()
+	var grace *time.Timer
+	var graceMu sync.Mutex
+	stop := context.AfterFunc(c.ctx, func() {
+		graceMu.Lock()
+		grace = time.AfterFunc(2*time.Second, cancel)
+		graceMu.Unlock()
+	})
+	defer func() {
+		stop()
+		graceMu.Lock()
+		if grace != nil {
+			grace.Stop()
+		}
+		graceMu.Unlock()
+		cancel()
+	}()
 	inline, err := c.post(pctx, m)
 	if err != nil {
 		return nil, err
