@@ -364,9 +364,13 @@ func TestListChangedAfterRebuild(t *testing.T) {
 	addr := srv.Addr()
 	srv.Close()
 	srv2 := startFault(t, fs.Options{Addr: addr})
+	// Change the tools while no session can exist (every request gets 503),
+	// so the server's own list_changed reaches nobody: the notification
+	// the IDE gets can only come from the hub comparing the lists.
+	srv2.Inject(fs.Fault{Kind: fs.Status5xx, Status: 503, Count: -1})
 	srv2.SetTools("echo")
-	n := c.waitNote("notifications/tools/list_changed", nil, 10*time.Second)
-	_ = n
+	srv2.ClearFaults()
+	c.waitNote("notifications/tools/list_changed", nil, 10*time.Second)
 	f.waitState("up", mcpclient.StateConnected, 10*time.Second)
 	deadline := time.Now().Add(5 * time.Second)
 	for f.status("up").Tools != 1 {

@@ -26,27 +26,43 @@ type credentials struct {
 	mode, home string
 	fixed      auth.Store // injected (tests)
 
-	once    sync.Once
-	mu      sync.Mutex // guards the fields below: status reads them while once runs
+	open    sync.Mutex // one opening attempt at a time
+	mu      sync.Mutex // guards the fields below: status reads them
 	store   auth.Store
 	warning string
 	err     error
+	failed  time.Time // when the last attempt failed
 }
 
-func (c *credentials) get(ctx context.Context) (auth.Store, error) {
-	c.once.Do(func() {
-		store, warning, err := c.fixed, "", error(nil)
-		if store == nil {
-			ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-			defer cancel()
-			store, warning, err = auth.OpenStore(ctx, c.mode, c.home, auth.KeyringOptions{})
-		}
-		c.mu.Lock()
-		c.store, c.warning, c.err = store, warning, err
-		c.mu.Unlock()
-	})
+// storeRetry is how long a failure to open the store is reported before
+// the next attempt.
+const storeRetry = 30 * time.Second
+
+// get opens the store on first use. The store outlives whoever asked
+// first, so the attempt is not bound to the caller's context; a failure is
+// retried after storeRetry rather than kept for the hub's lifetime.
+func (c *credentials) get(context.Context) (auth.Store, error) {
+	c.open.Lock()
+	defer c.open.Unlock()
+	c.mu.Lock()
+	store, err, failed := c.store, c.err, c.failed
+	c.mu.Unlock()
+	if store != nil || (err != nil && time.Since(failed) < storeRetry) {
+		return store, err
+	}
+	warning := ""
+	store = c.fixed
+	if store == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		store, warning, err = auth.OpenStore(ctx, c.mode, c.home, auth.KeyringOptions{})
+		cancel()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.store, c.warning, c.err = store, warning, err
+	if err != nil {
+		c.failed = time.Now()
+	}
 	return c.store, c.err
 }
 
