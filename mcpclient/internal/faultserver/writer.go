@@ -163,12 +163,14 @@ func (fw *faultWriter) rawWriteLocked(b []byte) {
 func (fw *faultWriter) handleEventLocked(ev []byte) {
 	info := parseEvent(ev)
 	if fw.legacy && fw.session == "" && info.event == "endpoint" {
-		fw.rawWriteLocked(ev)
-		fw.flushLocked()
+		// Register before the client can read the endpoint and POST, so
+		// a fault injected for that POST finds this stream.
 		fw.session = sessionFromEndpoint(info.data)
 		if fw.session != "" {
 			fw.s.registerLegacyStream(fw.session, fw)
 		}
+		fw.rawWriteLocked(ev)
+		fw.flushLocked()
 		if fw.fault != nil {
 			fw.fireOpenLocked()
 		}
