@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcptray/mcptray/auth/internal/keyringtest"
 	"github.com/mcptray/mcptray/auth/internal/oauthtest"
+	"github.com/mcptray/mcptray/auth/keyringtest"
 )
 
 // These tests use the real keychain. On Linux they run against
@@ -29,7 +29,7 @@ func skipUnlessSecretService(t *testing.T) {
 func TestKeyringStoreReal(t *testing.T) {
 	skipUnlessSecretService(t)
 	t.Parallel()
-	if !keyringtest.Setup(t, keyringtest.Real) {
+	if !keyringtest.SetupWith(t, keyringtest.Real, keyringtest.Options{SessionService: true}) {
 		return
 	}
 	ctx := context.Background()

@@ -21,7 +21,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,10 +31,10 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/godbus/dbus/v5"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/mcptray/mcptray/auth/keyringtest"
 	"github.com/mcptray/mcptray/mcpclient"
 	"github.com/mcptray/mcptray/mcpclient/internal/testenv"
 	"github.com/mcptray/mcptray/mcpclient/ipc"
@@ -43,105 +42,26 @@ import (
 
 // ---- private D-Bus session ---------------------------------------------------
 
-// Modes of the private session (as in auth/internal/keyringtest, which
-// this package cannot import).
-const (
-	busReal = "real" // gnome-keyring's Secret Service, login keyring unlocked
-	busNone = "none" // no Secret Service on the bus
-	busHang = "hang" // a Secret Service that takes every call and never answers
-)
+// envBinDir names, in a child process, the directory of the binaries the
+// parent built.
+const envBinDir = "MCPTRAY_OAUTHE2E_BINDIR"
 
-const (
-	envBusMode     = "MCPTRAY_OAUTHE2E_BUS"
-	envBinDir      = "MCPTRAY_OAUTHE2E_BINDIR"
-	secretsBusName = "org.freedesktop.secrets"
-	keyringPass    = "mcptray-e2e-keyring-password"
-)
-
-// inPrivateBus prepares mode for t. In the test's own process it re-runs
-// the test alone under dbus-run-session (a bus without service
-// activation, a temporary HOME), reports the child's output and verdict,
-// and returns false: the caller returns at once. In that child it starts
-// the mode's Secret Service (if any) and returns true.
+// inPrivateBus runs t in a private D-Bus session with mode's Secret
+// Service (keyringtest.Real, None or Hang; never the user's own): in the
+// test's own process it builds the binaries, re-runs the test alone in
+// the session, reports its output and verdict and returns false, so the
+// caller returns at once. In that child it returns true.
 func inPrivateBus(t *testing.T, mode string, childTimeout time.Duration) bool {
 	t.Helper()
-	if m := os.Getenv(envBusMode); m != "" {
-		if m != mode {
-			t.Skipf("this process is a %s D-Bus session", m)
-		}
+	ok := keyringtest.SetupWith(t, mode, keyringtest.Options{
+		Timeout: childTimeout,
+		// Built once here, shared with the child.
+		Env: func() []string { return []string{envBinDir + "=" + bins(t)} },
+	})
+	if ok && keyringtest.InChild() {
 		testBins(t)
-		switch mode {
-		case busReal:
-			startGnomeKeyring(t)
-		case busHang:
-			startHangingSecretService(t)
-		}
-		return true
 	}
-	need := []string{"dbus-run-session", "dbus-daemon"}
-	if mode == busReal {
-		need = append(need, "gnome-keyring-daemon")
-	}
-	for _, bin := range need {
-		if _, err := exec.LookPath(bin); err != nil {
-			testenv.Require(t, bin+" (apt packages dbus-daemon, gnome-keyring)")
-		}
-	}
-	binDir := bins(t) // built once here, shared with the child
-
-	dir, err := os.MkdirTemp("", "mcptray-bus-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	home := filepath.Join(dir, "home")
-	run := filepath.Join(dir, "run")
-	for _, d := range []string{home, run} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			t.Fatal(err)
-		}
-	}
-	conf := filepath.Join(dir, "bus.conf")
-	if err := os.WriteFile(conf, []byte(fmt.Sprintf(privateBusConfig, dir)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var env []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		switch k {
-		case "DBUS_SESSION_BUS_ADDRESS", "HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME",
-			"XDG_RUNTIME_DIR", "BROWSER", "MCPTRAY_HOME", "MCPTRAY_CONFIG", envBusMode, envBinDir:
-			continue
-		}
-		env = append(env, kv)
-	}
-	env = append(env, envBusMode+"="+mode, envBinDir+"="+binDir, "HOME="+home, "XDG_RUNTIME_DIR="+run,
-		"XDG_DATA_HOME="+filepath.Join(home, ".local", "share"),
-		"XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
-		"XDG_CACHE_HOME="+filepath.Join(home, ".cache"))
-
-	ctx, cancel := context.WithTimeout(context.Background(), childTimeout+30*time.Second)
-	defer cancel()
-	args := []string{"--config-file=" + conf, "--", os.Args[0],
-		"-test.run=^" + regexp.QuoteMeta(t.Name()) + "$", "-test.v", "-test.count=1",
-		"-test.timeout=" + childTimeout.String()}
-	cmd := exec.CommandContext(ctx, "dbus-run-session", args...)
-	cmd.Env = env
-	cmd.WaitDelay = 10 * time.Second
-	start := time.Now()
-	out, err := cmd.CombinedOutput()
-	text := string(out)
-	t.Logf("in a private D-Bus session (%s), %s:\n\t%s", mode, time.Since(start).Round(100*time.Millisecond),
-		strings.ReplaceAll(strings.TrimRight(text, "\n"), "\n", "\n\t"))
-	switch {
-	case err != nil:
-		t.Fatalf("the test failed in its private D-Bus session: %v", err)
-	case strings.Contains(text, "--- SKIP: "+t.Name()):
-		t.Skip("skipped in the private D-Bus session")
-	case !strings.Contains(text, "--- PASS: "+t.Name()):
-		t.Fatal("the test did not run in its private D-Bus session")
-	}
-	return false
+	return ok
 }
 
 // testBins is bins(t). In a child process it links the binaries the
@@ -177,88 +97,6 @@ func linkOrCopy(src, dst string) error {
 		return err
 	}
 	return os.WriteFile(dst, b, 0o755)
-}
-
-const privateBusConfig = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:dir=%s</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-`
-
-// startGnomeKeyring starts gnome-keyring's Secret Service with the login
-// keyring created and unlocked (HOME is a temporary directory). The daemon
-// exits with the session bus.
-func startGnomeKeyring(t *testing.T) {
-	t.Helper()
-	cmd := exec.Command("gnome-keyring-daemon", "--unlock", "--components=secrets")
-	cmd.Stdin = strings.NewReader(keyringPass)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("gnome-keyring-daemon: %v\n%s", err, out)
-	}
-	conn, err := dbus.ConnectSessionBus()
-	if err != nil {
-		t.Fatalf("session bus: %v", err)
-	}
-	defer conn.Close()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		var has bool
-		err := conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, secretsBusName).Store(&has)
-		if err == nil && has {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not appear on the session bus (last error: %v)", secretsBusName, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// startHangingSecretService claims the Secret Service name and never
-// answers a call.
-func startHangingSecretService(t *testing.T) {
-	t.Helper()
-	release := make(chan struct{})
-	conn, err := dbus.ConnectSessionBus(dbus.WithHandler(hangHandler{release}))
-	if err != nil {
-		t.Fatalf("session bus: %v", err)
-	}
-	t.Cleanup(func() {
-		close(release)
-		conn.Close()
-	})
-	reply, err := conn.RequestName(secretsBusName, dbus.NameFlagDoNotQueue)
-	if err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
-		t.Fatalf("claim %s: reply %v, %v", secretsBusName, reply, err)
-	}
-}
-
-type hangHandler struct{ release chan struct{} }
-
-func (h hangHandler) LookupObject(dbus.ObjectPath) (dbus.ServerObject, bool) { return h, true }
-func (h hangHandler) LookupInterface(string) (dbus.Interface, bool)          { return h, true }
-func (h hangHandler) LookupMethod(string) (dbus.Method, bool)                { return hangMethod(h), true }
-
-type hangMethod hangHandler
-
-func (m hangMethod) Call(...any) ([]any, error) {
-	<-m.release
-	return nil, errors.New("released")
-}
-func (hangMethod) NumArguments() int     { return 0 }
-func (hangMethod) NumReturns() int       { return 0 }
-func (hangMethod) ArgumentValue(int) any { return nil }
-func (hangMethod) ReturnValue(int) any   { return nil }
-func (hangMethod) DecodeArguments(*dbus.Conn, string, *dbus.Message, []any) ([]any, error) {
-	return nil, nil
 }
 
 // ---- the authorization server (oidc-provider) ------------------------------

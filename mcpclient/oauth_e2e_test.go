@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/mcptray/mcptray/auth"
+	"github.com/mcptray/mcptray/auth/keyringtest"
 	"github.com/mcptray/mcptray/mcpclient"
 	fs "github.com/mcptray/mcptray/mcpclient/internal/faultserver"
 	"github.com/mcptray/mcptray/mcpclient/internal/testenv"
@@ -115,7 +116,7 @@ func oauthPreflight(t *testing.T) {
 func TestOAuthE2E(t *testing.T) {
 	oauthPreflight(t)
 	t.Parallel()
-	if !inPrivateBus(t, busReal, 4*time.Minute) {
+	if !inPrivateBus(t, keyringtest.Real, 4*time.Minute) {
 		return
 	}
 	start := time.Now()
@@ -620,19 +621,19 @@ func tail(s string, n int) string {
 // make of them.
 
 func TestOAuthFileStoreFallbackNoSecretService(t *testing.T) {
-	testStoreFallback(t, busNone, "auto", []string{
+	testStoreFallback(t, keyringtest.None, "auto", []string{
 		"warning: the OS keychain is not usable (", "org.freedesktop.secrets", "credentials are stored in",
 	})
 }
 
 func TestOAuthFileStoreFallbackKeychainHangs(t *testing.T) {
-	testStoreFallback(t, busHang, "auto", []string{
+	testStoreFallback(t, keyringtest.Hang, "auto", []string{
 		"warning: the OS keychain is not usable (", "did not answer within", "may be locked or prompting", "credentials are stored in",
 	})
 }
 
 func TestOAuthKeychainHangsKeyringMode(t *testing.T) {
-	testStoreFallback(t, busHang, "keyring", []string{
+	testStoreFallback(t, keyringtest.Hang, "keyring", []string{
 		"credentials: keychain", "warning: the OS keychain is not usable: ", "did not answer within", "may be locked or prompting",
 	})
 }

@@ -1,15 +1,21 @@
 // Package keyringtest runs keychain tests against a real Secret Service
-// (gnome-keyring) or a broken one, each in a private D-Bus session.
+// (gnome-keyring) or a broken one (none at all, or one that never
+// answers), each in a private D-Bus session. It is test support, like net/http/httptest: import it from
+// _test.go files only.
 //
-// A test calls Setup first. Where the environment already is the one the
-// test needs (a child process started by Setup, or — for Real — a session
-// bus with a Secret Service), Setup prepares it and returns true: the test
-// body runs. Otherwise Setup re-executes the test binary, running only that
-// test, under dbus-run-session with a private bus (no service activation)
-// and a temporary HOME, reports the child's output and verdict, and returns
+// A test calls Setup (or SetupWith) first. Where the environment already
+// is the one the test needs (a child process started by Setup, or — for
+// Real with Options.SessionService — a session bus with a Secret Service),
+// Setup prepares it and returns true: the test body runs. Otherwise Setup
+// re-executes the test binary, running only that test, under
+// dbus-run-session with a private bus (no service activation, so nothing
+// starts behind the test's back) and a
+// temporary HOME, reports the child's output and verdict, and returns
 // false: the caller returns at once. Without dbus-run-session (or, for
-// Real, gnome-keyring-daemon) the test is skipped, or fails when
-// MCPTRAY_REQUIRE_REAL=1.
+// Real, gnome-keyring-daemon) the test is skipped, or fails
+// when real dependencies are required (MCPTRAY_REQUIRE_REAL=1, or CI set).
+//
+// Setup re-runs the test by its name, so it is for top-level tests.
 package keyringtest
 
 import (
@@ -38,19 +44,57 @@ const (
 	Hang = "hang"
 )
 
+// Options configure SetupWith. The zero value is what Setup uses.
+type Options struct {
+	// Timeout bounds the test in the child process (its -test.timeout);
+	// the child is killed 30 s later. Zero means 2 minutes.
+	Timeout time.Duration
+	// Env, when set, is called in the parent, just before the child
+	// starts, for extra KEY=value pairs for the child's environment (say,
+	// the directory of binaries built once in the parent). They replace
+	// variables of the same name.
+	Env func() []string
+	// SessionService lets Real run in the test's own process against the
+	// Secret Service of the current D-Bus session when it has one — the
+	// user's own keychain — instead of a private session. The other modes
+	// always run in a private session.
+	SessionService bool
+}
+
+// DefaultTimeout is the child's test timeout when Options.Timeout is zero.
+const DefaultTimeout = 2 * time.Minute
+
 const (
 	envMode       = "MCPTRAY_KEYRINGTEST_MODE"
 	envRequire    = "MCPTRAY_REQUIRE_REAL"
 	secretsName   = "org.freedesktop.secrets"
-	childTimeout  = 2 * time.Minute
 	serviceWait   = 15 * time.Second
 	keyringPasswd = "mcptray-test-password"
 )
 
-// Setup prepares mode for t; see the package doc. Call it before anything
-// else in the test.
+// clearedEnv are variables the child does not inherit: its session, its
+// home, and settings that would point mcptray at the user's own files or
+// browser.
+var clearedEnv = []string{
+	"DBUS_SESSION_BUS_ADDRESS", "HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR",
+	"BROWSER", "MCPTRAY_HOME", "MCPTRAY_CONFIG", envMode,
+}
+
+// Setup is SetupWith(t, mode, Options{}).
 func Setup(t *testing.T, mode string) bool {
 	t.Helper()
+	return SetupWith(t, mode, Options{})
+}
+
+// SetupWith prepares mode for t; see the package doc. Call it before
+// anything else in the test.
+func SetupWith(t *testing.T, mode string, opts Options) bool {
+	t.Helper()
+	switch mode {
+	case Real, None, Hang:
+	default:
+		t.Fatalf("keyringtest: unknown mode %q", mode)
+	}
 	if m := os.Getenv(envMode); m != "" {
 		if m != mode {
 			t.Skipf("this process is a %s keychain session", m)
@@ -63,7 +107,7 @@ func Setup(t *testing.T, mode string) bool {
 		}
 		return true
 	}
-	if mode == Real {
+	if mode == Real && opts.SessionService {
 		if ok, _ := SecretServiceOnBus(); ok {
 			t.Log("using the Secret Service of the current D-Bus session")
 			return true
@@ -75,15 +119,41 @@ func Setup(t *testing.T, mode string) bool {
 	}
 	for _, bin := range need {
 		if _, err := exec.LookPath(bin); err != nil {
-			msg := fmt.Sprintf("%s not found (apt-get install dbus-daemon gnome-keyring): cannot run the keychain test", bin)
-			if os.Getenv(envRequire) == "1" {
-				t.Fatal(msg)
-			}
-			t.Skip(msg)
+			missing(t, bin)
 		}
 	}
-	runChild(t, mode)
+	runChild(t, mode, opts)
 	return false
+}
+
+// InChild reports whether this process is a child started by Setup: a
+// test running in a private D-Bus session.
+func InChild() bool { return os.Getenv(envMode) != "" }
+
+// missing skips t for want of bin, or fails it when real dependencies are
+// required (the rule of mcpclient/internal/testenv.Require).
+func missing(t *testing.T, bin string) {
+	t.Helper()
+	msg := fmt.Sprintf("keyringtest: %s not found (apt packages dbus-daemon, gnome-keyring; `make deps` installs them): cannot run the keychain test", bin)
+	if requireReal() {
+		t.Fatalf("%s [%s=1 or CI is set, so this fails instead of skipping]", msg, envRequire)
+	}
+	t.Skipf("%s [skipped; set %s=1 to fail instead]", msg, envRequire)
+}
+
+func requireReal() bool {
+	if v, ok := os.LookupEnv(envRequire); ok && v != "" {
+		return truthy(v)
+	}
+	return truthy(os.Getenv("CI"))
+}
+
+func truthy(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "", "0", "false", "no", "off":
+		return false
+	}
+	return true
 }
 
 // SecretServiceOnBus reports whether the current session bus has a
@@ -138,8 +208,12 @@ const busConfig = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Con
 `
 
 // runChild re-runs t alone in a private session and reports its result.
-func runChild(t *testing.T, mode string) {
+func runChild(t *testing.T, mode string, opts Options) {
 	t.Helper()
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
 	dir, err := os.MkdirTemp("", "mcptray-kr-")
 	if err != nil {
 		t.Fatal(err)
@@ -156,36 +230,53 @@ func runChild(t *testing.T, mode string) {
 	if err := os.WriteFile(conf, []byte(fmt.Sprintf(busConfig, dir)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var env []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		switch k {
-		case "DBUS_SESSION_BUS_ADDRESS", "HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR", envMode:
-			continue
-		}
-		env = append(env, kv)
+	extra := []string{envMode + "=" + mode, "HOME=" + home, "XDG_RUNTIME_DIR=" + run,
+		"XDG_DATA_HOME=" + filepath.Join(home, ".local", "share"),
+		"XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
+		"XDG_CACHE_HOME=" + filepath.Join(home, ".cache")}
+	if opts.Env != nil {
+		extra = append(extra, opts.Env()...)
 	}
-	env = append(env, envMode+"="+mode, "HOME="+home, "XDG_RUNTIME_DIR="+run,
-		"XDG_DATA_HOME="+filepath.Join(home, ".local", "share"),
-		"XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
-		"XDG_CACHE_HOME="+filepath.Join(home, ".cache"))
-
-	ctx, cancel := context.WithTimeout(context.Background(), childTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout+30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "dbus-run-session", "--config-file="+conf, "--",
-		os.Args[0], "-test.run=^"+regexp.QuoteMeta(t.Name())+"$", "-test.v", "-test.count=1")
-	cmd.Env = env
+		os.Args[0], "-test.run=^"+regexp.QuoteMeta(t.Name())+"$", "-test.v", "-test.count=1",
+		"-test.timeout="+timeout.String())
+	cmd.Env = childEnv(os.Environ(), extra)
+	cmd.WaitDelay = 10 * time.Second
+	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	text := string(out)
-	t.Logf("in a private D-Bus session (%s):\n%s", mode, indent(text))
+	t.Logf("in a private D-Bus session (%s), %s:\n%s", mode, time.Since(start).Round(100*time.Millisecond), indent(text))
 	switch {
 	case err != nil:
-		t.Fatalf("the keychain test failed in its private D-Bus session: %v", err)
+		t.Fatalf("the test failed in its private D-Bus session: %v", err)
 	case strings.Contains(text, "--- SKIP: "+t.Name()):
 		t.Skip("skipped in the private D-Bus session")
 	case !strings.Contains(text, "--- PASS: "+t.Name()):
-		t.Fatalf("the keychain test did not run in its private D-Bus session")
+		t.Fatal("the test did not run in its private D-Bus session")
 	}
+}
+
+// childEnv is env without clearedEnv and the variables extra sets, plus
+// extra.
+func childEnv(env, extra []string) []string {
+	drop := map[string]bool{}
+	for _, k := range clearedEnv {
+		drop[k] = true
+	}
+	for _, kv := range extra {
+		k, _, _ := strings.Cut(kv, "=")
+		drop[k] = true
+	}
+	var out []string
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		if !drop[k] {
+			out = append(out, kv)
+		}
+	}
+	return append(out, extra...)
 }
 
 func indent(s string) string {
