@@ -15,9 +15,9 @@ import (
 )
 
 // These tests use the real keychain. On Linux they run against
-// gnome-keyring (or the session's own Secret Service), a bus without one,
-// and a Secret Service that never answers, each in a private D-Bus session
-// (see keyringtest).
+// gnome-keyring (or the session's own Secret Service), gnome-keyring with
+// its login keyring locked, a bus without a Secret Service, and one that
+// never answers, each in a private D-Bus session (see keyringtest).
 
 func skipUnlessSecretService(t *testing.T) {
 	t.Helper()
@@ -133,4 +133,134 @@ func TestKeyringHangs(t *testing.T) {
 		t.Fatalf("OpenStore(auto) = %T, warning %q", st, warning)
 	}
 	t.Logf("warning: %s", warning)
+}
+
+// TestKeyringLocked is a login keyring that is locked, with no way to
+// prompt for its password (no prompter on the bus, as over SSH or in a
+// session without a display; a dismissed prompt is the same to go-keyring).
+// go-keyring asks the Secret Service to unlock the keyring before every
+// call, the unlock prompt is dismissed at once, and go-keyring reports
+// "failed to unlock correct collection '…/login'". The user must get an
+// error at once that says the keychain is locked and what to do, never
+// "not found" (which would send them to log in again), and the
+// credentials must still be there once the keyring is unlocked.
+func TestKeyringLocked(t *testing.T) {
+	skipUnlessSecretService(t)
+	t.Parallel()
+	if !keyringtest.Setup(t, keyringtest.Locked) {
+		return
+	}
+	ctx := context.Background()
+	const timeout = 10 * time.Second
+	opts := KeyringOptions{Service: "mcptray-test-" + randomHex(4), Timeout: timeout}
+	s := NewKeyringStore(opts)
+	h := newHarness(t, oauthtest.Options{})
+	h.store = s
+	m := h.manager(nil)
+
+	// Signed in while the keyring was unlocked; a large value too.
+	keyringtest.Unlock(t)
+	h.login(m, LoginOptions{})
+	before := h.stored(m)
+	const bigKey = "https://big.example/mcp"
+	big := sampleCreds(7)
+	big.AccessToken = "SECRET-big-" + randomHex(8) + strings.Repeat("j", 5<<10)
+	must(t, s.Save(ctx, bigKey, big))
+	keyringtest.Lock(t)
+
+	secrets := []string{before.AccessToken, before.RefreshToken, big.AccessToken[:20], big.RefreshToken}
+	wantLocked := func(what string, err error, took time.Duration) {
+		t.Helper()
+		h.note(err)
+		t.Logf("%s (%s): %v", what, took.Round(time.Millisecond), err)
+		var le *keyringLockedError
+		switch {
+		case err == nil:
+			t.Fatalf("%s succeeded with the keyring locked", what)
+		case errors.Is(err, ErrNotFound) || errors.Is(err, ErrLoginRequired):
+			t.Fatalf("%s: %v: a locked keychain is not missing credentials", what, err)
+		case errors.Is(err, ErrKeyringTimeout) || took >= timeout:
+			t.Fatalf("%s took %s (%v): a locked keychain that cannot prompt must fail at once", what, took, err)
+		case !errors.As(err, &le):
+			t.Fatalf("%s: %v (%T), want a keyringLockedError", what, err, err)
+		}
+		for _, want := range []string{`keyring "login" is locked`, "no unlock prompt could be shown or it was dismissed", "unlock it", "try again"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: %q lacks %q", what, err, want)
+			}
+		}
+		noSecrets(t, what, err.Error(), secrets)
+	}
+	timed := func(f func() error) (time.Duration, error) {
+		start := time.Now()
+		err := f()
+		return time.Since(start), err
+	}
+
+	took, err := timed(func() error { _, err := s.Load(ctx, bigKey); return err })
+	wantLocked("Load", err, took)
+	took, err = timed(func() error { return s.Save(ctx, bigKey, sampleCreds(8)) })
+	wantLocked("Save", err, took)
+	took, err = timed(func() error { return s.Delete(ctx, bigKey) })
+	wantLocked("Delete", err, took)
+	// What the hub asks for a request: an error, not "log in again".
+	took, err = timed(func() error { _, err := m.Token(ctx); return err })
+	wantLocked("Manager.Token", err, took)
+	took, err = timed(func() error { return m.Logout(ctx) })
+	wantLocked("Manager.Logout", err, took)
+	// A login fails before the browser opens: the user is not asked to
+	// sign in for tokens that could not be stored.
+	opened := len(h.browser.Opened())
+	took, err = timed(func() error { return m.Login(ctx, LoginOptions{WWWAuthenticate: h.srv.Challenge()}) })
+	wantLocked("Manager.Login", err, took)
+	if n := len(h.browser.Opened()); n != opened {
+		t.Errorf("Login opened the browser with the keyring locked (%d → %d)", opened, n)
+	}
+
+	// auto falls back to the file store and says why; keyring keeps the
+	// keychain with the same warning.
+	home := t.TempDir()
+	start := time.Now()
+	st, warning, err := OpenStore(ctx, StoreAuto, home, opts)
+	must(t, err)
+	t.Logf("OpenStore(auto) (%s): %s: %s", time.Since(start).Round(time.Millisecond), st.Name(), warning)
+	path := filepath.Join(home, CredentialsFile)
+	if fs, ok := st.(*FileStore); !ok || fs.Path() != path || time.Since(start) >= timeout {
+		t.Fatalf("OpenStore(auto) = %T after %s, want the file store", st, time.Since(start))
+	}
+	for _, want := range []string{"the OS keychain is not usable (", `keyring "login" is locked`, "unlock it", "credentials are stored in " + path} {
+		if !strings.Contains(warning, want) {
+			t.Errorf("OpenStore(auto) warning %q lacks %q", warning, want)
+		}
+	}
+	st, warning, err = OpenStore(ctx, StoreKeyring, home, opts)
+	must(t, err)
+	if _, ok := st.(*KeyringStore); !ok || !strings.Contains(warning, `keyring "login" is locked`) {
+		t.Fatalf("OpenStore(keyring) = %T, warning %q", st, warning)
+	}
+	noSecrets(t, "warning", warning, secrets)
+
+	// Nothing was lost or changed: unlocked, the keychain has what was
+	// saved before, and the sign-in works again.
+	keyringtest.Unlock(t)
+	got, err := s.Load(ctx, bigKey)
+	must(t, err)
+	if got.AccessToken != big.AccessToken || got.RefreshToken != big.RefreshToken {
+		t.Fatal("the chunked value changed while the keyring was locked")
+	}
+	if after := h.stored(m); after.AccessToken != before.AccessToken || after.RefreshToken != before.RefreshToken {
+		t.Fatal("the stored tokens changed while the keyring was locked")
+	}
+	h.token(m)
+	must(t, m.Logout(ctx))
+	must(t, s.Delete(ctx, bigKey))
+}
+
+func noSecrets(t *testing.T, what, text string, secrets []string) {
+	t.Helper()
+	for i, sec := range secrets {
+		if sec != "" && strings.Contains(text, sec) {
+			t.Errorf("%s contains secret #%d", what, i)
+		}
+	}
 }

@@ -62,21 +62,59 @@ func (goKeyring) Set(service, user, password string) error {
 	if err := keyringPrecheck(); err != nil {
 		return err
 	}
-	return keyring.Set(service, user, password)
+	return lockedErr(keyring.Set(service, user, password))
 }
 
 func (goKeyring) Get(service, user string) (string, error) {
 	if err := keyringPrecheck(); err != nil {
 		return "", err
 	}
-	return keyring.Get(service, user)
+	v, err := keyring.Get(service, user)
+	return v, lockedErr(err)
 }
 
 func (goKeyring) Delete(service, user string) error {
 	if err := keyringPrecheck(); err != nil {
 		return err
 	}
-	return keyring.Delete(service, user)
+	return lockedErr(keyring.Delete(service, user))
+}
+
+// goKeyringUnlockFailed starts go-keyring's error for a Secret Service
+// keyring that it asked to unlock and that stayed locked: the unlock
+// prompt was dismissed, or could not be shown (no prompter, no display),
+// e.g. "failed to unlock correct collection
+// '/org/freedesktop/secrets/collection/login'". It is plain text, with no
+// type to test for; TestKeyringLocked pins it. (A prompt that is shown and
+// left unanswered blocks instead: that is a KeyringTimeoutError.)
+const goKeyringUnlockFailed = "failed to unlock correct collection '"
+
+// keyringLockedError reports a keychain that is locked and was not
+// unlocked.
+type keyringLockedError struct {
+	collection string // the Secret Service object path
+}
+
+func (e *keyringLockedError) Error() string {
+	name := "the default Secret Service keyring"
+	if base, ok := strings.CutPrefix(e.collection, "/org/freedesktop/secrets/collection/"); ok && base != "" {
+		name = fmt.Sprintf("the Secret Service keyring %q", base)
+	}
+	return name + " is locked, and no unlock prompt could be shown or it was dismissed: " +
+		"unlock it, e.g. by logging in to the desktop session or with the Passwords and Keys app, then try again"
+}
+
+// lockedErr turns go-keyring's failure to unlock into a keyringLockedError;
+// other errors pass unchanged.
+func lockedErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	rest, ok := strings.CutPrefix(err.Error(), goKeyringUnlockFailed)
+	if !ok {
+		return err
+	}
+	return &keyringLockedError{collection: strings.TrimSuffix(rest, "'")}
 }
 
 // KeyringStore keeps credentials in the OS keychain (macOS Keychain,
@@ -86,7 +124,9 @@ func (goKeyring) Delete(service, user string) error {
 //
 // Every Store call runs on its own goroutine and returns a
 // *KeyringTimeoutError when the keychain does not answer in time (a locked
-// keychain may block while it prompts). At most one keychain operation is in
+// keychain may block while it prompts). A locked Secret Service keyring
+// whose unlock prompt cannot be shown, or is dismissed, fails at once with
+// an error that says it is locked. At most one keychain operation is in
 // flight per store: while a timed-out one is still blocked, later calls time
 // out too instead of piling up. A Save that timed out may still complete
 // once the keychain answers.

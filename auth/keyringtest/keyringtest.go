@@ -1,6 +1,7 @@
 // Package keyringtest runs keychain tests against a real Secret Service
-// (gnome-keyring) or a broken one (none at all, or one that never
-// answers), each in a private D-Bus session. It is test support, like net/http/httptest: import it from
+// (gnome-keyring, with its login keyring unlocked or locked) or a broken
+// one (none at all, or one that never answers), each in a private D-Bus
+// session. It is test support, like net/http/httptest: import it from
 // _test.go files only.
 //
 // A test calls Setup (or SetupWith) first. Where the environment already
@@ -9,10 +10,10 @@
 // Setup prepares it and returns true: the test body runs. Otherwise Setup
 // re-executes the test binary, running only that test, under
 // dbus-run-session with a private bus (no service activation, so nothing
-// starts behind the test's back) and a
+// starts behind the test's back and no unlock prompt can be shown) and a
 // temporary HOME, reports the child's output and verdict, and returns
 // false: the caller returns at once. Without dbus-run-session (or, for
-// Real, gnome-keyring-daemon) the test is skipped, or fails
+// Real and Locked, gnome-keyring-daemon) the test is skipped, or fails
 // when real dependencies are required (MCPTRAY_REQUIRE_REAL=1, or CI set).
 //
 // Setup re-runs the test by its name, so it is for top-level tests.
@@ -38,6 +39,10 @@ const (
 	// Real runs gnome-keyring's Secret Service with an unlocked login
 	// keyring.
 	Real = "real"
+	// Locked runs gnome-keyring's Secret Service with the login keyring
+	// created and then locked. No prompter can run on the private bus, so
+	// an unlock request is dismissed at once.
+	Locked = "locked"
 	// None has no Secret Service on the bus.
 	None = "none"
 	// Hang has a Secret Service that takes every call and never answers.
@@ -65,10 +70,17 @@ type Options struct {
 const DefaultTimeout = 2 * time.Minute
 
 const (
-	envMode       = "MCPTRAY_KEYRINGTEST_MODE"
-	envRequire    = "MCPTRAY_REQUIRE_REAL"
-	secretsName   = "org.freedesktop.secrets"
+	envMode        = "MCPTRAY_KEYRINGTEST_MODE"
+	envRequire     = "MCPTRAY_REQUIRE_REAL"
+	secretsName    = "org.freedesktop.secrets"
+	secretsPath    = dbus.ObjectPath("/org/freedesktop/secrets")
+	loginPath      = dbus.ObjectPath("/org/freedesktop/secrets/collection/login")
+	serviceIface   = "org.freedesktop.Secret.Service"
+	collectionProp = "org.freedesktop.Secret.Collection.Locked"
+	// gnome-keyring's own interface for unlocking without a prompt.
+	gnomeUnlock   = "org.gnome.keyring.InternalUnsupportedGuiltRiddenInterface.UnlockWithMasterPassword"
 	serviceWait   = 15 * time.Second
+	callTimeout   = 10 * time.Second
 	keyringPasswd = "mcptray-test-password"
 )
 
@@ -91,7 +103,7 @@ func Setup(t *testing.T, mode string) bool {
 func SetupWith(t *testing.T, mode string, opts Options) bool {
 	t.Helper()
 	switch mode {
-	case Real, None, Hang:
+	case Real, Locked, None, Hang:
 	default:
 		t.Fatalf("keyringtest: unknown mode %q", mode)
 	}
@@ -102,6 +114,9 @@ func SetupWith(t *testing.T, mode string, opts Options) bool {
 		switch mode {
 		case Real:
 			startGnomeKeyring(t)
+		case Locked:
+			startGnomeKeyring(t)
+			Lock(t)
 		case Hang:
 			startHangingService(t)
 		}
@@ -114,7 +129,7 @@ func SetupWith(t *testing.T, mode string, opts Options) bool {
 		}
 	}
 	need := []string{"dbus-run-session", "dbus-daemon"}
-	if mode == Real {
+	if mode == Real || mode == Locked {
 		need = append(need, "gnome-keyring-daemon")
 	}
 	for _, bin := range need {
@@ -314,6 +329,93 @@ func waitForName(t *testing.T, name string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// Lock locks the keyrings of the private session's gnome-keyring, as the
+// desktop does when the screen locks or the session starts without a
+// password, and checks that the login keyring says it is locked. It is for
+// a test that Setup runs in Real or Locked mode, never the user's own
+// keychain.
+func Lock(t testing.TB) {
+	t.Helper()
+	conn := privateKeyring(t, "Lock")
+	defer conn.Close()
+	svc := conn.Object(secretsName, secretsPath)
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	v, err := svc.GetProperty(serviceIface + ".Collections")
+	if err != nil {
+		t.Fatalf("keyringtest: list the keyrings: %v", err)
+	}
+	cols, _ := v.Value().([]dbus.ObjectPath)
+	var locked []dbus.ObjectPath
+	var prompt dbus.ObjectPath
+	if err := svc.CallWithContext(ctx, serviceIface+".Lock", 0, cols).Store(&locked, &prompt); err != nil {
+		t.Fatalf("keyringtest: lock %v: %v", cols, err)
+	}
+	if prompt != "/" {
+		t.Fatalf("keyringtest: locking %v asks for a prompt (%s)", cols, prompt)
+	}
+	if !isLocked(t, conn) {
+		t.Fatalf("keyringtest: the login keyring is not locked after Lock(%v) = %v", cols, locked)
+	}
+}
+
+// Unlock unlocks the login keyring with its password, as the user would
+// at an unlock prompt. Like Lock, it is only for the private session.
+func Unlock(t testing.TB) {
+	t.Helper()
+	conn := privateKeyring(t, "Unlock")
+	defer conn.Close()
+	svc := conn.Object(secretsName, secretsPath)
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	var ignored dbus.Variant
+	var session dbus.ObjectPath
+	if err := svc.CallWithContext(ctx, serviceIface+".OpenSession", 0, "plain", dbus.MakeVariant("")).Store(&ignored, &session); err != nil {
+		t.Fatalf("keyringtest: open a Secret Service session: %v", err)
+	}
+	defer conn.Object(secretsName, session).CallWithContext(ctx, "org.freedesktop.Secret.Session.Close", 0)
+	master := struct {
+		Session     dbus.ObjectPath
+		Parameters  []byte
+		Value       []byte
+		ContentType string
+	}{session, []byte{}, []byte(keyringPasswd), "text/plain"}
+	if err := svc.CallWithContext(ctx, gnomeUnlock, 0, loginPath, master).Err; err != nil {
+		t.Fatalf("keyringtest: unlock the login keyring: %v", err)
+	}
+	if isLocked(t, conn) {
+		t.Fatal("keyringtest: the login keyring is still locked after Unlock")
+	}
+}
+
+// privateKeyring connects to the session bus of a child in Real or Locked
+// mode, and fails t anywhere else.
+func privateKeyring(t testing.TB, fn string) *dbus.Conn {
+	t.Helper()
+	if m := os.Getenv(envMode); m != Real && m != Locked {
+		t.Fatalf("keyringtest.%s: only in a test that Setup runs in a private session with gnome-keyring (Real or Locked), never against the user's own keychain", fn)
+	}
+	conn, err := dbus.ConnectSessionBus()
+	if err != nil {
+		t.Fatalf("session bus: %v", err)
+	}
+	return conn
+}
+
+// isLocked reads the login keyring's Locked property.
+func isLocked(t testing.TB, conn *dbus.Conn) bool {
+	t.Helper()
+	v, err := conn.Object(secretsName, loginPath).GetProperty(collectionProp)
+	if err != nil {
+		t.Fatalf("keyringtest: read %s of %s: %v", collectionProp, loginPath, err)
+	}
+	locked, ok := v.Value().(bool)
+	if !ok {
+		t.Fatalf("keyringtest: %s of %s is %v, not a boolean", collectionProp, loginPath, v)
+	}
+	return locked
 }
 
 // startHangingService claims the Secret Service name and never answers.
