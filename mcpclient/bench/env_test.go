@@ -40,6 +40,9 @@ const (
 	targetDirect = "direct"
 	targetRemote = "mcp-remote"
 	targetBridge = "bridge"
+	// targetSocket is the hub's socket without the bridge process: a
+	// diagnostic of BenchmarkCallInterleaved only.
+	targetSocket = "socket"
 )
 
 // serverName is the upstream's name in the hub's config.
@@ -191,6 +194,11 @@ func (e *benchEnv) session(b *testing.B, target string) caller {
 		var d *direct
 		if d, err = newDirect(ctx, e.proxy.URL()); err == nil {
 			s = d
+		}
+	case targetSocket:
+		var ss *sockSession
+		if ss, err = newSockSession(ctx, e.home); err == nil {
+			s = ss
 		}
 	case targetRemote, targetBridge:
 		var p *stdioProc

@@ -11,25 +11,26 @@ import (
 
 // Rows of the summary, recorded by the benchmarks.
 const (
-	rowSpawnInit       = "spawn-init"
-	rowSpawnTools      = "spawn-tools"
-	rowCallP50         = "call-p50"
-	rowCallP99         = "call-p99"
-	rowPingHub         = "ping-hub"
-	rowPingSocket      = "ping-socket"
-	rowInterleavedP50  = "interleaved-p50"
-	rowThroughput      = "throughput"
-	rowConnsCall       = "conns-call"
-	rowConnsThroughput = "conns-throughput"
-	rowChildCPU        = "child-cpu"
-	rowRSSLaunch       = "rss-launch"
-	rowRSSLoad         = "rss-load"
-	rowOpened          = "opened"
-	rowClosed          = "closed"
-	rowExitOnEOF       = "exit-on-eof"
-	rowHubRSS          = "hub-rss"
-	rowHubOpened       = "hub-opened"
-	rowHubClosed       = "hub-closed"
+	rowSpawnInit         = "spawn-init"
+	rowSpawnTools        = "spawn-tools"
+	rowCallP50           = "call-p50"
+	rowCallP99           = "call-p99"
+	rowPingHub           = "ping-hub"
+	rowPingSocket        = "ping-socket"
+	rowInterleavedP50    = "interleaved-p50"
+	rowInterleavedSocket = "interleaved-socket"
+	rowThroughput        = "throughput"
+	rowConnsCall         = "conns-call"
+	rowConnsThroughput   = "conns-throughput"
+	rowChildCPU          = "child-cpu"
+	rowRSSLaunch         = "rss-launch"
+	rowRSSLoad           = "rss-load"
+	rowOpened            = "opened"
+	rowClosed            = "closed"
+	rowExitOnEOF         = "exit-on-eof"
+	rowHubRSS            = "hub-rss"
+	rowHubOpened         = "hub-opened"
+	rowHubClosed         = "hub-closed"
 )
 
 // results holds the last figure each benchmark recorded per row and target:
@@ -88,6 +89,7 @@ var summaryRows = []summaryRow{
 	{key: "added-interleaved", label: "added latency over direct, p50, interleaved (µs)", format: "%+.0f", budget: "≤ 300 µs",
 		derive: addedOverDirect(rowInterleavedP50),
 		check:  bridgeAtMost(300)},
+	{key: rowInterleavedSocket, label: "diagnostic: added latency, interleaved, straight to the hub socket (no bridge process) (µs)", format: "%+.0f", budget: "—"},
 	{key: rowPingHub, label: "diagnostic: `ping` answered by the hub via the bridge, p50 (µs)", format: "%.0f", budget: "—"},
 	{key: rowPingSocket, label: "diagnostic: `ping` sent straight to the hub socket (no bridge process), p50 (µs)", format: "%.0f", budget: "—"},
 	{key: rowThroughput, label: "throughput, 32 in flight (calls/s)", format: "%.0f", budget: "—"},
