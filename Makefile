@@ -64,8 +64,9 @@ vet:
 
 cross:
 	@for os in $(CROSS_OSES); do \
-		echo "CGO_ENABLED=0 GOOS=$$os go build $(CROSS_PKGS)"; \
+		echo "CGO_ENABLED=0 GOOS=$$os go build + go vet (tests too) $(CROSS_PKGS)"; \
 		CGO_ENABLED=0 GOOS=$$os GOARCH=amd64 $(GO) build $(CROSS_PKGS); \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=amd64 $(GO) vet $(CROSS_PKGS); \
 	done
 
 # fyne's packaging tool, pinned; `go run` fetches it as a Go module.

@@ -17,8 +17,9 @@ var (
 	ErrNotFound = errors.New("auth: no stored credentials")
 
 	// ErrKeyringTimeout means the OS keychain did not answer in time; it may
-	// be locked and showing (or failing to show) an unlock prompt. The error
-	// returned is a *KeyringTimeoutError.
+	// be locked and showing an unlock prompt nobody answers. (A locked
+	// keychain that cannot show a prompt fails at once with a "locked"
+	// error instead.) The error returned is a *KeyringTimeoutError.
 	ErrKeyringTimeout = errors.New("auth: the keychain did not answer")
 
 	// ErrLoginRequired means there are no usable tokens: nothing is stored,

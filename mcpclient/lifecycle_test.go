@@ -109,7 +109,11 @@ func TestHubKilled(t *testing.T) {
 	}
 	_, inflight := c.start("tools/call", map[string]any{"name": "slow", "arguments": map[string]any{"ms": 10000}})
 	time.Sleep(200 * time.Millisecond)
-	if err := syscall.Kill(info.PID, syscall.SIGKILL); err != nil {
+	hubProc, err := os.FindProcess(info.PID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := hubProc.Kill(); err != nil { // SIGKILL: a crash, no goodbye
 		t.Fatal(err)
 	}
 	r := c.wait(inflight, "in-flight call", 10*time.Second)
