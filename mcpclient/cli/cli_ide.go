@@ -342,17 +342,19 @@ func Import(ctx context.Context, env Env, args []string) int {
 		fmt.Fprintln(env.Stdout, "\nnothing new to add to the mcptray config")
 	}
 
-	// Point the client entries at the bridge.
+	// Point the client entries at the bridge: one edit per server list
+	// (a file may hold several: Claude Code's per-project lists).
 	byFile := map[string][]ideconfig.ImportItem{}
 	var files []string
 	for _, it := range items {
 		if it.Server == nil || (it.Status != ideconfig.ImportNew && it.Status != ideconfig.ImportPresent) {
 			continue
 		}
-		if _, ok := byFile[it.Source.Path]; !ok {
-			files = append(files, it.Source.Path)
+		list := it.Source.Path + "\x00" + strings.Join(it.Source.ServersKey, "\x00")
+		if _, ok := byFile[list]; !ok {
+			files = append(files, list)
 		}
-		byFile[it.Source.Path] = append(byFile[it.Source.Path], it)
+		byFile[list] = append(byFile[list], it)
 	}
 	if !*replace {
 		if len(files) > 0 {
@@ -368,13 +370,19 @@ func Import(ctx context.Context, env Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "mcptray import: %v\n", err)
 		return 1
 	}
+	backedUp := map[string]bool{}
 	for _, file := range files {
 		its := byFile[file]
 		var launches []ideconfig.Launch
 		for _, it := range its {
 			launches = append(launches, ideconfig.Launch{Key: it.Key, Args: []string{it.Name}})
 		}
-		ch, err := ideconfig.InstallAll(its[0].Source, bridge, launches, ideconfig.Options{Force: true, DryRun: *dryRun})
+		path := its[0].Source.Path
+		ch, err := ideconfig.InstallAll(its[0].Source, bridge, launches,
+			ideconfig.Options{Force: true, DryRun: *dryRun, KeepBackup: backedUp[path]})
+		if err == nil && ch.Written {
+			backedUp[path] = true
+		}
 		if err != nil {
 			fmt.Fprintf(env.Stderr, "mcptray import: %s: %v\n", its[0].Source.Label(), err)
 			code = 1
@@ -392,8 +400,12 @@ func Import(ctx context.Context, env Env, args []string) int {
 				keys = append(keys, k)
 			}
 			sort.Strings(keys)
-			fmt.Fprintf(env.Stdout, "%s: %s now launch mcptray-bridge (the previous file is in %s.bak); restart %s to use them\n",
-				t.Label(), strings.Join(keys, ", "), t.Path, clientName(t))
+			verb, them := "launch", "them"
+			if len(keys) == 1 {
+				verb, them = "launches", "it"
+			}
+			fmt.Fprintf(env.Stdout, "%s: %s now %s mcptray-bridge (the previous file is in %s.bak); restart %s to use %s\n",
+				t.Label(), strings.Join(keys, ", "), verb, t.Path, clientName(t), them)
 		}
 	}
 	return code
@@ -402,9 +414,9 @@ func Import(ctx context.Context, env Env, args []string) int {
 func writeImportReport(w io.Writer, items []ideconfig.ImportItem) {
 	last := ""
 	for _, it := range items {
-		if it.Source.Path != last {
-			fmt.Fprintf(w, "%s (%s):\n", it.Source.Label(), it.Source.Path)
-			last = it.Source.Path
+		if head := fmt.Sprintf("%s (%s):", it.Source.Label(), it.Source.Path); head != last {
+			fmt.Fprintln(w, head)
+			last = head
 		}
 		key := it.Key
 		if key == "" {

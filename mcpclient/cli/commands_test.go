@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -434,5 +435,104 @@ func TestAutostartCommand(t *testing.T) {
 	}
 	if code, _, _ := run(t, "autostart", "maybe"); code != 2 {
 		t.Errorf("bad argument: %d", code)
+	}
+}
+
+// Claude Code keeps servers added in the default "local" scope per project
+// in ~/.claude.json: import reads them, and --replace rewrites them where
+// they are, with one backup of the original file.
+func TestImportClaudeCodeProjects(t *testing.T) {
+	s := newSandbox(t)
+	file := filepath.Join(s.home, ".claude.json")
+	src := `{
+  "numStartups": 42,
+  "mcpServers": {
+    "sentry": {"type": "http", "url": "https://mcp.sentry.dev/mcp"}
+  },
+  "projects": {
+    "/home/u/web": {
+      "allowedTools": [],
+      "mcpServers": {
+        "linear": {"type": "sse", "url": "https://mcp.linear.app/sse"},
+        "local-db": {"type": "stdio", "command": "node", "args": ["db.js"]}
+      }
+    },
+    "/home/u/empty": {"mcpServers": {}},
+    "/home/u/api": {
+      "mcpServers": {
+        "notion": {"command": "npx", "args": ["-y", "mcp-remote", "https://mcp.notion.com/mcp"]}
+      }
+    }
+  }
+}
+`
+	writeFile(t, file, src)
+	out := mustRun(t, "import", "--from", "claude-code", "--replace", "--bridge", "/opt/mcptray/mcptray-bridge")
+	t.Log(out)
+	for _, w := range []string{
+		"claude-code (" + file + "):",
+		"claude-code (project /home/u/web) (" + file + "):",
+		"claude-code (project /home/u/api) (" + file + "):",
+		"+ sentry: import as sentry",
+		"+ linear: import as linear: https://mcp.linear.app/sse, transport sse",
+		"- local-db: skipped: runs a local program",
+		"+ notion: import as notion: https://mcp.notion.com/mcp",
+		"added 3 servers",
+	} {
+		if !strings.Contains(out, w) {
+			t.Errorf("import output lacks %q:\n%s", w, out)
+		}
+	}
+	if strings.Contains(out, "/home/u/empty") {
+		t.Errorf("a project without servers is listed:\n%s", out)
+	}
+	cfg, err := mcpclient.LoadConfig(s.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Servers) != 3 || cfg.Servers["linear"].Transport != "sse" {
+		t.Errorf("config: %+v", cfg.Servers)
+	}
+	if readFile(t, file+".bak") != src {
+		t.Error("the backup is not the original file")
+	}
+	lists := map[string][]string{
+		"":            {"mcpServers"},
+		"/home/u/web": {"projects", "/home/u/web", "mcpServers"},
+		"/home/u/api": {"projects", "/home/u/api", "mcpServers"},
+	}
+	want := map[string]map[string]string{
+		"":            {"sentry": "sentry"},
+		"/home/u/web": {"linear": "linear", "local-db": ""},
+		"/home/u/api": {"notion": "notion"},
+	}
+	for proj, key := range lists {
+		entries, err := ideconfig.ReadEntries(ideconfig.Target{Path: file, ServersKey: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, e := range entries {
+			name, _ := ideconfig.BridgeServer(e.Fields)
+			got[e.Key] = name
+		}
+		if !maps.Equal(got, want[proj]) {
+			t.Errorf("project %q after replace: %v, want %v", proj, got, want[proj])
+		}
+	}
+	var rest struct {
+		NumStartups int `json:"numStartups"`
+		Projects    map[string]struct {
+			AllowedTools []string `json:"allowedTools"`
+		} `json:"projects"`
+	}
+	if err := json.Unmarshal([]byte(readFile(t, file)), &rest); err != nil || rest.NumStartups != 42 ||
+		rest.Projects["/home/u/web"].AllowedTools == nil || len(rest.Projects) != 3 {
+		t.Errorf("unrelated content changed (%v):\n%s", err, readFile(t, file))
+	}
+	// Again: everything is recognised as a bridge entry, nothing changes.
+	out = mustRun(t, "import", "--from", "claude-code", "--replace", "--bridge", "/opt/mcptray/mcptray-bridge")
+	if !strings.Contains(out, "= notion: already launches mcptray-bridge notion") || !strings.Contains(out, "nothing new") {
+		t.Errorf("second import:\n%s", out)
 	}
 }

@@ -12,6 +12,7 @@
 package ideconfig
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -53,14 +54,22 @@ type Target struct {
 	// TypeStdio makes stdio entries carry "type": "stdio" (VS Code, Claude
 	// Code).
 	TypeStdio bool
+	// Project is the project directory of a per-project server list
+	// (Claude Code's "projects" in ~/.claude.json), "" for the user's.
+	Project string
 }
 
-// Label names the target for messages: the client, else the file.
+// Label names the target for messages: the client, else the file; and the
+// project, for a per-project list.
 func (t Target) Label() string {
+	l := t.Path
 	if t.Client != "" {
-		return t.Client
+		l = t.Client
 	}
-	return t.Path
+	if t.Project != "" {
+		l += " (project " + t.Project + ")"
+	}
+	return l
 }
 
 // Client is one supported MCP client.
@@ -277,13 +286,48 @@ func (c Client) ImportTargets(e Env) ([]Target, error) {
 		return nil, err
 	}
 	out := []Target{t}
-	if c.ID == "vscode" {
+	switch c.ID {
+	case "vscode":
 		legacy := t
 		legacy.Path = filepath.Join(filepath.Dir(t.Path), "settings.json")
 		legacy.ServersKey = []string{"mcp", "servers"}
 		out = append(out, legacy)
+	case "claude-code":
+		out = append(out, claudeProjectTargets(t)...)
 	}
 	return out, nil
+}
+
+// claudeProjectTargets lists the per-project server lists of Claude Code's
+// file (servers added with `claude mcp add` in the default "local" scope
+// live under "projects" → project directory → "mcpServers"), sorted by
+// project. A file that cannot be read yields none: reading the user's
+// list reports the problem.
+func claudeProjectTargets(user Target) []Target {
+	src, err := os.ReadFile(user.Path)
+	if err != nil {
+		return nil
+	}
+	var f struct {
+		Projects map[string]struct {
+			MCPServers map[string]json.RawMessage `json:"mcpServers"`
+		} `json:"projects"`
+	}
+	if json.Unmarshal(src, &f) != nil {
+		return nil
+	}
+	var out []Target
+	for dir, p := range f.Projects {
+		if len(p.MCPServers) == 0 {
+			continue
+		}
+		t := user
+		t.ServersKey = []string{"projects", dir, "mcpServers"}
+		t.Project = dir
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Project < out[j].Project })
+	return out
 }
 
 // FileTarget describes a config file given by path: TOML by extension,

@@ -240,6 +240,10 @@ type Options struct {
 	Force bool
 	// DryRun plans the change without writing it.
 	DryRun bool
+	// KeepBackup leaves FILE.bak alone: it already holds the original from
+	// an earlier edit of the same run (import --replace edits Claude
+	// Code's file once per server list).
+	KeepBackup bool
 }
 
 // Install makes the target's entry key launch `bridge args...`. It is
@@ -407,7 +411,7 @@ func apply(t Target, key string, o Options, plan func([]byte) ([]byte, string, e
 		if !c.Changed() || o.DryRun {
 			return c, nil
 		}
-		err = c.write()
+		err = c.write(!o.KeepBackup)
 		if errors.Is(err, errModified) && attempt < 3 {
 			continue // someone (the IDE) wrote it meanwhile: edit the new content
 		}
@@ -432,8 +436,9 @@ func readFile(path string) (b []byte, existed bool, err error) {
 }
 
 // write saves After over the file (through a symlink to its target),
-// keeping the old content in FILE.bak and the file's permissions.
-func (c *Change) write() error {
+// keeping the old content in FILE.bak (if backup) and the file's
+// permissions.
+func (c *Change) write(backup bool) error {
 	path := c.Target.Path
 	if real, err := filepath.EvalSymlinks(path); err == nil {
 		path = real
@@ -448,8 +453,10 @@ func (c *Change) write() error {
 		if st, err := os.Stat(path); err == nil {
 			perm = st.Mode().Perm()
 		}
-		if err := writeAtomic(path+".bak", cur, perm); err != nil {
-			return fmt.Errorf("saving the backup: %w", err)
+		if backup {
+			if err := writeAtomic(path+".bak", cur, perm); err != nil {
+				return fmt.Errorf("saving the backup: %w", err)
+			}
 		}
 	case errors.Is(err, fs.ErrNotExist):
 		if c.Existed {

@@ -254,7 +254,7 @@ func TestWriteNoticesConcurrentChange(t *testing.T) {
 	if err := os.WriteFile(p, []byte(`{"mcpServers": {}, "x": 1}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.write(); !errors.Is(err, errModified) {
+	if err := c.write(true); !errors.Is(err, errModified) {
 		t.Fatalf("write over a changed file: %v", err)
 	}
 }
