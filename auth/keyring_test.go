@@ -53,8 +53,8 @@ func TestKeyringStoreReal(t *testing.T) {
 	// auto picks the keychain, without a warning.
 	st, warning, err := OpenStore(ctx, StoreAuto, t.TempDir(), opts)
 	must(t, err)
-	if _, ok := st.(*KeyringStore); !ok || warning != "" {
-		t.Fatalf("OpenStore(auto) = %T, warning %q", st, warning)
+	if _, ok := st.(*AutoStore); !ok || st.Name() != "keychain" || warning != "" {
+		t.Fatalf("OpenStore(auto) = %T %s, warning %q", st, st.Name(), warning)
 	}
 
 	// A login and a refresh with the keychain as the store.
@@ -76,17 +76,23 @@ func TestOpenStoreWithoutSecretService(t *testing.T) {
 	home := t.TempDir()
 	st, warning, err := OpenStore(context.Background(), StoreAuto, home, KeyringOptions{Timeout: 10 * time.Second})
 	must(t, err)
-	fs, ok := st.(*FileStore)
+	as, ok := st.(*AutoStore)
 	if !ok {
-		t.Fatalf("OpenStore(auto) = %T, want the file store", st)
+		t.Fatalf("OpenStore(auto) = %T, want *AutoStore", st)
 	}
 	want := filepath.Join(home, CredentialsFile)
-	if fs.Path() != want || !strings.Contains(warning, "keychain is not usable") || !strings.Contains(warning, want) ||
-		!strings.Contains(warning, "org.freedesktop.secrets") {
-		t.Fatalf("path %q, warning %q", fs.Path(), warning)
+	if as.file.Path() != want || st.Name() != "file "+want+" (keychain not usable)" || !strings.Contains(warning, "keychain is not usable") ||
+		!strings.Contains(warning, want) || !strings.Contains(warning, "org.freedesktop.secrets") {
+		t.Fatalf("path %q, name %q, warning %q", as.file.Path(), st.Name(), warning)
 	}
 	t.Logf("warning: %s", warning)
 	storeContract(t, st)
+	// Re-probed (and still without a keychain): the file, no crash.
+	as.now = func() time.Time { return time.Now().Add(time.Hour) }
+	storeContract(t, st)
+	if as.Warning() == "" || st.Name() == "keychain" {
+		t.Fatalf("after a re-probe: warning %q", as.Warning())
+	}
 
 	// Explicit keyring mode keeps the keychain but says what is wrong.
 	st, warning, err = OpenStore(context.Background(), StoreKeyring, home, KeyringOptions{})
@@ -105,8 +111,9 @@ func TestOpenStoreWithoutSessionBus(t *testing.T) {
 	home := t.TempDir()
 	st, warning, err := OpenStore(context.Background(), StoreAuto, home, KeyringOptions{})
 	must(t, err)
-	if _, ok := st.(*FileStore); !ok || !strings.Contains(warning, "no D-Bus session bus") {
-		t.Fatalf("OpenStore(auto) = %T, warning %q", st, warning)
+	if _, ok := st.(*AutoStore); !ok || st.Name() != "file "+filepath.Join(home, CredentialsFile)+" (keychain not usable)" ||
+		!strings.Contains(warning, "no D-Bus session bus") {
+		t.Fatalf("OpenStore(auto) = %T %s, warning %q", st, st.Name(), warning)
 	}
 }
 
@@ -129,8 +136,9 @@ func TestKeyringHangs(t *testing.T) {
 
 	st, warning, err := OpenStore(context.Background(), StoreAuto, t.TempDir(), KeyringOptions{Timeout: timeout})
 	must(t, err)
-	if _, ok := st.(*FileStore); !ok || !strings.Contains(warning, "did not answer within 300ms") {
-		t.Fatalf("OpenStore(auto) = %T, warning %q", st, warning)
+	if _, ok := st.(*AutoStore); !ok || !strings.Contains(st.Name(), "keychain not usable") ||
+		!strings.Contains(warning, "did not answer within 300ms") {
+		t.Fatalf("OpenStore(auto) = %T %s, warning %q", st, st.Name(), warning)
 	}
 	t.Logf("warning: %s", warning)
 }
@@ -225,8 +233,8 @@ func TestKeyringLocked(t *testing.T) {
 	must(t, err)
 	t.Logf("OpenStore(auto) (%s): %s: %s", time.Since(start).Round(time.Millisecond), st.Name(), warning)
 	path := filepath.Join(home, CredentialsFile)
-	if fs, ok := st.(*FileStore); !ok || fs.Path() != path || time.Since(start) >= timeout {
-		t.Fatalf("OpenStore(auto) = %T after %s, want the file store", st, time.Since(start))
+	if as, ok := st.(*AutoStore); !ok || as.file.Path() != path || st.Name() != "file "+path+" (keychain not usable)" || time.Since(start) >= timeout {
+		t.Fatalf("OpenStore(auto) = %T %s after %s, want the file store", st, st.Name(), time.Since(start))
 	}
 	for _, want := range []string{"the OS keychain is not usable (", `keyring "login" is locked`, "unlock it", "credentials are stored in " + path} {
 		if !strings.Contains(warning, want) {

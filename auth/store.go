@@ -39,12 +39,16 @@ const CredentialsFile = "credentials.json"
 //   - "keyring": the OS keychain. It is probed; when the probe fails the
 //     store is returned anyway, with a warning that says why.
 //   - "file": a 0600 JSON file, home/credentials.json.
-//   - "auto" or "": the keychain when a probe (set, get and delete of a
-//     probe entry, each bounded by opts.Timeout) succeeds, else the file,
-//     with a warning that says why and where the credentials go.
+//   - "auto" or "": an *AutoStore: the keychain when a probe (set, get and
+//     delete of a probe entry, each bounded by opts.Timeout) succeeds, else
+//     the file, with a warning that says why and where the credentials go.
+//     The AutoStore checks a keychain that is not usable again later, and
+//     moves credentials from the file into the keychain once it is;
+//     AutoStore.Warning has the current warning.
 //
 // The warning is for the user (status output, the tray); it is empty when
-// all is well. err is set only for an unknown mode.
+// all is well, and is the one at opening time. err is set only for an
+// unknown mode.
 func OpenStore(ctx context.Context, mode, home string, opts KeyringOptions) (Store, string, error) {
 	path := filepath.Join(home, CredentialsFile)
 	switch mode {
@@ -57,22 +61,21 @@ func OpenStore(ctx context.Context, mode, home string, opts KeyringOptions) (Sto
 		}
 		return ks, "", nil
 	case StoreAuto, "":
-		ks := NewKeyringStore(opts)
-		if err := probeKeyring(ctx, ks); err != nil {
-			fs := NewFileStore(path)
-			return fs, fmt.Sprintf("the OS keychain is not usable (%v); credentials are stored in %s instead, readable only by you", err, path), nil
-		}
-		return ks, "", nil
+		s := NewAutoStore(ctx, NewKeyringStore(opts), NewFileStore(path), AutoStoreOptions{})
+		return s, s.Warning(), nil
 	default:
 		return nil, "", fmt.Errorf("auth: unknown credential store %q (want auto, keyring or file)", mode)
 	}
 }
 
-// probeKeyring checks that the keychain answers: a platform pre-check,
-// then a set, get and delete of a probe entry.
+// probeKeyring checks that the keychain answers: a platform pre-check (for
+// the OS keychain, not a test's), then a set, get and delete of a probe
+// entry.
 func probeKeyring(ctx context.Context, ks *KeyringStore) error {
-	if err := keyringPrecheck(); err != nil {
-		return err
+	if _, os := ks.backend.(goKeyring); os {
+		if err := keyringPrecheck(); err != nil {
+			return err
+		}
 	}
 	account := fmt.Sprintf("probe-%d-%s", time.Now().UnixNano(), randomHex(4))
 	return ks.run(ctx, "probe", func(b keyringBackend) error {

@@ -66,12 +66,17 @@ func (c *credentials) get(context.Context) (auth.Store, error) {
 	return c.store, c.err
 }
 
-// describe names the store for status, with the fallback warning.
+// describe names the store for status, with the fallback warning: the
+// store's current one when it has one (an auth.AutoStore, whose keychain
+// may have become usable since it was opened), else the one from opening.
 func (c *credentials) describe() (name, warning string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.store == nil {
 		return "", ""
+	}
+	if w, ok := c.store.(interface{ Warning() string }); ok {
+		return c.store.Name(), w.Warning()
 	}
 	return c.store.Name(), c.warning
 }
