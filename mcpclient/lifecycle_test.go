@@ -247,13 +247,14 @@ func TestBadInputFromIDE(t *testing.T) {
 }
 
 // TestStdinClosedMidCall: the IDE closes stdin during a call; the bridge
-// exits, the hub cancels the upstream call and stays healthy.
+// waits for the answer up to --eof-grace, answers it with an error, exits;
+// the hub cancels the upstream call and stays healthy.
 func TestStdinClosedMidCall(t *testing.T) {
 	srv := startFault(t, fs.Options{})
 	f := startHub(t, map[string]string{"up": urlEntry(srv.URL())})
-	c := launchBridge(t, f.env(), "up", "--no-start")
+	c := launchBridge(t, f.env(), "up", "--no-start", "--eof-grace", "300ms")
 	c.initialize(nil)
-	c.start("tools/call", map[string]any{"name": "slow", "arguments": map[string]any{"ms": 20000}})
+	_, slow := c.start("tools/call", map[string]any{"name": "slow", "arguments": map[string]any{"ms": 20000}})
 	time.Sleep(200 * time.Millisecond)
 	c.stdin.Close()
 	select {
@@ -263,6 +264,10 @@ func TestStdinClosedMidCall(t *testing.T) {
 	}
 	if code := c.cmd.ProcessState.ExitCode(); code != 0 {
 		t.Errorf("exit code %d", code)
+	}
+	if r := c.wait(slow, "the call in flight at EOF", time.Second); r.Error == nil ||
+		!strings.Contains(r.Error.Message, "stdin closed, and no answer came within 300ms") {
+		t.Errorf("the call in flight at EOF: %s", r.raw)
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for f.status("up").Bridges != 0 || srv.Cancelled() == 0 {
@@ -274,6 +279,48 @@ func TestStdinClosedMidCall(t *testing.T) {
 	c2 := launchBridge(t, f.env(), "up", "--no-start")
 	c2.initialize(nil)
 	c2.ok("tools/call", echoArgs("ok"))
+}
+
+// TestPipedRequests: a script pipes requests in and closes stdin at once,
+// before any answer came: it still gets every answer, then the bridge
+// exits.
+func TestPipedRequests(t *testing.T) {
+	srv := startFault(t, fs.Options{})
+	f := startHub(t, map[string]string{"up": urlEntry(srv.URL())})
+	in := strings.Join([]string{
+		`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"script","version":"1"}}}`,
+		`{"jsonrpc":"2.0","method":"notifications/initialized"}`,
+		`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`,
+		`{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"slow","arguments":{"ms":1500}}}`,
+		`{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"echo","arguments":{"text":"piped"}}}`,
+	}, "\n") + "\n"
+	cmd := exec.Command(filepath.Join(bins(t), "mcptray-bridge"), "--no-start", "up")
+	cmd.Env = f.env()
+	cmd.Stdin = strings.NewReader(in)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("bridge: %v\n%s", err, stderr.String())
+	}
+	got := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var m struct {
+			ID     json.RawMessage `json:"id"`
+			Result json.RawMessage `json:"result"`
+		}
+		if json.Unmarshal([]byte(line), &m) == nil && m.ID != nil {
+			got[string(m.ID)] = string(m.Result)
+		}
+	}
+	for id, want := range map[string]string{"1": `"protocolVersion"`, "2": `"echo"`, "3": `slept 1.5s`, "4": `piped`} {
+		if !strings.Contains(got[id], want) {
+			t.Errorf("answer to %s lacks %s: %q", id, want, got[id])
+		}
+	}
+	if t.Failed() {
+		t.Logf("stdout:\n%s\nstderr:\n%s", out, stderr.String())
+	}
 }
 
 // TestConfigReload: edits are picked up without a restart; only changed

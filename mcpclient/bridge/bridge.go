@@ -36,7 +36,16 @@ type Options struct {
 	StartHub func() error
 	// StartTimeout bounds waiting for a hub to answer (default 5 s).
 	StartTimeout time.Duration
+	// EOFGrace bounds waiting, once stdin has closed, for the answers to
+	// requests still in flight (default DefaultEOFGrace); those that do not
+	// come in time are answered with an error.
+	EOFGrace time.Duration
 }
+
+// DefaultEOFGrace is Options.EOFGrace's default. An IDE that closes stdin
+// to stop the server exits the bridge at once unless it left requests
+// unanswered; a script that pipes requests in gets every answer.
+const DefaultEOFGrace = 5 * time.Second
 
 // Error codes the bridge answers with, in the hub's range.
 const (
@@ -63,6 +72,7 @@ type bridge struct {
 	initID      string
 	initialized bool // the IDE sent notifications/initialized
 	inflight    map[string]json.RawMessage
+	emptied     chan struct{}   // a signal whenever inflight becomes empty
 	swallow     map[string]bool // ids of replayed requests whose answers the IDE must not see
 	replays     int
 
@@ -87,10 +97,14 @@ func Run(ctx context.Context, opts Options) int {
 	if opts.StartTimeout <= 0 {
 		opts.StartTimeout = 5 * time.Second
 	}
+	if opts.EOFGrace <= 0 {
+		opts.EOFGrace = DefaultEOFGrace
+	}
 	b := &bridge{
 		opts:     opts,
 		out:      bufio.NewWriterSize(opts.Stdout, 64<<10),
 		inflight: map[string]json.RawMessage{},
+		emptied:  make(chan struct{}, 1),
 		swallow:  map[string]bool{},
 		result:   make(chan int, 1),
 		next:     make(chan []byte),
@@ -109,6 +123,7 @@ func Run(ctx context.Context, opts Options) int {
 	for {
 		select {
 		case code := <-b.result:
+			b.finish(ctx, cur)
 			b.closeConn()
 			return code
 		case <-ctx.Done():
@@ -124,6 +139,52 @@ func Run(ctx context.Context, opts Options) int {
 			}
 			b.setConn(cur)
 		}
+	}
+}
+
+// finish waits, once stdin has closed, for the answers to the requests
+// still in flight (at most EOFGrace), answers those left with an error, and
+// flushes stdout.
+func (b *bridge) finish(ctx context.Context, cur *conn) {
+	defer func() {
+		b.outMu.Lock()
+		_ = b.out.Flush()
+		b.outMu.Unlock()
+	}()
+	t := time.NewTimer(b.opts.EOFGrace)
+	defer t.Stop()
+	for {
+		b.mu.Lock()
+		n := len(b.inflight)
+		b.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		select {
+		case <-b.emptied:
+		case <-cur.lost:
+			b.answerInflight(codeHubRestarted, "mcptray: the hub went away while this request was in flight; it may or may not have run. Please retry.")
+			return
+		case <-t.C:
+			b.answerInflight(codeHubUnavailable, fmt.Sprintf("mcptray: stdin closed, and no answer came within %s; the bridge exits", b.opts.EOFGrace))
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// answerInflight answers every request still in flight with an error.
+func (b *bridge) answerInflight(code int, msg string) {
+	b.mu.Lock()
+	ids := make([]json.RawMessage, 0, len(b.inflight))
+	for k, id := range b.inflight {
+		ids = append(ids, id)
+		delete(b.inflight, k)
+	}
+	b.mu.Unlock()
+	for _, id := range ids {
+		_ = b.writeOut(errorLine(id, code, msg), false)
 	}
 }
 
@@ -379,6 +440,12 @@ func (b *bridge) fromHub(line []byte, flush bool) error {
 		sw := b.swallow[key]
 		delete(b.swallow, key)
 		delete(b.inflight, key)
+		if len(b.inflight) == 0 {
+			select {
+			case b.emptied <- struct{}{}:
+			default:
+			}
+		}
 		b.mu.Unlock()
 		if sw {
 			if flush {

@@ -20,8 +20,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("mcptray-bridge", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	noStart := fs.Bool("no-start", false, "do not start a hub when none is running")
+	eofGrace := fs.Duration("eof-grace", DefaultEOFGrace, "once stdin closes, how long to wait for the answers to requests in flight")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: mcptray-bridge [--no-start] NAME")
+		fmt.Fprintln(stderr, "usage: mcptray-bridge [--no-start] [--eof-grace D] NAME")
 		fmt.Fprintln(stderr, "\nAn IDE launches this as a stdio MCP server; it connects to the mcptray hub")
 		fmt.Fprintln(stderr, "and serves the remote server NAME from the mcptray config.")
 		fs.PrintDefaults()
@@ -43,6 +44,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		Server: fs.Arg(0),
 		Socket: ipc.SocketPath(home),
 		Stdin:  stdin, Stdout: stdout, Stderr: stderr,
+		EOFGrace: *eofGrace,
 	}
 	if !*noStart {
 		opts.StartHub = func() error { return StartHub(home) }
