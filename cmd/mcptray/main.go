@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/mcptray/mcptray/cmd/mcptray/internal/cleanlocale"
 	"github.com/mcptray/mcptray/mcpclient/cli"
 )
 
 func main() {
+	cleanlocale.Restore()
 	env := cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
 	args := os.Args[1:]
 	if len(args) == 0 {
