@@ -411,6 +411,24 @@ func TestDoctorCommand(t *testing.T) {
 	if code, _, _ := run(t, "doctor", "ok"); code != 0 {
 		t.Errorf("doctor ok: exit %d", code)
 	}
+
+	// No usable keychain: auto falls back to the file; doctor warns once,
+	// says where the credentials are and what to do, and does not fail.
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+filepath.Join(t.TempDir(), "no-bus"))
+	code, out, _ = run(t, "doctor", "ok", "--json")
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("--json: %v\n%s", err, out)
+	}
+	var cred *struct{ Server, Check, Status, Summary, Fix string }
+	for i, f := range rep.Findings {
+		if f.Check == "credentials" {
+			cred = &rep.Findings[i]
+		}
+	}
+	if code != 0 || cred == nil || cred.Status != "warn" || !strings.HasPrefix(cred.Summary, "file ") ||
+		strings.Count(cred.Summary+cred.Fix, "not usable") != 2 || !strings.Contains(cred.Fix, "moves them there") {
+		t.Errorf("doctor without a keychain: exit %d, credentials finding %+v", code, cred)
+	}
 }
 
 func TestAutostartCommand(t *testing.T) {

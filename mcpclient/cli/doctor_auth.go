@@ -19,22 +19,19 @@ type doctorAuth struct {
 	store auth.Store
 }
 
-func (a *doctorAuth) CredentialStore(ctx context.Context, setting string) (string, error) {
+func (a *doctorAuth) CredentialStore(ctx context.Context, setting string) (backend, warning string, err error) {
 	home, err := ipc.Home()
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	st, warning, err := auth.OpenStore(ctx, setting, home, auth.KeyringOptions{})
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	a.store = st
-	if warning != "" {
-		return st.Name() + " (" + warning + ")", nil
-	}
-	return st.Name(), nil
+	return st.Name(), warning, nil
 }
 
 func (a *doctorAuth) LoginState(ctx context.Context, server string, sc mcpclient.ServerConfig) (string, error) {

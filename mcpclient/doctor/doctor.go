@@ -120,8 +120,10 @@ func (r *Report) Find(server, check string) (Finding, bool) {
 // it; until then NoAuth answers ErrAuthUnavailable.
 type Auth interface {
 	// CredentialStore says which backend the credentialStore setting
-	// ("", auto, keyring, file) selects here, and whether it works.
-	CredentialStore(ctx context.Context, setting string) (backend string, err error)
+	// ("", auto, keyring, file) selects here, and whether it works: a
+	// warning when it works but not as configured (auto fell back to the
+	// file), an error when it does not work.
+	CredentialStore(ctx context.Context, setting string) (backend, warning string, err error)
 	// LoginState describes the stored login of a server ("signed in,
 	// token valid for 40 min", "no login", …).
 	LoginState(ctx context.Context, server string, sc mcpclient.ServerConfig) (string, error)
@@ -134,8 +136,8 @@ var ErrAuthUnavailable = errors.New("OAuth support is not in this build yet")
 type NoAuth struct{}
 
 // CredentialStore implements Auth.
-func (NoAuth) CredentialStore(context.Context, string) (string, error) {
-	return "", ErrAuthUnavailable
+func (NoAuth) CredentialStore(context.Context, string) (string, string, error) {
+	return "", "", ErrAuthUnavailable
 }
 
 // LoginState implements Auth.
@@ -307,7 +309,7 @@ func checkConfig(path string, add func(Finding)) *mcpclient.Config {
 func checkCredentials(ctx context.Context, opts Options, setting string, hub *mcpclient.StatusReport, add func(Finding)) {
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
-	backend, err := opts.Auth.CredentialStore(ctx, setting)
+	backend, warning, err := opts.Auth.CredentialStore(ctx, setting)
 	switch {
 	case errors.Is(err, ErrAuthUnavailable) && hub != nil && hub.CredentialStore != "":
 		// The running hub has opened its store: report what it says.
@@ -325,6 +327,12 @@ func checkCredentials(ctx context.Context, opts Options, setting string, hub *mc
 			f.Summary = backend + ": " + f.Summary
 		}
 		add(f)
+	case warning != "" && strings.HasPrefix(backend, "file"):
+		add(Finding{Check: CheckCredentials, Status: Warn, Summary: backend,
+			Fix: warning + `. To keep credentials in the keychain, unlock it or start a Secret Service (gnome-keyring, KeePassXC) in your session; mcptray moves them there by itself once it works. Or set "credentialStore": "file" to keep the file on purpose.`})
+	case warning != "":
+		add(Finding{Check: CheckCredentials, Status: Warn, Summary: backend,
+			Fix: warning + `. Sign-ins fail until it works: unlock it or start a Secret Service (gnome-keyring, KeePassXC) in your session, or set "credentialStore": "auto" to fall back to a file.`})
 	default:
 		add(Finding{Check: CheckCredentials, Status: OK, Summary: backend})
 	}
