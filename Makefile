@@ -11,7 +11,7 @@ BENCH_PKG    ?= ./mcpclient/bench/
 BENCHTIME    ?= 3s
 BENCH_COUNT  ?= 1
 # Packages that must build without cgo on every desktop OS.
-CROSS_PKGS   := ./auth/... ./mcpclient/... ./cmd/mcptray-bridge/...
+CROSS_PKGS   := ./auth/... ./mcpclient/... ./cmd/mcptray-bridge/... ./cmd/mcptray/internal/...
 CROSS_OSES   := linux darwin windows
 
 # Real Node MCP servers for the tests (see mcpclient/internal/testenv): where

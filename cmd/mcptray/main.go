@@ -7,13 +7,17 @@ import (
 	"os"
 
 	"github.com/mcptray/mcptray/cmd/mcptray/internal/cleanlocale"
+	"github.com/mcptray/mcptray/cmd/mcptray/internal/winconsole"
 	"github.com/mcptray/mcptray/mcpclient/cli"
 )
 
 func main() {
 	cleanlocale.Restore()
-	env := cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
 	args := os.Args[1:]
+	if len(args) > 0 {
+		winconsole.Attach() // a CLI subcommand of the GUI-linked .exe
+	}
+	env := cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
 	if len(args) == 0 {
 		os.Exit(runApp(env))
 	}

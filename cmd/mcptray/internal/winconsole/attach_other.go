@@ -1,0 +1,6 @@
+//go:build !windows
+
+package winconsole
+
+// Attach does nothing outside Windows.
+func Attach() {}
