@@ -30,6 +30,14 @@ var errCancelledByClient = errors.New("cancelled by the client")
 // acquire returns the live session, waiting (until deadline) while the
 // upstream connects or backs off.
 func (u *upstream) acquire(ctx context.Context, deadline time.Time) (*session, error) {
+	u.mu.Lock()
+	down, backoff := u.downSince, u.state == StateBackoff
+	u.mu.Unlock()
+	if backoff && !down.IsZero() && time.Since(down) > u.tuning.HoldTimeout {
+		// A long outage, and the last attempt failed: wait only for the
+		// retry this request triggers.
+		deadline = minTime(deadline, time.Now().Add(u.tuning.OutageHold))
+	}
 	var timer *time.Timer
 	for {
 		u.mu.Lock()
@@ -72,6 +80,13 @@ func (u *upstream) acquire(ctx context.Context, deadline time.Time) (*session, e
 			return nil, &unavailableError{state: st, reason: reason}
 		}
 	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // requestRetryGap bounds connect attempts triggered by IDE requests while

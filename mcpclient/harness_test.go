@@ -86,6 +86,8 @@ type hubFixture struct {
 	done    chan error
 	logw    *logWriter
 
+	tuning mcpclient.Tuning
+
 	mu      sync.Mutex
 	browsed []string // URLs the hub opened in the "browser"
 }
@@ -139,8 +141,14 @@ func shortTemp(t testing.TB) string {
 // startHub runs an in-process hub (so -race sees it) on a fresh home.
 func startHub(t testing.TB, servers map[string]string) *hubFixture {
 	t.Helper()
+	return startHubTuned(t, servers, fastTuning)
+}
+
+// startHubTuned is startHub with other supervisor timings.
+func startHubTuned(t testing.TB, servers map[string]string, tuning mcpclient.Tuning) *hubFixture {
+	t.Helper()
 	dir := shortTemp(t)
-	f := &hubFixture{t: t, home: filepath.Join(dir, "home"), cfgPath: filepath.Join(dir, "config.json"), done: make(chan error, 1)}
+	f := &hubFixture{t: t, home: filepath.Join(dir, "home"), cfgPath: filepath.Join(dir, "config.json"), done: make(chan error, 1), tuning: tuning}
 	writeConfig(t, f.cfgPath, servers)
 	f.start()
 	t.Cleanup(f.stop)
@@ -151,7 +159,7 @@ func (f *hubFixture) start() {
 	f.t.Helper()
 	f.logw = &logWriter{t: f.t, on: testing.Verbose()}
 	hub, err := mcpclient.NewHub(mcpclient.HubOptions{
-		ConfigPath: f.cfgPath, Home: f.home, Tuning: fastTuning, ReloadInterval: 50 * time.Millisecond,
+		ConfigPath: f.cfgPath, Home: f.home, Tuning: f.tuning, ReloadInterval: 50 * time.Millisecond,
 		CredentialStore: auth.NewFileStore(filepath.Join(f.home, "credentials.json")),
 		OpenBrowser: func(ctx context.Context, url string) error {
 			f.mu.Lock()

@@ -610,7 +610,7 @@ func startOAuthHub(t *testing.T, servers map[string]string, extraConfig string, 
 	t.Helper()
 	dir := shortTemp(t)
 	f := &hubFixture{t: t, home: filepath.Join(dir, "home"), cfgPath: filepath.Join(dir, "config.json"),
-		done: make(chan error, 1), logw: &logWriter{t: t}}
+		done: make(chan error, 1), logw: &logWriter{t: t}, tuning: oauthTuning}
 	writeConfig(t, f.cfgPath, servers)
 	if extraConfig != "" {
 		b, err := os.ReadFile(f.cfgPath)

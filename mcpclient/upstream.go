@@ -97,6 +97,11 @@ func (b Backoff) Delay(n int) time.Duration {
 type Tuning struct {
 	// HoldTimeout is how long a request waits for a (re)connecting upstream.
 	HoldTimeout time.Duration
+	// OutageHold replaces HoldTimeout once the upstream has been down for
+	// longer than HoldTimeout: a server that has not answered for that long
+	// is not coming back within a blip, and the IDE gets the reason soon
+	// (after the retry its request triggers) instead of after HoldTimeout.
+	OutageHold time.Duration
 	// ConnectTimeout bounds one connect + initialize.
 	ConnectTimeout time.Duration
 	// ProbeInterval is how long a session may be idle before a ping.
@@ -116,6 +121,7 @@ func (t Tuning) withDefaults() Tuning {
 		}
 	}
 	def(&t.HoldTimeout, 30*time.Second)
+	def(&t.OutageHold, 3*time.Second)
 	def(&t.ConnectTimeout, 20*time.Second)
 	def(&t.ProbeInterval, 30*time.Second)
 	def(&t.ProbeTimeout, 10*time.Second)
@@ -188,6 +194,7 @@ type upstream struct {
 	global      globalSettings
 	state       State
 	since       time.Time
+	downSince   time.Time // when the upstream last stopped being connected; zero while it is
 	lastErr     string
 	nextAt      time.Time
 	events      []Event
@@ -288,6 +295,12 @@ func (u *upstream) setState(st State, reason string, next time.Time) {
 	}
 	now := time.Now()
 	u.state, u.since, u.nextAt = st, now, next
+	switch {
+	case st == StateConnected:
+		u.downSince = time.Time{}
+	case u.downSince.IsZero():
+		u.downSince = now
+	}
 	switch st {
 	case StateBackoff, StateFailed, StateNeedsLogin:
 		u.lastErr = reason // connecting/connected reasons are not errors

@@ -47,3 +47,38 @@ func TestRedirectedEndpoint(t *testing.T) {
 		})
 	}
 }
+
+// TestLongOutageAnswersSoon: a request to a server that has been down for
+// longer than HoldTimeout is answered with the reason after OutageHold,
+// not held for HoldTimeout as in a fresh outage.
+func TestLongOutageAnswersSoon(t *testing.T) {
+	srv := startFault(t, fs.Options{})
+	tuning := fastTuning
+	tuning.HoldTimeout = 2 * time.Second
+	tuning.OutageHold = 300 * time.Millisecond
+	f := startHubTuned(t, map[string]string{"up": urlEntry(srv.URL())}, tuning)
+	c := launchBridge(t, f.env(), "up", "--no-start")
+	c.initialize(nil)
+	c.ok("tools/call", echoArgs("up"))
+	srv.Close() // from now on: connection refused
+
+	// A fresh outage: held for HoldTimeout, in case the server comes back.
+	start := time.Now()
+	r := c.call("tools/list", nil)
+	if r.Error == nil || !strings.Contains(r.Error.Message, "not reachable") {
+		t.Fatalf("tools/list in a fresh outage: %s", r.raw)
+	}
+	if held := time.Since(start); held < tuning.HoldTimeout*3/4 {
+		t.Errorf("a request in a fresh outage was answered after %s, before HoldTimeout", held)
+	}
+
+	// The outage is now older than HoldTimeout: answered after OutageHold.
+	start = time.Now()
+	r = c.call("tools/list", nil)
+	if r.Error == nil || !strings.Contains(r.Error.Message, "connection refused") {
+		t.Fatalf("tools/list in a long outage: %s", r.raw)
+	}
+	if held := time.Since(start); held >= tuning.HoldTimeout {
+		t.Errorf("a request in a long outage was held %s", held)
+	}
+}
