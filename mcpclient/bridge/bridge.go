@@ -174,8 +174,9 @@ func (b *bridge) finish(ctx context.Context, cur *conn) {
 	}
 }
 
-// answerInflight answers every request still in flight with an error.
-func (b *bridge) answerInflight(code int, msg string) {
+// answerInflight answers every request still in flight with an error and
+// returns how many there were.
+func (b *bridge) answerInflight(code int, msg string) int {
 	b.mu.Lock()
 	ids := make([]json.RawMessage, 0, len(b.inflight))
 	for k, id := range b.inflight {
@@ -183,9 +184,10 @@ func (b *bridge) answerInflight(code int, msg string) {
 		delete(b.inflight, k)
 	}
 	b.mu.Unlock()
-	for _, id := range ids {
-		_ = b.writeOut(errorLine(id, code, msg), false)
+	for i, id := range ids {
+		_ = b.writeOut(errorLine(id, code, msg), i == len(ids)-1)
 	}
+	return len(ids)
 }
 
 func (b *bridge) setConn(c *conn) {
@@ -546,19 +548,10 @@ func (b *bridge) fatal(ctx context.Context, err error) int {
 	b.failed = true
 	b.connMu.Unlock()
 	b.ready.Broadcast()
-	b.mu.Lock()
-	ids := make([]json.RawMessage, 0, len(b.inflight))
-	for _, id := range b.inflight {
-		ids = append(ids, id)
-	}
-	b.mu.Unlock()
-	answer := func(id json.RawMessage) { _ = b.writeOut(errorLine(id, code, msg), true) }
-	for _, id := range ids {
-		answer(id)
-	}
-	if len(ids) > 0 {
+	if b.answerInflight(code, msg) > 0 {
 		return 1
 	}
+	answer := func(id json.RawMessage) { _ = b.writeOut(errorLine(id, code, msg), true) }
 	t := time.NewTimer(5 * time.Second)
 	defer t.Stop()
 	for {
