@@ -196,8 +196,18 @@ func TestRefreshServerTrouble(t *testing.T) {
 		h.login(m, LoginOptions{})
 		h.clock.Advance(2 * hour)
 		ctx, cancel := context.WithCancel(context.Background())
-		h.srv.BeforeToken(func(url.Values) { cancel() })
+		returned := make(chan struct{})
+		h.srv.BeforeToken(func(url.Values) {
+			cancel()
+			// Answer only once the client gave up: a response racing the
+			// cancellation could otherwise win.
+			select {
+			case <-returned:
+			case <-time.After(10 * time.Second):
+			}
+		})
 		_, err := m.Token(ctx)
+		close(returned)
 		if h.note(err) == nil || errors.Is(err, ErrTemporary) {
 			t.Fatalf("Token = %v, want a non-temporary cancellation", err)
 		}
