@@ -398,6 +398,39 @@ func (n menuNode) find(label string) (menuNode, bool) {
 	return menuNode{}, false
 }
 
+// clickUntil clicks the menu entry labelled label and waits (at most
+// within) for done. The app re-numbers the entries whenever the menu
+// changes (a retrying server changes it every few seconds), and a click on
+// a number that is gone is dropped, as a panel's would be: if done does
+// not come and the entry was re-numbered meanwhile, the click is repeated
+// with the new number. An entry that kept its number is not clicked again
+// (so a toggle is not toggled back).
+func (w *snWatcher) clickUntil(ctx context.Context, it snItem, label string, within time.Duration, done func() error) error {
+	deadline := time.Now().Add(within)
+	for {
+		m, err := w.menu(it)
+		if err != nil {
+			return err
+		}
+		entry, ok := m.find(label)
+		if !ok {
+			return fmt.Errorf("no %q entry in the menu:\n%s", label, m.render())
+		}
+		if err := w.click(it, entry.ID); err != nil {
+			return err
+		}
+		err = eventually(ctx, 2*time.Second, done)
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		if m, merr := w.menu(it); merr == nil {
+			if again, ok := m.find(label); ok && again.ID == entry.ID {
+				return eventually(ctx, time.Until(deadline), done)
+			}
+		}
+	}
+}
+
 // click sends the dbusmenu "clicked" event for an entry, as a panel does.
 func (w *snWatcher) click(it snItem, id int32) error {
 	var menuPath dbus.ObjectPath

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/png"
@@ -348,18 +349,7 @@ func TestTrayRealDisplay(t *testing.T) {
 	startAtLogin(t, w, it, e, filepath.Join(bin, "mcptray"))
 
 	// "Open mcptray" from the menu maps the window.
-	m, err = w.menu(it)
-	if err != nil {
-		t.Fatal(err)
-	}
-	open, ok := m.find("Open mcptray")
-	if !ok {
-		t.Fatal("no Open mcptray item")
-	}
-	if err := w.click(it, open.ID); err != nil {
-		t.Fatal(err)
-	}
-	if err := eventually(ctx, 15*time.Second, func() error { return windowViewable(display, "mcptray") }); err != nil {
+	if err := w.clickUntil(ctx, it, "Open mcptray", 15*time.Second, func() error { return windowViewable(display, "mcptray") }); err != nil {
 		t.Fatal(err)
 	}
 
@@ -373,18 +363,17 @@ func TestTrayRealDisplay(t *testing.T) {
 	}
 
 	// Quit from the menu ends the app and removes the socket.
-	m, err = w.menu(it)
-	if err != nil {
-		t.Fatal(err)
+	if err := w.clickUntil(ctx, it, "Quit", 20*time.Second, func() error {
+		select {
+		case <-hub.exited:
+			return nil
+		default:
+			return errors.New("mcptray still runs")
+		}
+	}); err != nil {
+		t.Fatalf("Quit: %v", err)
 	}
-	quit, ok := m.find("Quit")
-	if !ok {
-		t.Fatal("no Quit item")
-	}
-	if err := w.click(it, quit.ID); err != nil {
-		t.Fatal(err)
-	}
-	if code := hub.wait(t, 20*time.Second); code != 0 {
+	if code := hub.wait(t, time.Second); code != 0 {
 		t.Errorf("mcptray exited %d after Quit; output:\n%s", code, hub.out)
 	}
 	if _, err := os.Stat(ipc.SocketPath(e.home)); !os.IsNotExist(err) {
@@ -405,19 +394,8 @@ func startAtLogin(t *testing.T, w *snWatcher, it snItem, e *desktopEnv, exe stri
 		if on {
 			want += " [checked]"
 		}
-		m, err := w.menu(it)
-		if err != nil {
-			t.Fatal(err)
-		}
-		item, ok := m.find("Start at login")
-		if !ok {
-			t.Fatalf("no Start at login item in:\n%s", m.render())
-		}
-		if err := w.click(it, item.ID); err != nil {
-			t.Fatal(err)
-		}
 		var last string
-		err = eventually(ctx, 15*time.Second, func() error {
+		err := w.clickUntil(ctx, it, "Start at login", 15*time.Second, func() error {
 			m, err := w.menu(it)
 			if err != nil {
 				return err
