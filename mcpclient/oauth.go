@@ -95,6 +95,10 @@ type authState struct {
 	cachedTok string
 	cachedMgr *auth.Manager
 	cachedExp time.Time
+	// tokGen counts invalidations of the cached token. A lookup that
+	// started before one (and may have read the rejected token from the
+	// store) does not put its result in the cache.
+	tokGen uint64
 }
 
 // maxStepUps bounds step-up logins for one server.
@@ -139,6 +143,7 @@ func (u *upstream) bearer(ctx context.Context, m *auth.Manager) (string, error) 
 	}
 	now := time.Now()
 	u.mu.Lock()
+	gen := u.auth.tokGen
 	if u.auth.cachedMgr == m && now.Before(u.auth.cachedExp) {
 		tok := u.auth.cachedTok
 		u.mu.Unlock()
@@ -156,8 +161,10 @@ func (u *upstream) bearer(ctx context.Context, m *auth.Manager) (string, error) 
 		// credentials appeared clears it), so servers without OAuth do not
 		// cost a keychain read per request.
 		u.mu.Lock()
-		u.auth.cachedTok, u.auth.lastToken = "", ""
-		u.auth.cachedMgr, u.auth.cachedExp = m, now.Add(noTokenRecheck)
+		u.auth.lastToken = ""
+		if u.auth.tokGen == gen {
+			u.auth.cachedTok, u.auth.cachedMgr, u.auth.cachedExp = "", m, now.Add(noTokenRecheck)
+		}
 		u.mu.Unlock()
 		return "", nil
 	case !errors.Is(err, auth.ErrTemporary) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded):
@@ -174,7 +181,10 @@ func (u *upstream) bearer(ctx context.Context, m *auth.Manager) (string, error) 
 		exp = c.RefreshAt()
 	}
 	u.mu.Lock()
-	u.auth.cachedTok, u.auth.cachedMgr, u.auth.cachedExp, u.auth.lastToken = tok, m, exp, tok
+	u.auth.lastToken = tok
+	if u.auth.tokGen == gen {
+		u.auth.cachedTok, u.auth.cachedMgr, u.auth.cachedExp = tok, m, exp
+	}
 	u.mu.Unlock()
 	return "Bearer " + tok, nil
 }
@@ -185,8 +195,13 @@ const noTokenRecheck = 30 * time.Second
 // dropCachedToken forgets the cached token (or its absence).
 func (u *upstream) dropCachedToken() {
 	u.mu.Lock()
-	u.auth.cachedTok, u.auth.cachedExp = "", time.Time{}
+	u.dropCachedTokenLocked()
 	u.mu.Unlock()
+}
+
+func (u *upstream) dropCachedTokenLocked() {
+	u.auth.cachedTok, u.auth.cachedExp = "", time.Time{}
+	u.auth.tokGen++
 }
 
 // afterUnauthorized handles a 401 while connecting: one refresh (or the
@@ -196,12 +211,16 @@ func (u *upstream) afterUnauthorized(ctx context.Context, ae *AuthError) (retry 
 	u.mu.Lock()
 	m, stale := u.auth.mgr, u.auth.lastToken
 	u.auth.challenge = ae.WWWAuthenticate
-	u.auth.cachedTok, u.auth.cachedExp = "", time.Time{}
+	u.dropCachedTokenLocked()
 	u.mu.Unlock()
 	if m == nil || stale == "" {
 		return false, nil
 	}
-	if _, err := m.Refresh(ctx, stale); err != nil {
+	_, err = m.Refresh(ctx, stale)
+	// A request that looked the token up during the refresh may have
+	// cached the rejected one: forget it.
+	u.dropCachedToken()
+	if err != nil {
 		if errors.Is(err, auth.ErrTemporary) {
 			return false, err
 		}
@@ -301,7 +320,8 @@ func (u *upstream) Logout(ctx context.Context) error {
 	u.jar = jar
 	u.auth.autoOpened = true // signed out on purpose: do not pop a browser
 	u.auth.signedIn = false
-	u.auth.cachedTok, u.auth.lastToken, u.auth.cachedExp = "", "", time.Time{}
+	u.auth.lastToken = ""
+	u.dropCachedTokenLocked()
 	u.mu.Unlock()
 	u.forceRebuild()
 	return nil
