@@ -59,15 +59,16 @@ func parseChallenges(h string) []challenge {
 			continue
 		}
 		ch := challenge{scheme: scheme, params: map[string]string{}}
-		for {
+		for first := true; ; first = false {
 			p.skipSpace()
 			save := p.i
 			name := p.token()
 			p.skipSpace()
 			if name == "" || p.done() || p.s[p.i] != '=' {
-				// Not an auth-param: either a token68 or the next scheme.
+				// Not an auth-param: a token68 (only directly after the
+				// scheme) or the next scheme.
 				p.i = save
-				if name != "" && !p.done() && p.peekToken68End() {
+				if first && name != "" && !p.done() && p.peekToken68End() {
 					p.token68()
 					continue
 				}
