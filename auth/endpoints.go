@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"net/url"
@@ -77,13 +78,21 @@ type tokenResponse struct {
 	ErrorDescription string          `json:"error_description"`
 }
 
+// maxExpiresIn caps a token lifetime in seconds (about 68 years, the cap
+// of golang.org/x/oauth2) so that it fits a time.Duration: a larger
+// expires_in overflowed it into an expiry in the past, and the token was
+// refreshed on every use.
+const maxExpiresIn = math.MaxInt32
+
+// parseExpiresIn reads an expires_in value (a number or a quoted one); 0
+// means none: missing, malformed, not positive, or NaN.
 func parseExpiresIn(raw string) int64 {
 	raw = strings.Trim(strings.TrimSpace(raw), `"`)
 	n, err := strconv.ParseFloat(raw, 64)
-	if err != nil || n <= 0 {
+	if err != nil || !(n > 0) {
 		return 0
 	}
-	return int64(n)
+	return int64(min(n, maxExpiresIn))
 }
 
 // postForm sends a form to an authorization server endpoint and decodes a
