@@ -88,13 +88,30 @@ func looksLikeToken(v string) bool {
 // RedactHandler wraps a handler so that no record reaches it with a
 // secret: attributes named like secrets (authorization, token, cookie,
 // client_secret, …) lose their value, and messages, strings, errors and
-// other values are passed through Redact.
+// other values are passed through Redact — and, with a Secrets set,
+// through its Scrub first, so that known values go whatever their shape.
 type RedactHandler struct {
 	next slog.Handler
+	r    redactor
 }
 
-// NewRedactHandler wraps next.
-func NewRedactHandler(next slog.Handler) *RedactHandler { return &RedactHandler{next: next} }
+// NewRedactHandler wraps next; it redacts secrets by their shape.
+func NewRedactHandler(next slog.Handler) *RedactHandler {
+	return &RedactHandler{next: next, r: redactor{patterns: true}}
+}
+
+// NewRedactHandlerWith wraps next; it scrubs the values known (known may
+// be added to later) and redacts secrets by their shape.
+func NewRedactHandlerWith(next slog.Handler, known *Secrets) *RedactHandler {
+	return &RedactHandler{next: next, r: redactor{known: known, patterns: true}}
+}
+
+// NewScrubHandler wraps next; it only scrubs the values known, in the
+// message and in every attribute (strings, errors, groups and other
+// values). For a logger whose handler may not redact at all.
+func NewScrubHandler(next slog.Handler, known *Secrets) *RedactHandler {
+	return &RedactHandler{next: next, r: redactor{known: known}}
+}
 
 // Enabled implements slog.Handler.
 func (h *RedactHandler) Enabled(ctx context.Context, l slog.Level) bool {
@@ -103,9 +120,9 @@ func (h *RedactHandler) Enabled(ctx context.Context, l slog.Level) bool {
 
 // Handle implements slog.Handler.
 func (h *RedactHandler) Handle(ctx context.Context, r slog.Record) error {
-	out := slog.NewRecord(r.Time, r.Level, Redact(r.Message), r.PC)
+	out := slog.NewRecord(r.Time, r.Level, h.r.text(r.Message), r.PC)
 	r.Attrs(func(a slog.Attr) bool {
-		out.AddAttrs(redactAttr(a))
+		out.AddAttrs(h.r.attr(a))
 		return true
 	})
 	return h.next.Handle(ctx, out)
@@ -115,19 +132,34 @@ func (h *RedactHandler) Handle(ctx context.Context, r slog.Record) error {
 func (h *RedactHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	red := make([]slog.Attr, len(attrs))
 	for i, a := range attrs {
-		red[i] = redactAttr(a)
+		red[i] = h.r.attr(a)
 	}
-	return &RedactHandler{next: h.next.WithAttrs(red)}
+	return &RedactHandler{next: h.next.WithAttrs(red), r: h.r}
 }
 
 // WithGroup implements slog.Handler.
 func (h *RedactHandler) WithGroup(name string) slog.Handler {
-	return &RedactHandler{next: h.next.WithGroup(name)}
+	return &RedactHandler{next: h.next.WithGroup(name), r: h.r}
 }
 
-func redactAttr(a slog.Attr) slog.Attr {
+// redactor takes secrets out of log values: known values (Scrub), then,
+// with patterns, secret-looking keys and shapes (Redact).
+type redactor struct {
+	known    *Secrets
+	patterns bool
+}
+
+func (r redactor) text(s string) string {
+	s = r.known.Scrub(s) // first: a pattern could cut a known value in two
+	if r.patterns {
+		s = Redact(s)
+	}
+	return s
+}
+
+func (r redactor) attr(a slog.Attr) slog.Attr {
 	v := a.Value.Resolve()
-	if isSecretKey(a.Key) && v.Kind() != slog.KindGroup {
+	if r.patterns && isSecretKey(a.Key) && v.Kind() != slog.KindGroup {
 		if v.Kind() == slog.KindString && v.String() == "" {
 			return slog.String(a.Key, "")
 		}
@@ -135,61 +167,61 @@ func redactAttr(a slog.Attr) slog.Attr {
 	}
 	// "code" is an OAuth code when it is a string; numbers stay (JSON-RPC
 	// error codes, exit codes).
-	if strings.EqualFold(a.Key, "code") && v.Kind() == slog.KindString && v.String() != "" {
+	if r.patterns && strings.EqualFold(a.Key, "code") && v.Kind() == slog.KindString && v.String() != "" {
 		return slog.String(a.Key, Redacted)
 	}
 	switch v.Kind() {
 	case slog.KindString:
-		return slog.String(a.Key, Redact(v.String()))
+		return slog.String(a.Key, r.text(v.String()))
 	case slog.KindGroup:
 		attrs := v.Group()
 		red := make([]any, len(attrs))
 		for i, g := range attrs {
-			red[i] = redactAttr(g)
+			red[i] = r.attr(g)
 		}
 		return slog.Group(a.Key, red...)
 	case slog.KindAny:
-		return slog.Any(a.Key, redactAny(v.Any()))
+		return slog.Any(a.Key, r.any(v.Any()))
 	}
 	return slog.Attr{Key: a.Key, Value: v}
 }
 
-func redactAny(x any) any {
+func (r redactor) any(x any) any {
 	switch x := x.(type) {
 	case nil:
 		return nil
 	case error:
 		s := x.Error()
-		if r := Redact(s); r != s {
-			return redactedError{msg: r, err: x}
+		if t := r.text(s); t != s {
+			return redactedError{msg: t, err: x}
 		}
 		return x
 	case http.Header:
 		out := make(http.Header, len(x))
 		for k, vs := range x {
-			if isSecretKey(k) {
+			if r.patterns && isSecretKey(k) {
 				out[k] = []string{Redacted}
 				continue
 			}
 			red := make([]string, len(vs))
 			for i, v := range vs {
-				red[i] = Redact(v)
+				red[i] = r.text(v)
 			}
 			out[k] = red
 		}
 		return out
 	case []byte:
-		return Redact(string(x))
+		return r.text(string(x))
 	case fmt.Stringer:
 		s := x.String()
-		if r := Redact(s); r != s {
-			return r
+		if t := r.text(s); t != s {
+			return t
 		}
 		return x
 	}
 	s := fmt.Sprintf("%+v", x)
-	if r := Redact(s); r != s {
-		return r
+	if t := r.text(s); t != s {
+		return t
 	}
 	return x
 }
