@@ -22,6 +22,8 @@ type Config struct {
 	Servers         map[string]ServerConfig `json:"mcpServers"`
 	CredentialStore string                  `json:"credentialStore,omitempty"`
 	CAFile          string                  `json:"caFile,omitempty"`
+	// Limits for every server; a server's own limits override them.
+	Limits
 
 	// Path is the file the config was read from.
 	Path string `json:"-"`
@@ -35,6 +37,87 @@ type ServerConfig struct {
 	OAuth           *OAuthConfig      `json:"oauth,omitempty"`
 	Disabled        bool              `json:"disabled,omitempty"`
 	ProtocolVersion string            `json:"protocolVersion,omitempty"`
+	// Limits override the config's top-level limits for this server.
+	Limits
+}
+
+// Limits bound what one server may cost the hub. Zero means "the
+// top-level value, else the default".
+type Limits struct {
+	// MaxMessageSize bounds one JSON-RPC message in bytes, from any side:
+	// a JSON body, a whole SSE event, a line from an IDE.
+	MaxMessageSize int64 `json:"maxMessageSize,omitempty"`
+	// RequestTimeout bounds one request to the server, in seconds; the
+	// IDE's own cancel can end it sooner.
+	RequestTimeout int `json:"requestTimeout,omitempty"`
+	// MaxInFlight bounds the requests in flight to the server at once;
+	// the rest wait in a queue that is fair across IDEs.
+	MaxInFlight int `json:"maxInFlight,omitempty"`
+}
+
+// Defaults and bounds of Limits.
+const (
+	DefaultMaxMessageSize = 64 << 20
+	DefaultRequestTimeout = 600 // seconds
+	DefaultMaxInFlight    = 64
+
+	minMaxMessageSize = 1 << 10
+	maxMaxMessageSize = 1 << 30
+	maxRequestTimeout = 24 * 3600
+	maxMaxInFlight    = 4096
+)
+
+// limitKeys are the Limits fields as they appear in the config.
+var limitKeys = []string{"maxMessageSize", "requestTimeout", "maxInFlight"}
+
+// parseLimit reads one Limits field; ok is false for keys that are not
+// limits.
+func parseLimit(l *Limits, k string, v json.RawMessage) (ok bool, err error) {
+	var n int64
+	switch k {
+	case "maxMessageSize", "requestTimeout", "maxInFlight":
+		if json.Unmarshal(v, &n) != nil {
+			return true, fmt.Errorf("must be a whole number")
+		}
+	default:
+		return false, nil
+	}
+	switch k {
+	case "maxMessageSize":
+		if n < minMaxMessageSize || n > maxMaxMessageSize {
+			return true, fmt.Errorf("must be a size in bytes from %d (1 KiB) to %d (1 GiB); the default is %d (64 MiB)", minMaxMessageSize, maxMaxMessageSize, DefaultMaxMessageSize)
+		}
+		l.MaxMessageSize = n
+	case "requestTimeout":
+		if n < 1 || n > maxRequestTimeout {
+			return true, fmt.Errorf("must be a number of seconds from 1 to %d; the default is %d", maxRequestTimeout, DefaultRequestTimeout)
+		}
+		l.RequestTimeout = int(n)
+	case "maxInFlight":
+		if n < 1 || n > maxMaxInFlight {
+			return true, fmt.Errorf("must be from 1 to %d; the default is %d", maxMaxInFlight, DefaultMaxInFlight)
+		}
+		l.MaxInFlight = int(n)
+	}
+	return true, nil
+}
+
+// effectiveLimits is a server's limits with the top level and the
+// defaults filled in.
+func effectiveLimits(server, top Limits) Limits {
+	pick := func(vals ...int64) int64 {
+		for _, v := range vals {
+			if v > 0 {
+				return v
+			}
+		}
+		return 0
+	}
+	return Limits{
+		MaxMessageSize: pick(server.MaxMessageSize, top.MaxMessageSize, DefaultMaxMessageSize),
+		RequestTimeout: int(pick(int64(server.RequestTimeout), int64(top.RequestTimeout), DefaultRequestTimeout)),
+		MaxInFlight:    int(pick(int64(server.MaxInFlight), int64(top.MaxInFlight), DefaultMaxInFlight)),
+	}
 }
 
 // OAuthConfig is a server's OAuth settings.
@@ -165,7 +248,13 @@ func ParseConfig(path string, b []byte) (*Config, error) {
 			}
 		case "$schema":
 		default:
-			return nil, ferr("", k, "unknown setting (known: mcpServers, credentialStore, caFile)")
+			if ok, err := parseLimit(&cfg.Limits, k, v); ok {
+				if err != nil {
+					return nil, ferr("", k, "%v", err)
+				}
+				continue
+			}
+			return nil, ferr("", k, "unknown setting (known: mcpServers, credentialStore, caFile, %s)", strings.Join(limitKeys, ", "))
 		}
 	}
 	return cfg, nil
@@ -253,7 +342,14 @@ func parseServer(path, name string, raw json.RawMessage) (ServerConfig, error) {
 		case "command", "args", "env", "cwd":
 			err = ferr(k, "mcptray connects to remote servers only (give a url); run stdio servers from your IDE directly")
 		default:
-			err = ferr(k, "unknown field (known: url, transport, headers, oauth, disabled, protocolVersion)")
+			var ok bool
+			if ok, err = parseLimit(&sc.Limits, k, v); ok {
+				if err != nil {
+					err = ferr(k, "%v", err)
+				}
+				break
+			}
+			err = ferr(k, "unknown field (known: url, transport, headers, oauth, disabled, protocolVersion, %s)", strings.Join(limitKeys, ", "))
 		}
 		if err != nil {
 			return sc, err

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
 )
 
 // downstream is one IDE's MCP session, reached through a bridge on the
@@ -24,8 +26,16 @@ type downstream struct {
 	log    *slog.Logger
 	ctx    context.Context
 	cancel context.CancelFunc
-	out    chan []byte
+	out    *lineQueue
 	wg     sync.WaitGroup
+	// slots bounds the IDE's requests the hub works on at once; the
+	// reader waits for one, so an IDE that floods the hub (or does not
+	// read its answers) is slowed down at its own socket.
+	slots chan struct{}
+	// maxMsg bounds one line from the IDE.
+	maxMsg int64
+
+	drops dropLog
 
 	nextReq atomic.Int64
 
@@ -49,14 +59,21 @@ type serverReq struct {
 	ch    chan *message
 }
 
-// outQueue bounds lines waiting for a slow IDE.
-const outQueue = 4096
+// Bounds of one IDE's session: lines and bytes waiting for the IDE to
+// read them, and its requests in progress in the hub.
+const (
+	outQueueLines = 4096
+	outQueueBytes = 8 << 20
+	dsMaxRequests = 256
+)
 
 func newDownstream(ctx context.Context, up *upstream, conn net.Conn, log *slog.Logger) *downstream {
 	ctx, cancel := context.WithCancel(ctx)
 	return &downstream{
 		up: up, conn: conn, log: log, ctx: ctx, cancel: cancel,
-		out:        make(chan []byte, outQueue),
+		out:        newLineQueue(outQueueLines, outQueueBytes),
+		slots:      make(chan struct{}, dsMaxRequests),
+		maxMsg:     up.limits().MaxMessageSize,
 		calls:      map[string]dsCall{},
 		serverReqs: map[string]*serverReq{},
 	}
@@ -72,49 +89,28 @@ func (d *downstream) serve(r *bufio.Reader) {
 	stop := context.AfterFunc(d.ctx, func() { d.conn.Close() })
 	defer stop()
 	for {
-		line, err := readLine(r)
+		line, err := jsonrpc.ReadLine(r, d.maxMsg)
+		var tl *jsonrpc.TooLargeError
+		if errors.As(err, &tl) {
+			// Skip the line, answer it, keep the session.
+			d.log.Warn("IDE sent a message over the size limit; skipped it", "limit", d.maxMsg)
+			d.write(encodeError(tl.ID(), CodeInvalidRequest, fmt.Sprintf("mcptray: the message is larger than the %s limit for server %q (maxMessageSize in the mcptray config); it was dropped", jsonrpc.FormatSize(d.maxMsg), d.up.name), nil))
+			continue
+		}
+		if len(bytes.TrimSpace(line)) > 0 {
+			d.handle(line)
+		}
 		if err != nil {
-			if errors.Is(err, errLineTooLong) {
-				d.write(encodeError(nil, CodeInvalidRequest, "mcptray: message larger than 64 MiB; closing the session", nil))
-			} else if !errors.Is(err, io.EOF) && d.ctx.Err() == nil {
+			if !errors.Is(err, io.EOF) && d.ctx.Err() == nil {
 				d.log.Debug("downstream read ended", "err", err)
 			}
 			break
 		}
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		d.handle(line)
 	}
 	d.cancel()
 	d.wg.Wait()
+	d.drops.flush(d.log)
 	d.conn.Close()
-}
-
-// readLine reads one newline-terminated line of any length up to the
-// message limit.
-func readLine(r *bufio.Reader) ([]byte, error) {
-	var line []byte
-	for {
-		frag, err := r.ReadSlice('\n')
-		if len(line)+len(frag) > maxMessageSize {
-			return nil, errLineTooLong
-		}
-		if err == bufio.ErrBufferFull {
-			line = append(line, frag...)
-			continue
-		}
-		if err != nil {
-			if err == io.EOF && len(line)+len(frag) > 0 {
-				return append(line, frag...), nil
-			}
-			return nil, err
-		}
-		if line == nil {
-			return append([]byte(nil), frag...), nil
-		}
-		return append(line, frag...), nil
-	}
 }
 
 func (d *downstream) writeLoop() {
@@ -124,26 +120,38 @@ func (d *downstream) writeLoop() {
 		select {
 		case <-d.ctx.Done():
 			return
-		case line := <-d.out:
-			_, err := w.Write(line)
-			if err == nil {
+		case <-d.out.ready:
+		}
+		var err error
+		for _, line := range d.out.take() {
+			if _, err = w.Write(line); err == nil {
 				err = w.WriteByte('\n')
 			}
-			for err == nil && len(d.out) > 0 {
-				line = <-d.out
-				if _, err = w.Write(line); err == nil {
-					err = w.WriteByte('\n')
-				}
-			}
-			if err == nil {
-				err = w.Flush()
-			}
 			if err != nil {
-				d.cancel()
-				return
+				break
 			}
 		}
+		if err == nil {
+			err = w.Flush()
+		}
+		if err != nil {
+			d.cancel()
+			return
+		}
 	}
+}
+
+// frame makes line one well-formed JSON line, or reports why it cannot.
+// Every line to the IDE passes here: upstream bytes inside it (results,
+// notifications) may be pretty-printed, and a newline in them would split
+// the IDE's stream — or smuggle in a message of the server's making.
+func (d *downstream) frame(line []byte) []byte {
+	f, err := jsonrpc.Frame(line)
+	if err != nil {
+		d.log.Error("dropped a message to the IDE that is not well-formed JSON", "bytes", len(line))
+		return nil
+	}
+	return f
 }
 
 // write queues a line, waiting while the IDE is slow.
@@ -151,20 +159,57 @@ func (d *downstream) write(line []byte) {
 	if line == nil {
 		return
 	}
-	select {
-	case d.out <- line:
-	case <-d.ctx.Done():
+	if line = d.frame(line); line == nil {
+		return
 	}
+	d.out.push(d.ctx, line, true)
 }
 
 // notify queues a notification; a downstream whose queue is full misses it
 // rather than stalling the upstream for everyone.
 func (d *downstream) notify(line []byte) {
-	select {
-	case d.out <- line:
-	case <-d.ctx.Done():
-	default:
-		d.log.Warn("IDE is not reading; dropped a notification")
+	if line = d.frame(line); line == nil {
+		return
+	}
+	if !d.out.push(d.ctx, line, false) && d.ctx.Err() == nil {
+		d.drops.add(d.log)
+	}
+}
+
+// dropLog logs dropped notifications once, with a count, instead of a
+// line per drop: a stuck IDE can miss thousands a second.
+type dropLog struct {
+	mu     sync.Mutex
+	n      int // dropped since the last log line
+	total  int
+	logged time.Time
+}
+
+// dropLogEvery is how often a stuck IDE's drops are summed up in the log.
+const dropLogEvery = 10 * time.Second
+
+func (l *dropLog) add(log *slog.Logger) {
+	l.mu.Lock()
+	l.n++
+	l.total++
+	if !l.logged.IsZero() && time.Since(l.logged) < dropLogEvery {
+		l.mu.Unlock()
+		return
+	}
+	n, total := l.n, l.total
+	l.n, l.logged = 0, time.Now()
+	l.mu.Unlock()
+	log.Warn("IDE is not reading; dropped notifications", "dropped", n, "droppedTotal", total)
+}
+
+// flush logs drops not logged yet.
+func (l *dropLog) flush(log *slog.Logger) {
+	l.mu.Lock()
+	n, total := l.n, l.total
+	l.n = 0
+	l.mu.Unlock()
+	if n > 0 {
+		log.Warn("IDE is not reading; dropped notifications", "dropped", n, "droppedTotal", total)
 	}
 }
 
@@ -182,6 +227,9 @@ func (d *downstream) handle(line []byte) {
 		return
 	}
 	switch {
+	case m.Method != "" && len(m.ID) > 0 && !m.hasID():
+		// MCP: a request id must be a string or an integer, never null.
+		d.write(encodeError(nil, CodeInvalidRequest, "mcptray: invalid request: the id must be a string or an integer, not null", nil))
 	case m.isRequest():
 		d.mu.Lock()
 		d.lastActive = time.Now()
@@ -201,9 +249,15 @@ func (d *downstream) handle(line []byte) {
 			case "logging/setLevel":
 				fwd = d.up.setLevel
 			}
+			select {
+			case d.slots <- struct{}{}:
+			case <-d.ctx.Done():
+				return
+			}
 			d.wg.Add(1)
 			go func() {
 				defer d.wg.Done()
+				defer func() { <-d.slots }()
 				d.write(fwd(d.ctx, d, m))
 			}()
 		}
@@ -281,9 +335,23 @@ func (d *downstream) notification(m *message) {
 	if s == nil {
 		return
 	}
+	// Bounded like requests: a slot of this IDE's, then one of the
+	// server's.
+	select {
+	case d.slots <- struct{}{}:
+	case <-d.ctx.Done():
+		return
+	}
+	d.wg.Add(1)
 	go func() {
+		defer d.wg.Done()
+		defer func() { <-d.slots }()
 		ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
 		defer cancel()
+		if d.up.sem.acquire(ctx, d) != nil {
+			return
+		}
+		defer d.up.sem.release()
 		if err := s.conn.send(ctx, &message{JSONRPC: "2.0", Method: m.Method, Params: m.Params}); err != nil {
 			d.log.Debug("forwarding a notification failed", "method", m.Method, "err", err)
 		}

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
 )
 
 // errNeedsLogin, errDisabled and friends are what acquire reports when no
@@ -140,11 +142,22 @@ func (u *upstream) unavailableText(err error) (int, string) {
 	return CodeUpstreamUnavailable, msg + "; mcptray keeps retrying. Try again in a moment, or run `mcptray status` to see why."
 }
 
+// errorLine is an error response for the IDE, scrubbed of the server's
+// secrets: error texts quote the server's own words, and a server may
+// echo a request's headers.
+func (u *upstream) errorLine(id json.RawMessage, code int, text string) []byte {
+	return encodeError(id, code, u.scrub(text), nil)
+}
+
+// errRequestTimedOut is the cause when a request outlives requestTimeout.
+var errRequestTimedOut = errors.New("request timed out")
+
 // forward sends a downstream request upstream and returns the response line
 // for the downstream (its own id restored), or nil when the downstream
 // cancelled the request or went away. d is nil for control-API calls.
 func (u *upstream) forward(ctx context.Context, d *downstream, m *message) []byte {
 	start := time.Now()
+	limits := u.limits()
 	upID := intID(u.nextID.Add(1))
 	upKey := idKey(upID)
 	params := m.Params
@@ -162,6 +175,11 @@ func (u *upstream) forward(ctx context.Context, d *downstream, m *message) []byt
 	req := &message{JSONRPC: "2.0", ID: upID, Method: m.Method, Params: params}
 	cctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	// The whole request, held or queued time included, is bounded; the
+	// IDE's notifications/cancelled ends it sooner.
+	timeout := time.Duration(limits.RequestTimeout) * time.Second
+	timer := time.AfterFunc(timeout, func() { cancel(errRequestTimedOut) })
+	defer timer.Stop()
 	c := &call{ds: d, dsID: m.ID, method: m.Method, cancel: cancel}
 	u.mu.Lock()
 	u.inflight[upKey] = c
@@ -175,6 +193,13 @@ func (u *upstream) forward(ctx context.Context, d *downstream, m *message) []byt
 		delete(u.inflight, upKey)
 		u.mu.Unlock()
 	}()
+	timedOut := func() []byte {
+		return u.errorLine(m.ID, CodeRequestTimeout, fmt.Sprintf("mcptray: server %q did not answer %s within %s (requestTimeout in the mcptray config); mcptray cancelled it", u.name, m.Method, timeout))
+	}
+	var owner any
+	if d != nil {
+		owner = d
+	}
 
 	deadline := start.Add(u.tuning.HoldTimeout)
 	sessionRetries, lostRetries, authRetries := 0, 0, 0
@@ -182,16 +207,29 @@ func (u *upstream) forward(ctx context.Context, d *downstream, m *message) []byt
 		s, err := u.acquire(cctx, deadline)
 		if err != nil {
 			if cctx.Err() != nil {
+				if errors.Is(context.Cause(cctx), errRequestTimedOut) {
+					return timedOut()
+				}
 				return nil
 			}
 			code, text := u.unavailableText(err)
-			return encodeError(m.ID, code, text, nil)
+			return u.errorLine(m.ID, code, text)
 		}
 		u.mu.Lock()
 		c.sess = s
 		u.mu.Unlock()
+		// At most maxInFlight requests to the server at once, taken in
+		// turn across IDEs.
+		if err := u.sem.acquire(cctx, owner); err != nil {
+			if errors.Is(context.Cause(cctx), errRequestTimedOut) {
+				return timedOut()
+			}
+			return nil
+		}
 		resp, err := s.conn.call(cctx, req)
-		if errors.Is(context.Cause(cctx), errCancelledByClient) {
+		u.sem.release()
+		cause := context.Cause(cctx)
+		if errors.Is(cause, errCancelledByClient) {
 			return nil // the IDE ignores answers to what it cancelled
 		}
 		if err == nil {
@@ -200,9 +238,17 @@ func (u *upstream) forward(ctx context.Context, d *downstream, m *message) []byt
 			return encodeResponse(m.ID, resp.Result, resp.Error)
 		}
 		if cctx.Err() != nil {
+			if errors.Is(cause, errRequestTimedOut) {
+				go u.cancelUpstream(s, upKey, "timed out in mcptray")
+				return timedOut()
+			}
 			// The IDE went away mid-call: tell the upstream, as it would have.
 			go u.cancelUpstream(s, upKey, "the IDE disconnected")
 			return nil
+		}
+		if tl, ok := isTooLarge(err); ok {
+			// The answer is lost, the session is not.
+			return u.errorLine(m.ID, CodeMessageTooLarge, fmt.Sprintf("mcptray: server %q answered %s with a message larger than the %s limit (maxMessageSize in the mcptray config); the answer was dropped", u.name, m.Method, jsonrpc.FormatSize(tl.Limit)))
 		}
 		var sessErr *SessionError
 		var authErr *AuthError
@@ -211,7 +257,7 @@ func (u *upstream) forward(ctx context.Context, d *downstream, m *message) []byt
 		case errors.As(err, &sessErr):
 			if sessErr.Status == 400 && u.ping(s) == nil {
 				// The session is alive: the 400 is about this request.
-				return encodeError(m.ID, CodeInvalidRequest, fmt.Sprintf("mcptray: server %q rejected the request: %v", u.name, err), nil)
+				return u.errorLine(m.ID, CodeInvalidRequest, fmt.Sprintf("mcptray: server %q rejected the request: %v", u.name, err))
 			}
 			s.fail(err)
 			if sessionRetries == 0 {
@@ -219,7 +265,7 @@ func (u *upstream) forward(ctx context.Context, d *downstream, m *message) []byt
 				u.log.Info("session rejected; retrying on a new session", "method", m.Method, "status", sessErr.Status)
 				continue
 			}
-			return encodeError(m.ID, CodeUpstreamUnavailable, fmt.Sprintf("mcptray: server %q rejected %s on a fresh session too: %v", u.name, m.Method, err), nil)
+			return u.errorLine(m.ID, CodeUpstreamUnavailable, fmt.Sprintf("mcptray: server %q rejected %s on a fresh session too: %v", u.name, m.Method, err))
 		case errors.As(err, &authErr) && authErr.Status == 401:
 			// The token was refused mid-session: the rebuild refreshes it
 			// (or finds that a sign-in is needed); retry once on it.
@@ -233,30 +279,97 @@ func (u *upstream) forward(ctx context.Context, d *downstream, m *message) []byt
 				continue
 			}
 			code, text := u.unavailableText(&unavailableError{state: StateNeedsLogin})
-			return encodeError(m.ID, code, text, nil)
+			return u.errorLine(m.ID, code, text)
 		case errors.As(err, &authErr) && insufficientScope(authErr):
 			if u.stepUp(authErr) {
-				return encodeError(m.ID, CodeNeedsLogin, fmt.Sprintf("mcptray: server %q needs more permissions for %s; mcptray opened a browser window to grant them. Finish the sign-in there, then try again.", u.name, m.Method), nil)
+				return u.errorLine(m.ID, CodeNeedsLogin, fmt.Sprintf("mcptray: server %q needs more permissions for %s; mcptray opened a browser window to grant them. Finish the sign-in there, then try again.", u.name, m.Method))
 			}
-			return encodeError(m.ID, CodeNeedsLogin, fmt.Sprintf("mcptray: server %q refused %s for lack of permissions (insufficient_scope), and repeated sign-ins did not grant them. Check your account's access, then run `mcptray login %s`.", u.name, m.Method, u.name), nil)
+			return u.errorLine(m.ID, CodeNeedsLogin, fmt.Sprintf("mcptray: server %q refused %s for lack of permissions (insufficient_scope), and repeated sign-ins did not grant them. Check your account's access, then run `mcptray login %s`.", u.name, m.Method, u.name))
 		case errors.As(err, &authErr):
-			return encodeError(m.ID, CodeInvalidRequest, fmt.Sprintf("mcptray: server %q refused %s: %v", u.name, m.Method, err), nil)
+			return u.errorLine(m.ID, CodeInvalidRequest, fmt.Sprintf("mcptray: server %q refused %s: %v", u.name, m.Method, err))
 		case errors.As(err, &statusErr) && !statusErr.Temporary():
-			return encodeError(m.ID, CodeInternalError, fmt.Sprintf("mcptray: server %q failed %s: %v", u.name, m.Method, err), nil)
+			return u.errorLine(m.ID, CodeInternalError, fmt.Sprintf("mcptray: server %q failed %s: %v", u.name, m.Method, err))
 		}
-		// The session broke under the request (stream error, teardown,
-		// 5xx, network): it is rebuilt; retry what is safe to retry.
-		s.fail(err)
+		// The request failed. Only the session itself can say that it
+		// broke (a broken or garbled stream, a closed connection); a
+		// request's own network error or 5xx is checked with a ping
+		// first, so one reset in a burst does not tear down the session
+		// every IDE shares.
+		if sessionBroken(s, err) || u.checkSession(s) != nil {
+			s.fail(err)
+		}
 		if (idempotent(m.Method) || notSent(err)) && lostRetries < 3 && time.Now().Before(deadline) {
 			lostRetries++
-			u.log.Info("request lost with the session; retrying on the next one", "method", m.Method, "err", err)
+			u.log.Info("request failed; retrying", "method", m.Method, "err", err)
+			u.pauseBeforeRetry(cctx, s, err, lostRetries) // an ended ctx: acquire says so
 			continue
 		}
 		if !idempotent(m.Method) && !notSent(err) {
-			return encodeError(m.ID, CodeLostInFlight, fmt.Sprintf("mcptray: the connection to server %q broke while %s was running (%v). It may or may not have completed; mcptray is reconnecting, so check and retry if needed.", u.name, m.Method, err), nil)
+			return u.errorLine(m.ID, CodeLostInFlight, fmt.Sprintf("mcptray: the connection to server %q broke while %s was running (%v). It may or may not have completed; mcptray is reconnecting, so check and retry if needed.", u.name, m.Method, err))
 		}
 		code, text := u.unavailableText(&unavailableError{state: StateBackoff, reason: describe(err)})
-		return encodeError(m.ID, code, text, nil)
+		return u.errorLine(m.ID, code, text)
+	}
+}
+
+// sessionBroken reports errors that show the session itself is unusable.
+func sessionBroken(s *session, err error) bool {
+	var se *StreamError
+	return errors.As(err, &se) || errors.Is(err, errConnClosed) || isClosed(s.conn.done()) || isClosed(s.broken.done())
+}
+
+// sessionCheckFresh is how long a good health check vouches for a session.
+const sessionCheckFresh = time.Second
+
+// checkSession pings s once for every request that failed on it at about
+// the same time (single flight), and remembers a good answer briefly.
+func (u *upstream) checkSession(s *session) error {
+	s.checkMu.Lock()
+	if time.Since(s.checkedOK) < sessionCheckFresh {
+		s.checkMu.Unlock()
+		return nil
+	}
+	if s.checking != nil {
+		ch := s.checking
+		s.checkMu.Unlock()
+		<-ch
+		s.checkMu.Lock()
+		err := s.checkErr
+		s.checkMu.Unlock()
+		return err
+	}
+	ch := make(chan struct{})
+	s.checking = ch
+	s.checkMu.Unlock()
+	err := u.ping(s)
+	s.checkMu.Lock()
+	s.checking, s.checkErr = nil, err
+	if err == nil {
+		s.checkedOK = time.Now()
+	}
+	s.checkMu.Unlock()
+	close(ch)
+	return err
+}
+
+// pauseBeforeRetry waits a little before a request is sent again on a
+// session that is still up (a server's Retry-After, capped; else a short
+// step), and not at all when the session is being rebuilt: acquire waits
+// for that.
+func (u *upstream) pauseBeforeRetry(ctx context.Context, s *session, err error, attempt int) {
+	if isClosed(s.broken.done()) {
+		return
+	}
+	wait := time.Duration(attempt) * 100 * time.Millisecond
+	var se *StatusError
+	if errors.As(err, &se) && se.RetryAfter > 0 {
+		wait = min(se.RetryAfter, 2*time.Second)
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
 	}
 }
 

@@ -271,6 +271,7 @@ type ide struct {
 	notes    []*rpcResp
 	noteCh   chan struct{}
 	onServer func(*rpcResp) any // answers server→client requests
+	fromHub  []*rpcResp         // every server→client request seen
 	writeMu  sync.Mutex
 }
 
@@ -363,6 +364,7 @@ func (c *ide) dispatch(line []byte) {
 	case m.Method != "" && hasID:
 		c.mu.Lock()
 		h := c.onServer
+		c.fromHub = append(c.fromHub, &m)
 		c.mu.Unlock()
 		go func() {
 			var reply []byte

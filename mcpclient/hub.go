@@ -18,7 +18,11 @@ import (
 
 	"github.com/mcptray/mcptray/auth"
 	"github.com/mcptray/mcptray/mcpclient/ipc"
+	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
 )
+
+// maxHelloSize bounds the first line of a socket connection.
+const maxHelloSize = 1 << 20
 
 // Version is the mcptray version, set by the linker for releases.
 var Version = "0.1.0-dev"
@@ -274,7 +278,7 @@ func (h *Hub) handleConn(ctx context.Context, c net.Conn) {
 	defer c.Close()
 	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	r := bufio.NewReaderSize(c, 64<<10)
-	line, err := readLine(r)
+	line, err := jsonrpc.ReadLine(r, maxHelloSize)
 	if err != nil {
 		return
 	}
@@ -295,7 +299,7 @@ func (h *Hub) handleConn(ctx context.Context, c net.Conn) {
 			reply(ipc.Reply{Error: err.Error()})
 			return
 		}
-		reply(ipc.Reply{OK: true})
+		reply(ipc.Reply{OK: true, MaxMessage: u.limits().MaxMessageSize})
 		d := newDownstream(ctx, u, c, h.log.With("server", u.name, "bridgePid", hello.PID))
 		d.serve(r)
 		return
@@ -346,8 +350,8 @@ func (h *Hub) apply(cfg *Config) {
 	old := h.cfg
 	h.cfg = cfg
 	h.cfgErr = ""
-	g := globalSettings{CAFile: cfg.CAFile}
-	globalChanged := old != nil && old.CAFile != cfg.CAFile
+	g := globalSettings{CAFile: cfg.CAFile, Limits: cfg.Limits}
+	globalChanged := old != nil && (old.CAFile != cfg.CAFile || old.Limits != cfg.Limits)
 	for name, u := range h.servers {
 		if _, ok := cfg.Servers[name]; !ok {
 			h.log.Info("server removed from config", "server", name)
@@ -677,7 +681,8 @@ func MarshalConfig(cfg *Config) ([]byte, error) {
 		Servers         map[string]ServerConfig `json:"mcpServers"`
 		CredentialStore string                  `json:"credentialStore,omitempty"`
 		CAFile          string                  `json:"caFile,omitempty"`
-	}{servers, cfg.CredentialStore, cfg.CAFile}
+		Limits
+	}{servers, cfg.CredentialStore, cfg.CAFile, cfg.Limits}
 	b, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {
 		return nil, err

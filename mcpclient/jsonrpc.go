@@ -25,6 +25,12 @@ const (
 	CodeLostInFlight = -32012
 	// CodeServerDisabled: the server is disabled or failed permanently.
 	CodeServerDisabled = -32013
+	// -32014…-32016 are the bridge's (mcpclient/bridge).
+
+	// CodeMessageTooLarge: a message was over the maxMessageSize limit.
+	CodeMessageTooLarge = -32017
+	// CodeRequestTimeout: the server did not answer within requestTimeout.
+	CodeRequestTimeout = -32018
 )
 
 // message is one JSON-RPC 2.0 message, kept raw: ids, params, results and

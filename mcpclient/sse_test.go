@@ -12,25 +12,31 @@ import (
 
 // sseResult is what reading a whole stream produced.
 type sseResult struct {
-	events []sseEvent
-	err    error
+	events   []sseEvent
+	tooLarge int // events dropped for their size
+	err      error
 	lastID string
 	retry  time.Duration
 }
 
-// readAllSSE calls Next until it fails; the loop is bounded so that a reader
-// that never stops cannot hang the test.
-func readAllSSE(t testing.TB, r io.Reader, maxLine int) sseResult {
-	s := newSSEReader(r)
-	if maxLine > 0 {
-		s.maxLine = maxLine
-	}
+// readAllSSE calls Next until it fails with anything but an event too
+// large (after which the reader carries on); the loop is bounded so that a
+// reader that never stops cannot hang the test.
+func readAllSSE(t testing.TB, r io.Reader, max int) sseResult {
+	s := newSSEReader(r, int64(max))
 	var res sseResult
 	for i := 0; ; i++ {
 		if i > 1<<16 {
 			t.Fatalf("Next returned events without end")
 		}
 		ev, err := s.Next()
+		if _, ok := isTooLarge(err); ok {
+			if ev != nil {
+				t.Errorf("Next returned event %+v along with error %v", ev, err)
+			}
+			res.tooLarge++
+			continue
+		}
 		if err != nil {
 			if ev != nil {
 				t.Errorf("Next returned event %+v along with error %v", ev, err)
@@ -54,8 +60,9 @@ func TestSSEReader(t *testing.T) {
 	tests := []struct {
 		name    string
 		in      string
-		maxLine int
-		want    []ev
+		maxLine  int // the event size limit
+		want     []ev
+		tooLarge int
 		err     error
 		lastID  string
 		retry   time.Duration
@@ -114,12 +121,14 @@ func TestSSEReader(t *testing.T) {
 
 		// Line limit.
 		{name: "line within limit", in: "data: 0123456789\n\n", maxLine: 64, want: []ev{{Data: []byte("0123456789")}}, err: io.EOF},
-		{name: "line over limit", in: "data: " + strings.Repeat("x", 100) + "\n\n", maxLine: 32, err: errLineTooLong},
-		{name: "line over limit without newline", in: "data: " + strings.Repeat("x", 100), maxLine: 32, err: errLineTooLong},
-		{name: "line over limit after good events", in: "data: ok\n\ndata: " + strings.Repeat("x", 100) + "\n\n", maxLine: 32, want: []ev{{Data: []byte("ok")}}, err: errLineTooLong},
-		{name: "many short lines add up beyond the line limit", in: strings.Repeat("data: 0123456789\n", 20) + "\n", maxLine: 32, want: []ev{{Data: []byte(strings.TrimSuffix(strings.Repeat("0123456789\n", 20), "\n"))}}, err: io.EOF},
+		{name: "line over limit", in: "data: " + strings.Repeat("x", 100) + "\n\n", maxLine: 32, tooLarge: 1, err: io.EOF},
+		{name: "line over limit without newline", in: "data: " + strings.Repeat("x", 100), maxLine: 32, err: io.ErrUnexpectedEOF},
+		{name: "line over limit after good events", in: "data: ok\n\ndata: " + strings.Repeat("x", 100) + "\n\n", maxLine: 32, want: []ev{{Data: []byte("ok")}}, tooLarge: 1, err: io.EOF},
+		{name: "event over limit, then a good one", in: "data: " + strings.Repeat("x", 100) + "\nid: 7\n\ndata: ok\n\n", maxLine: 32, want: []ev{{Data: []byte("ok")}}, tooLarge: 1, err: io.EOF, lastID: "7"},
+		{name: "many short lines add up beyond the event limit", in: strings.Repeat("data: 0123456789\n", 20) + "\ndata: next\n\n", maxLine: 32, want: []ev{{Data: []byte("next")}}, tooLarge: 1, err: io.EOF},
+		{name: "many short lines within the event limit", in: strings.Repeat("data: 0123456789\n", 20) + "\n", maxLine: 1024, want: []ev{{Data: []byte(strings.TrimSuffix(strings.Repeat("0123456789\n", 20), "\n"))}}, err: io.EOF},
 		{name: "line longer than the read buffer within limit", in: "data: " + strings.Repeat("y", 100<<10) + "\n\n", maxLine: 200 << 10, want: []ev{{Data: []byte(strings.Repeat("y", 100<<10))}}, err: io.EOF},
-		{name: "line longer than the read buffer over limit", in: "data: " + strings.Repeat("y", 100<<10) + "\n\n", maxLine: 40 << 10, err: errLineTooLong},
+		{name: "line longer than the read buffer over limit", in: "data: " + strings.Repeat("y", 100<<10) + "\n\n", maxLine: 40 << 10, tooLarge: 1, err: io.EOF},
 	}
 	readers := []struct {
 		name string
@@ -136,6 +145,9 @@ func TestSSEReader(t *testing.T) {
 				got := readAllSSE(t, rd.wrap(strings.NewReader(tt.in)), tt.maxLine)
 				if got.err != tt.err {
 					t.Errorf("%s: final error = %v, want %v", rd.name, got.err, tt.err)
+				}
+				if got.tooLarge != tt.tooLarge {
+					t.Errorf("%s: %d events dropped for size, want %d", rd.name, got.tooLarge, tt.tooLarge)
 				}
 				if len(got.events) != len(tt.want) {
 					t.Errorf("%s: got %d events %+v, want %d %+v", rd.name, len(got.events), got.events, len(tt.want), tt.want)
@@ -175,7 +187,7 @@ func TestSSEReaderReadError(t *testing.T) {
 // transport copies into a new reader when it resumes a stream, survive
 // events and the final EOF.
 func TestSSEReaderStateAcrossEvents(t *testing.T) {
-	s := newSSEReader(strings.NewReader("retry: 250\nid: a\ndata: 1\n\nid: b\ndata: 2\n\n"))
+	s := newSSEReader(strings.NewReader("retry: 250\nid: a\ndata: 1\n\nid: b\ndata: 2\n\n"), 0)
 	ev, err := s.Next()
 	if err != nil || ev.ID != "a" || s.lastID != "a" || s.retry != 250*time.Millisecond {
 		t.Fatalf("first = %+v, %v; lastID %q retry %v", ev, err, s.lastID, s.retry)
@@ -212,7 +224,7 @@ func FuzzSSEReader(f *testing.F) {
 		maxLine := int(limit)
 		whole := readAllSSE(t, bytes.NewReader(in), maxLine)
 		switch whole.err {
-		case io.EOF, io.ErrUnexpectedEOF, errLineTooLong:
+		case io.EOF, io.ErrUnexpectedEOF:
 		default:
 			t.Fatalf("unexpected final error %v", whole.err)
 		}
@@ -228,13 +240,13 @@ func FuzzSSEReader(f *testing.F) {
 			if bytes.ContainsRune([]byte(ev.ID), 0) {
 				t.Fatalf("event id %q contains NUL", ev.ID)
 			}
-			if maxLine > 0 && len(ev.Event) > maxLine {
-				t.Fatalf("event name of %d bytes with a %d-byte line limit", len(ev.Event), maxLine)
+			if maxLine > 0 && (len(ev.Data) > maxLine || len(ev.Event) > maxLine+16) {
+				t.Fatalf("event of %d data bytes (name %d) with a %d-byte limit", len(ev.Data), len(ev.Event), maxLine)
 			}
 		}
 		// How the body is chunked must not change what is parsed.
 		bytewise := readAllSSE(t, iotest.OneByteReader(bytes.NewReader(in)), maxLine)
-		if bytewise.err != whole.err || len(bytewise.events) != len(whole.events) ||
+		if bytewise.err != whole.err || len(bytewise.events) != len(whole.events) || bytewise.tooLarge != whole.tooLarge ||
 			bytewise.lastID != whole.lastID || bytewise.retry != whole.retry {
 			t.Fatalf("byte-wise read differs: %+v vs %+v", bytewise, whole)
 		}

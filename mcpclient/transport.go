@@ -15,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
 )
 
 // Transport names, as in the config.
@@ -59,6 +61,32 @@ type connOptions struct {
 	// Token returns the Authorization header value for the next request
 	// ("" for none); nil means none.
 	Token func(context.Context) (string, error)
+	// MaxMessage bounds one message from the server: a JSON body or a
+	// whole SSE event (0: DefaultMaxMessageSize).
+	MaxMessage int64
+}
+
+func (o *connOptions) logger() *slog.Logger {
+	if o.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return o.Logger
+}
+
+func (o *connOptions) maxMessage() int64 {
+	if o.MaxMessage <= 0 {
+		return DefaultMaxMessageSize
+	}
+	return o.MaxMessage
+}
+
+// tooLarge is the error for a message over the limit whose first bytes
+// are prefix.
+func (o *connOptions) tooLarge(prefix []byte) error {
+	if len(prefix) > jsonrpc.PrefixSize {
+		prefix = prefix[:jsonrpc.PrefixSize]
+	}
+	return &jsonrpc.TooLargeError{Limit: o.maxMessage(), Prefix: append([]byte(nil), prefix...)}
 }
 
 // authorize sets the Authorization header from opts.Token.
@@ -244,9 +272,14 @@ func (c *streamableConn) call(ctx context.Context, m *message) (*message, error)
 	ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	switch ct {
 	case "application/json":
-		b, err := io.ReadAll(io.LimitReader(resp.Body, maxMessageSize+1))
+		b, err := io.ReadAll(io.LimitReader(resp.Body, c.opts.maxMessage()+1))
 		if err != nil {
 			return nil, c.streamFailed(ctx, err, false)
+		}
+		if int64(len(b)) > c.opts.maxMessage() {
+			// This answer is lost; the session is not. Closing the body
+			// drops the connection rather than reading the rest.
+			return nil, c.opts.tooLarge(b)
 		}
 		r, perr := parseMessage(b)
 		if perr != nil || !r.isResponse() || idKey(r.ID) != idKey(m.ID) {
@@ -311,7 +344,7 @@ func (c *streamableConn) streamFailed(ctx context.Context, err error, garbage bo
 // after an event id is resumed with GET and Last-Event-ID (SEP-1699).
 func (c *streamableConn) readResponseStream(ctx context.Context, body io.ReadCloser, id json.RawMessage) (*message, io.ReadCloser, error) {
 	want := idKey(id)
-	sr := newSSEReader(body)
+	sr := newSSEReader(body, c.opts.maxMessage())
 	for resumes := 0; ; {
 		ev, err := sr.Next()
 		if err == io.EOF && sr.lastID != "" && resumes < 5 {
@@ -323,9 +356,19 @@ func (c *streamableConn) readResponseStream(ctx context.Context, body io.ReadClo
 			}
 			body = nb
 			lastID, retry := sr.lastID, sr.retry
-			sr = newSSEReader(body)
+			sr = newSSEReader(body, c.opts.maxMessage())
 			sr.lastID, sr.retry = lastID, retry
 			continue
+		}
+		if tl, ok := isTooLarge(err); ok {
+			if pid, method := jsonrpc.HeadFromPrefix(tl.Prefix); method != "" || (pid != nil && idKey(pid) != want) {
+				c.opts.logger().Warn("dropped a message over the size limit from the server", "method", method, "limit", tl.Limit)
+				continue // not the answer: read on
+			}
+			// Our answer (or nothing shows it is not): this request fails,
+			// the session carries on.
+			body.Close()
+			return nil, nil, tl
 		}
 		if err != nil {
 			if err == io.EOF {
@@ -486,7 +529,7 @@ func (c *streamableConn) listenOnce(lastID *string) (wait time.Duration, stop bo
 		return time.Second, false
 	}
 	defer resp.Body.Close()
-	sr := newSSEReader(resp.Body)
+	sr := newSSEReader(resp.Body, c.opts.maxMessage())
 	for {
 		ev, err := sr.Next()
 		if sr.lastID != "" {
@@ -494,6 +537,11 @@ func (c *streamableConn) listenOnce(lastID *string) (wait time.Duration, stop bo
 		}
 		if err == io.EOF {
 			return 0, false
+		}
+		if tl, ok := isTooLarge(err); ok {
+			_, method := jsonrpc.HeadFromPrefix(tl.Prefix)
+			c.opts.logger().Warn("dropped a message over the size limit from the server", "method", method, "limit", tl.Limit)
+			continue
 		}
 		if err != nil {
 			if c.ctx.Err() != nil {
@@ -546,13 +594,20 @@ type sseConn struct {
 	wg       sync.WaitGroup
 
 	mu      sync.Mutex
-	pending map[string]chan *message
+	pending map[string]chan callResult
+}
+
+// callResult is what a legacy SSE call waits for: the response, or why it
+// will not come.
+type callResult struct {
+	msg *message
+	err error
 }
 
 // dialSSE opens the event stream and waits for the endpoint event.
 func dialSSE(ctx context.Context, opts connOptions) (*sseConn, error) {
 	cctx, cancel := context.WithCancel(context.Background())
-	c := &sseConn{opts: opts, ctx: cctx, cancel: cancel, broken: newBroken(), pending: map[string]chan *message{}}
+	c := &sseConn{opts: opts, ctx: cctx, cancel: cancel, broken: newBroken(), pending: map[string]chan callResult{}}
 	c.protocol.Store("")
 	req, err := http.NewRequestWithContext(cctx, http.MethodGet, opts.URL, nil)
 	if err != nil {
@@ -587,9 +642,12 @@ func dialSSE(ctx context.Context, opts connOptions) (*sseConn, error) {
 		cancel()
 		return nil, &StatusError{Status: resp.StatusCode, Body: "expected an event stream, got " + resp.Header.Get("Content-Type")}
 	}
-	sr := newSSEReader(resp.Body)
+	sr := newSSEReader(resp.Body, opts.maxMessage())
 	for {
 		ev, err := sr.Next()
+		if _, ok := isTooLarge(err); ok {
+			continue
+		}
 		if err != nil {
 			resp.Body.Close()
 			cancel()
@@ -648,6 +706,10 @@ func (c *sseConn) read(body io.ReadCloser, sr *sseReader) {
 	defer body.Close()
 	for {
 		ev, err := sr.Next()
+		if tl, ok := isTooLarge(err); ok {
+			c.tooLarge(tl)
+			continue
+		}
 		if err != nil {
 			if c.ctx.Err() != nil {
 				c.fail(errConnClosed)
@@ -673,7 +735,7 @@ func (c *sseConn) read(body io.ReadCloser, sr *sseReader) {
 			delete(c.pending, idKey(msg.ID))
 			c.mu.Unlock()
 			if ch != nil {
-				ch <- msg
+				ch <- callResult{msg: msg}
 			}
 			continue
 		}
@@ -717,13 +779,43 @@ func (c *sseConn) post(ctx context.Context, m *message) (*message, error) {
 	}
 	// Some servers answer inline instead of on the stream.
 	if ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); ct == "application/json" {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxMessageSize))
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, c.opts.maxMessage()+1))
+		if int64(len(b)) > c.opts.maxMessage() {
+			return nil, c.opts.tooLarge(b)
+		}
 		if r, err := parseMessage(b); err == nil && r.isResponse() {
 			return r, nil
 		}
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	return nil, nil
+}
+
+// tooLarge routes a dropped event to the call it answered, when its first
+// bytes or the calls waiting tell which; the session carries on.
+func (c *sseConn) tooLarge(tl *jsonrpc.TooLargeError) {
+	id, method := jsonrpc.HeadFromPrefix(tl.Prefix)
+	c.mu.Lock()
+	var ch chan callResult
+	switch {
+	case method != "":
+	case id != nil:
+		ch = c.pending[idKey(id)]
+		delete(c.pending, idKey(id))
+	case len(c.pending) == 1:
+		// A response whose id comes after its large result: the one call
+		// waiting is the only one it can answer.
+		for k, p := range c.pending {
+			ch = p
+			delete(c.pending, k)
+		}
+	}
+	c.mu.Unlock()
+	if ch == nil {
+		c.opts.logger().Warn("dropped a message over the size limit from the server", "method", method, "limit", tl.Limit)
+		return
+	}
+	ch <- callResult{err: tl}
 }
 
 func (c *sseConn) closedErr() error {
@@ -738,7 +830,7 @@ func (c *sseConn) call(ctx context.Context, m *message) (*message, error) {
 		return nil, c.closedErr()
 	}
 	key := idKey(m.ID)
-	ch := make(chan *message, 1)
+	ch := make(chan callResult, 1)
 	c.mu.Lock()
 	c.pending[key] = ch
 	c.mu.Unlock()
@@ -781,7 +873,7 @@ func (c *sseConn) call(ctx context.Context, m *message) (*message, error) {
 		if !ok {
 			return nil, c.closedErr()
 		}
-		return r, nil
+		return r.msg, r.err
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	case <-c.broken.done():

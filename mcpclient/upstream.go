@@ -153,6 +153,12 @@ type session struct {
 	broken brokenState
 	ctx    context.Context
 	cancel context.CancelFunc
+
+	// A health check run for requests that failed on the session.
+	checkMu   sync.Mutex
+	checking  chan struct{} // closed when the running check ends
+	checkErr  error
+	checkedOK time.Time
 }
 
 func (s *session) fail(err error) { s.broken.fail(err) }
@@ -188,6 +194,8 @@ type upstream struct {
 	graceful atomic.Bool
 	kick     chan struct{}
 	reconfCh chan struct{}
+	// sem bounds the requests in flight to the server (maxInFlight).
+	sem *fairSem
 
 	mu          sync.Mutex
 	cfg         ServerConfig
@@ -220,6 +228,14 @@ type upstream struct {
 // globalSettings are config values shared by every server.
 type globalSettings struct {
 	CAFile string
+	Limits Limits
+}
+
+// limits are the server's effective limits.
+func (u *upstream) limits() Limits {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return effectiveLimits(u.cfg.Limits, u.global.Limits)
 }
 
 // call is one downstream request in flight upstream.
@@ -270,6 +286,7 @@ func newUpstream(name string, cfg ServerConfig, g globalSettings, deps upstreamD
 		runCtx:      context.Background(),
 		kick:        make(chan struct{}, 1),
 		reconfCh:    make(chan struct{}, 1),
+		sem:         newFairSem(effectiveLimits(cfg.Limits, g.Limits).MaxInFlight),
 		cfg:         cfg,
 		global:      g,
 		state:       StateConnecting,
@@ -362,6 +379,7 @@ func (u *upstream) reconfigure(cfg ServerConfig, g globalSettings) {
 	u.mu.Lock()
 	u.cfg, u.global = cfg, g
 	u.mu.Unlock()
+	u.sem.setMax(effectiveLimits(cfg.Limits, g.Limits).MaxInFlight)
 	select {
 	case u.reconfCh <- struct{}{}:
 	default:
@@ -718,7 +736,7 @@ func (e *fallbackError) Error() string { return e.msg }
 func (e *fallbackError) Unwrap() error { return e.first }
 
 func (u *upstream) connectWith(ctx context.Context, tname string, r resolved, client *http.Client, pv string, token func(context.Context) (string, error)) (*session, error) {
-	opts := connOptions{URL: r.URL, Client: client, Headers: r.Headers, Logger: u.log, Token: token}
+	opts := connOptions{URL: r.URL, Client: client, Headers: r.Headers, Logger: u.log, Token: token, MaxMessage: u.limits().MaxMessageSize}
 	sess := &session{broken: newBroken(), started: time.Now()}
 	sess.ctx, sess.cancel = context.WithCancel(context.Background())
 	ok := false

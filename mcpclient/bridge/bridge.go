@@ -16,9 +16,11 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mcptray/mcptray/mcpclient/ipc"
+	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
 )
 
 // Options configure a bridge.
@@ -52,17 +54,26 @@ const (
 	codeHubUnavailable = -32014
 	codeHubRestarted   = -32015
 	codeAttachRefused  = -32016
+	// codeMessageTooLarge is the hub's code for a message over the limit.
+	codeMessageTooLarge = -32017
 )
 
 // reattachGrace is how long a bridge that lost its hub waits for another
 // to appear before starting one.
 const reattachGrace = time.Second
 
-// maxLine bounds one message from the IDE or the hub.
-const maxLine = 64 << 20
+// defaultMaxMessage bounds one message from the IDE until the hub has
+// said what the server's limit is (maxMessageSize in its config).
+const defaultMaxMessage = 64 << 20
+
+// hubLineSlack is what a hub line may add around a message of the limit
+// (the hub's own envelope and error text).
+const hubLineSlack = 1 << 20
 
 type bridge struct {
 	opts Options
+	// maxMsg is the server's message size limit, from the attach reply.
+	maxMsg atomic.Int64
 
 	outMu sync.Mutex
 	out   *bufio.Writer
@@ -215,7 +226,14 @@ func (b *bridge) logf(format string, args ...any) {
 func (b *bridge) readStdin(ctx context.Context) {
 	r := bufio.NewReaderSize(b.opts.Stdin, 64<<10)
 	for {
-		line, err := readLine(r)
+		line, err := jsonrpc.ReadLine(r, b.limit())
+		var tl *jsonrpc.TooLargeError
+		if errors.As(err, &tl) {
+			// Answer it and read on: the IDE's session survives one bad line.
+			b.logf("dropped a message of more than %s from the IDE", jsonrpc.FormatSize(tl.Limit))
+			_ = b.writeOut(errorLine(tl.ID(), codeMessageTooLarge, fmt.Sprintf("mcptray: the message is larger than the %s limit for server %q (maxMessageSize in the mcptray config); it was dropped", jsonrpc.FormatSize(tl.Limit), b.opts.Server)), true)
+			continue
+		}
 		if len(bytes.TrimSpace(line)) > 0 {
 			if !b.toHub(ctx, line, r.Buffered() == 0) {
 				return
@@ -273,20 +291,13 @@ func (b *bridge) toHub(ctx context.Context, line []byte, flush bool) bool {
 	}
 	return true
 }
-func readLine(r *bufio.Reader) ([]byte, error) {
-	var line []byte
-	for {
-		frag, err := r.ReadSlice('\n')
-		if len(line)+len(frag) > maxLine {
-			return nil, fmt.Errorf("a message is larger than %d bytes", maxLine)
-		}
-		if err == bufio.ErrBufferFull {
-			line = append(line, frag...)
-			continue
-		}
-		line = append(line, frag...)
-		return bytes.TrimRight(line, "\r\n"), err
+
+// limit is the size limit for one IDE message.
+func (b *bridge) limit() int64 {
+	if n := b.maxMsg.Load(); n > 0 {
+		return n
 	}
+	return defaultMaxMessage
 }
 
 // writeOut writes one line to the IDE; flush=false lets a burst share one
@@ -382,6 +393,9 @@ func (b *bridge) attach(ctx context.Context, first bool) (*conn, error) {
 				c.Close()
 				return nil, &attachError{msg: rep.Error}
 			}
+			if rep.MaxMessage > 0 {
+				b.maxMsg.Store(rep.MaxMessage)
+			}
 			cn := &conn{c: c, w: bufio.NewWriterSize(c, 64<<10), lost: make(chan struct{})}
 			go b.pumpFromHub(cn, r)
 			return cn, nil
@@ -421,7 +435,16 @@ func (e *attachError) Error() string { return e.msg }
 func (b *bridge) pumpFromHub(c *conn, r *bufio.Reader) {
 	defer close(c.lost)
 	for {
-		line, err := readLine(r)
+		line, err := jsonrpc.ReadLine(r, b.limit()+hubLineSlack)
+		var tl *jsonrpc.TooLargeError
+		if errors.As(err, &tl) {
+			// The hub bounds what it sends; answer what this was, if a
+			// request of the IDE's, and read on.
+			if id := tl.ID(); hasID(id) {
+				_ = b.fromHub(errorLine(id, codeMessageTooLarge, fmt.Sprintf("mcptray: the answer is larger than the %s limit for server %q; it was dropped", jsonrpc.FormatSize(b.limit()), b.opts.Server)), r.Buffered() == 0)
+			}
+			continue
+		}
 		if len(line) > 0 {
 			if b.fromHub(line, r.Buffered() == 0) != nil {
 				return

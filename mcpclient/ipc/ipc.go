@@ -57,6 +57,9 @@ type Reply struct {
 	Error  string          `json:"error,omitempty"`
 	Hub    *HubInfo        `json:"hub,omitempty"`
 	Result json.RawMessage `json:"result,omitempty"`
+	// MaxMessage is the attached server's message size limit in bytes
+	// (OpAttach): the bridge skips and answers larger IDE lines itself.
+	MaxMessage int64 `json:"maxMessage,omitempty"`
 }
 
 // HubInfo describes the running hub.
