@@ -19,6 +19,7 @@ import (
 	"github.com/mcptray/mcptray/auth"
 	"github.com/mcptray/mcptray/mcpclient/ipc"
 	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
+	"github.com/mcptray/mcptray/mcpclient/logfile"
 )
 
 // maxHelloSize bounds the first line of a socket connection.
@@ -58,6 +59,13 @@ type HubOptions struct {
 	// client_id_metadata_document_supported it is the client_id, instead
 	// of a dynamic registration. Empty: always register.
 	ClientMetadataURL string
+	// Secrets receives the secret values the hub learns (config header
+	// values and ${env:…} expansions, tokens, client secrets); the hub
+	// scrubs them out of everything it shows or writes. Pass the set that
+	// Logger's handler scrubs (logfile.NewRedactHandlerWith) to share it
+	// with the process's other logging. nil: the hub makes its own and
+	// wraps Logger's handler to scrub it.
+	Secrets *logfile.Secrets
 }
 
 // ErrHubRunning is returned by Run when another hub owns the socket.
@@ -97,6 +105,7 @@ type Hub struct {
 	ln       net.Listener
 	handover chan struct{}
 	creds    *credentials
+	secrets  *logfile.Secrets
 }
 
 // NewHub prepares a hub; Run starts it.
@@ -125,8 +134,13 @@ func NewHub(opts HubOptions) (*Hub, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	secrets := opts.Secrets
+	if secrets == nil {
+		secrets = logfile.NewSecrets()
+		log = slog.New(logfile.NewScrubHandler(log.Handler(), secrets))
+	}
 	return &Hub{
-		opts: opts, log: log, socket: ipc.SocketPath(opts.Home),
+		opts: opts, log: log, socket: ipc.SocketPath(opts.Home), secrets: secrets,
 		servers: map[string]*upstream{}, cancels: map[string]context.CancelFunc{},
 		subs: map[chan struct{}]struct{}{}, handover: make(chan struct{}),
 	}, nil
@@ -285,6 +299,7 @@ func (h *Hub) handleConn(ctx context.Context, c net.Conn) {
 	_ = c.SetReadDeadline(time.Time{})
 	var hello ipc.Hello
 	reply := func(rep ipc.Reply) {
+		rep.Error = h.secrets.Scrub(rep.Error)
 		rep.Hub = h.info()
 		b, _ := json.Marshal(rep)
 		_, _ = c.Write(append(b, '\n'))
@@ -367,7 +382,7 @@ func (h *Hub) apply(cfg *Config) {
 			u = newUpstream(name, sc, g, upstreamDeps{
 				tuning: h.opts.Tuning, log: h.log, notify: h.changed, creds: h.creds, home: h.opts.Home,
 				openBrowser: h.opts.OpenBrowser, noAutoLogin: h.opts.NoAutoLogin,
-				clientMetadataURL: h.opts.ClientMetadataURL,
+				clientMetadataURL: h.opts.ClientMetadataURL, secrets: h.secrets,
 			})
 			uctx, cancel := context.WithCancel(h.runCtx)
 			h.servers[name] = u
@@ -464,7 +479,7 @@ func (h *Hub) Snapshot(withEvents bool) []ServerStatus {
 func (h *Hub) ConfigError() string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.cfgErr
+	return h.secrets.Scrub(h.cfgErr)
 }
 
 // Subscribe returns a channel that receives a value (coalesced) whenever
@@ -611,7 +626,7 @@ func (h *Hub) Login(ctx context.Context, name string, onURL func(string)) error 
 	if err != nil {
 		return err
 	}
-	return u.Login(ctx, onURL, true)
+	return h.secrets.ScrubError(u.Login(ctx, onURL, true))
 }
 
 // Logout revokes and deletes a server's credentials.
@@ -620,7 +635,7 @@ func (h *Hub) Logout(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	return u.Logout(ctx)
+	return h.secrets.ScrubError(u.Logout(ctx))
 }
 
 func mustJSON(v any) json.RawMessage {

@@ -118,6 +118,7 @@ func (u *upstream) manager(ctx context.Context, r resolved, cfg ServerConfig, cl
 	if o == nil {
 		o = &OAuthConfig{}
 	}
+	u.secrets.Add(o.ClientSecret)
 	key := fmt.Sprintf("%s|%s|%s|%t|%v|%d", r.URL, o.Resource, o.ClientID, o.ClientSecret != "", o.Scopes, o.CallbackPort)
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -176,9 +177,13 @@ func (u *upstream) bearer(ctx context.Context, m *auth.Manager) (string, error) 
 	default:
 		return "", fmt.Errorf("getting an access token: %w", err)
 	}
+	u.secrets.AddToken(tok)         // before it is sent
 	exp := now.Add(5 * time.Minute) // no expiry known: check the store again later
-	if c, err := m.Stored(ctx); err == nil && c.AccessToken == tok && !c.Expiry.IsZero() {
-		exp = c.RefreshAt()
+	if c, err := m.Stored(ctx); err == nil && c != nil {
+		u.knowCredentials(c) // the refresh token and client secret too
+		if c.AccessToken == tok && !c.Expiry.IsZero() {
+			exp = c.RefreshAt()
+		}
 	}
 	u.mu.Lock()
 	u.auth.lastToken = tok
@@ -216,7 +221,11 @@ func (u *upstream) afterUnauthorized(ctx context.Context, ae *AuthError) (retry 
 	if m == nil || stale == "" {
 		return false, nil
 	}
-	_, err = m.Refresh(ctx, stale)
+	tok, err := m.Refresh(ctx, stale)
+	u.secrets.AddToken(tok)
+	if c, serr := m.Stored(ctx); err == nil && serr == nil {
+		u.knowCredentials(c) // a rotated refresh token
+	}
 	// A request that looked the token up during the refresh may have
 	// cached the rejected one: forget it.
 	u.dropCachedToken()
@@ -234,7 +243,7 @@ func (u *upstream) afterUnauthorized(ctx context.Context, ae *AuthError) (retry 
 // arriving while one runs join it. onURL receives the authorization URL.
 func (u *upstream) Login(ctx context.Context, onURL func(string), userAsked bool) error {
 	cfg, g := u.config()
-	r, err := cfg.resolve(u.env)
+	r, err := u.resolve(cfg)
 	if err != nil {
 		return err
 	}
@@ -265,7 +274,13 @@ func (u *upstream) Login(ctx context.Context, onURL func(string), userAsked bool
 		extra = ch.Scope
 	}
 	u.setState(StateLoggingIn, "waiting for the browser sign-in", time.Time{})
+	if c, err := m.Stored(ctx); err == nil {
+		u.knowCredentials(c) // a registered client's secret, before it is sent
+	}
 	err = m.Login(ctx, auth.LoginOptions{WWWAuthenticate: challenge, ExtraScopes: extra, OnURL: onURL})
+	if c, serr := m.Stored(ctx); serr == nil {
+		u.knowCredentials(c) // the new tokens and registration
+	}
 	if err != nil {
 		reason := "sign-in failed: " + err.Error()
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -298,7 +313,7 @@ func (u *upstream) Login(ctx context.Context, onURL func(string), userAsked bool
 // and rebuilds (which then needs a sign-in).
 func (u *upstream) Logout(ctx context.Context) error {
 	cfg, g := u.config()
-	r, err := cfg.resolve(u.env)
+	r, err := u.resolve(cfg)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,128 @@
 package mcpclient
 
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/mcptray/mcptray/auth"
+	"github.com/mcptray/mcptray/mcpclient/logfile"
+)
+
+// Secrets by value. Every header value of the config (after ${env:…}
+// expansion), every ${env:…} expansion in a URL or header, every OAuth
+// token the hub holds and every client secret goes into the hub's
+// logfile.Secrets set, which takes them out of everything the hub shows
+// or writes — errors to IDEs, status, events, doctor, the window, the
+// log — however the server that echoed them shaped the text around them.
+// Values shorter than logfile.MinSecretLen are not taken (see there).
+
 // scrub takes every known secret of this server (header values from the
 // config, ${env:…} expansions, tokens, client secrets) out of text the hub
-// shows or writes: errors to IDEs, status, events, log.
-func (u *upstream) scrub(s string) string { return s }
+// shows or writes: errors to IDEs, status, events, log. The set is the
+// hub's, so another server's secrets go too.
+func (u *upstream) scrub(s string) string { return u.secrets.Scrub(s) }
+
+// scrubErr is scrub for an error; the result still unwraps to err.
+func (u *upstream) scrubErr(err error) error { return u.secrets.ScrubError(err) }
+
+// scrubJSON is scrub for a JSON value (e.g. an error object the server
+// sent, before it goes to an IDE): known secrets inside its strings become
+// Redacted and the result stays valid JSON.
+func (u *upstream) scrubJSON(raw json.RawMessage) json.RawMessage {
+	s := u.scrub(string(raw))
+	if s == string(raw) {
+		return raw
+	}
+	if json.Valid([]byte(s)) {
+		return json.RawMessage(s)
+	}
+	// A secret spanned JSON syntax (it has quotes or backslashes that
+	// appear unescaped): scrub string by string instead.
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return json.RawMessage(strconv.Quote(logfile.Redacted))
+	}
+	b, err := json.Marshal(u.scrubValue(v))
+	if err != nil {
+		return json.RawMessage(strconv.Quote(logfile.Redacted))
+	}
+	return b
+}
+
+func (u *upstream) scrubValue(v any) any {
+	switch v := v.(type) {
+	case string:
+		return u.scrub(v)
+	case []any:
+		for i := range v {
+			v[i] = u.scrubValue(v[i])
+		}
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[u.scrub(k)] = u.scrubValue(x)
+		}
+		return out
+	}
+	return v
+}
+
+// resolve expands the server's entry as cfg.resolve does, after making
+// its secret values known: they are about to be sent.
+func (u *upstream) resolve(cfg ServerConfig) (resolved, error) {
+	u.secrets.Add(KnownSecrets(cfg, u.env)...)
+	return cfg.resolve(u.env)
+}
+
+// knowCredentials makes stored credentials' secrets known.
+func (u *upstream) knowCredentials(c *auth.Credentials) {
+	if c == nil {
+		return
+	}
+	u.secrets.AddToken(c.AccessToken, c.RefreshToken)
+	u.secrets.Add(c.ClientSecret)
+}
+
+// notSecretHeaders are header names whose values are not credentials:
+// "application/json" must not be scrubbed out of every log line.
+var notSecretHeaders = map[string]bool{
+	"Accept": true, "Accept-Language": true, "Content-Type": true, "User-Agent": true,
+}
+
+// KnownSecrets lists the secret values of a server entry, for a
+// logfile.Secrets set: each header value as sent (with ${env:…} expanded)
+// and, for "Scheme credential", the credential alone; each ${env:…}
+// expansion in the URL and the headers; a password in the URL; the OAuth
+// client secret. Variables lookup does not know are skipped.
+func KnownSecrets(sc ServerConfig, lookup func(string) (string, bool)) []string {
+	var out []string
+	expand := func(s string) string {
+		return envRefRE.ReplaceAllStringFunc(s, func(m string) string {
+			v, _ := lookup(envRefRE.FindStringSubmatch(m)[1])
+			out = append(out, v)
+			return v
+		})
+	}
+	if u, err := url.Parse(expand(sc.URL)); err == nil && u.User != nil {
+		if p, ok := u.User.Password(); ok {
+			out = append(out, p)
+		}
+	}
+	for k, v := range sc.Headers {
+		if notSecretHeaders[http.CanonicalHeaderKey(k)] {
+			continue
+		}
+		ev := expand(v)
+		out = append(out, ev)
+		if f := strings.Fields(ev); len(f) == 2 {
+			out = append(out, f[1]) // "Bearer TOKEN": servers may echo TOKEN alone
+		}
+	}
+	if sc.OAuth != nil {
+		out = append(out, sc.OAuth.ClientSecret, expand(sc.OAuth.ClientSecret))
+	}
+	return out
+}

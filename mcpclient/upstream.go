@@ -17,6 +17,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/mcptray/mcptray/mcpclient/logfile"
 )
 
 // State is where a server's supervisor is.
@@ -179,9 +181,10 @@ type upstream struct {
 	home        string
 	openBrowser func(ctx context.Context, url string) error
 	noAutoLogin bool
-	clientMeta  string          // client ID metadata document URL
-	runCtx      context.Context // the supervisor's lifetime, for logins
-	bg          sync.WaitGroup  // logins started by the supervisor
+	clientMeta  string           // client ID metadata document URL
+	secrets     *logfile.Secrets // the hub's known secrets (secrets.go)
+	runCtx      context.Context  // the supervisor's lifetime, for logins
+	bg          sync.WaitGroup   // logins started by the supervisor
 
 	stopping    atomic.Bool
 	drains      sync.WaitGroup
@@ -263,6 +266,8 @@ type upstreamDeps struct {
 	noAutoLogin bool // never open a browser without being asked
 	// clientMetadataURL is the client ID metadata document URL ("": none).
 	clientMetadataURL string
+	// secrets is the hub's set of known secrets (nil: none scrubbed).
+	secrets *logfile.Secrets
 }
 
 func newUpstream(name string, cfg ServerConfig, g globalSettings, deps upstreamDeps) *upstream {
@@ -283,6 +288,7 @@ func newUpstream(name string, cfg ServerConfig, g globalSettings, deps upstreamD
 		openBrowser: deps.openBrowser,
 		noAutoLogin: deps.noAutoLogin,
 		clientMeta:  deps.clientMetadataURL,
+		secrets:     deps.secrets,
 		runCtx:      context.Background(),
 		kick:        make(chan struct{}, 1),
 		reconfCh:    make(chan struct{}, 1),
@@ -305,6 +311,7 @@ func newUpstream(name string, cfg ServerConfig, g globalSettings, deps upstreamD
 
 // setState records a transition. The caller must not hold u.mu.
 func (u *upstream) setState(st State, reason string, next time.Time) {
+	reason = u.scrub(reason)
 	u.mu.Lock()
 	if u.state == st && u.lastErr == reason && st != StateBackoff {
 		u.mu.Unlock()
@@ -341,7 +348,7 @@ func (u *upstream) status(withEvents bool) ServerStatus {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	st := ServerStatus{
-		Name: u.name, URL: u.cfg.URL, State: u.state, Since: u.since, LastError: u.lastErr,
+		Name: u.name, URL: u.scrub(u.cfg.URL), State: u.state, Since: u.since, LastError: u.scrub(u.lastErr),
 		NextAttempt: u.nextAt, Tools: u.counts[0], Resources: u.counts[1], Prompts: u.counts[2],
 		Bridges: len(u.downstreams), SessionsOpened: u.sessionsN, Disabled: u.cfg.Disabled,
 		ServerName: u.serverInfo.Name, ServerVersion: u.serverInfo.Version,
@@ -354,7 +361,13 @@ func (u *upstream) status(withEvents bool) ServerStatus {
 		st.Transport = u.lastTrans
 	}
 	if withEvents {
-		st.Events = append([]Event(nil), u.events...)
+		// Reasons were scrubbed when recorded; again, for secrets learned
+		// since.
+		st.Events = make([]Event, len(u.events))
+		for i, e := range u.events {
+			e.Reason = u.scrub(e.Reason)
+			st.Events[i] = e
+		}
 	}
 	return st
 }
@@ -452,7 +465,7 @@ func (u *upstream) run(ctx context.Context) {
 				}
 				if rerr != nil {
 					u.mu.Lock()
-					u.lastErr = describe(rerr)
+					u.lastErr = u.scrub(describe(rerr))
 					u.mu.Unlock()
 					immediate = false
 					continue
@@ -470,7 +483,7 @@ func (u *upstream) run(ctx context.Context) {
 				attempt, immediate = 0, true
 			default:
 				u.mu.Lock()
-				u.lastErr = describe(err)
+				u.lastErr = u.scrub(describe(err))
 				u.mu.Unlock()
 				u.lastFailure.Store(&failureHint{err: err})
 				immediate = false
@@ -505,7 +518,7 @@ func (u *upstream) run(ctx context.Context) {
 			}
 		}
 		u.mu.Lock()
-		u.lastErr = describe(reason)
+		u.lastErr = u.scrub(describe(reason))
 		u.mu.Unlock()
 	}
 	u.stopping.Store(true)
@@ -664,7 +677,7 @@ func (u *upstream) connect(ctx context.Context, cfg ServerConfig, g globalSettin
 		}
 	}()
 
-	r, err := cfg.resolve(u.env)
+	r, err := u.resolve(cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/mcptray/mcptray/mcpclient/autostart"
 	"github.com/mcptray/mcptray/mcpclient/cli"
 	"github.com/mcptray/mcptray/mcpclient/ipc"
+	"github.com/mcptray/mcptray/mcpclient/logfile"
 )
 
 // appID is the application ID (FyneApp.toml says the same).
@@ -47,14 +48,17 @@ func runApp(env cli.Env) int {
 		return 1
 	}
 	sock := ipc.SocketPath(home)
-	log, closeLog := cli.HubLogger(env.Stderr) // hub.log in the state dir, and stderr
+	// The hub adds the secrets it learns; the UI's log lines lose them too.
+	secrets := logfile.NewSecrets()
+	log, closeLog := cli.HubLogger(env.Stderr, secrets) // hub.log in the state dir, and stderr
 	defer closeLog()
 
 	var ui atomic.Pointer[app.UI]
 	opts := mcpclient.HubOptions{
-		Home:   home,
-		Logger: log,
-		Mode:   "tray",
+		Home:    home,
+		Logger:  log,
+		Secrets: secrets,
+		Mode:    "tray",
 		OnShow: func() {
 			if u := ui.Load(); u != nil {
 				u.Show()

@@ -23,6 +23,7 @@ import (
 	"github.com/mcptray/mcptray/mcpclient"
 	"github.com/mcptray/mcptray/mcpclient/bridge"
 	"github.com/mcptray/mcptray/mcpclient/ipc"
+	"github.com/mcptray/mcptray/mcpclient/logfile"
 )
 
 // Env is what a command runs with.
@@ -107,9 +108,10 @@ func Serve(ctx context.Context, env Env, args []string) int {
 	if err := parseArgs(fs, args); err != nil {
 		return 2
 	}
-	log, closeLog := HubLogger(env.Stderr)
+	secrets := logfile.NewSecrets()
+	log, closeLog := HubLogger(env.Stderr, secrets)
 	defer closeLog()
-	hub, err := mcpclient.NewHub(mcpclient.HubOptions{ConfigPath: *cfgPath, Logger: log, Mode: "headless"})
+	hub, err := mcpclient.NewHub(mcpclient.HubOptions{ConfigPath: *cfgPath, Logger: log, Mode: "headless", Secrets: secrets})
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "mcptray serve: %v\n", err)
 		return 1

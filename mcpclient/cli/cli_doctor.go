@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mcptray/mcptray/mcpclient/doctor"
+	"github.com/mcptray/mcptray/mcpclient/logfile"
 )
 
 // Doctor checks the setup and each server and says what to fix. It exits
@@ -29,7 +30,8 @@ func Doctor(ctx context.Context, env Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "mcptray doctor: %v\n", err)
 		return 1
 	}
-	rep := doctor.Run(ctx, doctor.Options{ConfigPath: path, Server: fs.Arg(0), Timeout: *timeout, Auth: &doctorAuth{}})
+	known := logfile.NewSecrets() // doctor adds the config's secrets, doctorAuth the stored ones
+	rep := doctor.Run(ctx, doctor.Options{ConfigPath: path, Server: fs.Arg(0), Timeout: *timeout, Auth: &doctorAuth{known: known}, Secrets: known})
 	if *asJSON {
 		b, _ := json.MarshalIndent(rep, "", "  ")
 		fmt.Fprintln(env.Stdout, string(b))
@@ -41,7 +43,7 @@ func Doctor(ctx context.Context, env Env, args []string) int {
 				if i := strings.IndexAny(u, "?#"); i >= 0 {
 					u = u[:i] + "?…"
 				}
-				urls[n] = u
+				urls[n] = known.Scrub(u)
 			}
 		}
 		rep.Write(env.Stdout, urls)

@@ -20,9 +20,11 @@ import (
 // HubLogger is the hub's logger: text lines with secrets redacted, to the
 // size-capped, rotating hub.log in the state dir and to stderr — unless
 // stderr already is that file (a hub a bridge started), so lines are not
-// written twice. The level comes from MCPTRAY_LOG_LEVEL, as in Logger.
-// Call close when the hub is done.
-func HubLogger(stderr io.Writer) (log *slog.Logger, close func()) {
+// written twice. The values in known (which the hub adds to: give it the
+// same set in HubOptions.Secrets) are scrubbed from every record, and
+// secrets are redacted by their shape. The level comes from
+// MCPTRAY_LOG_LEVEL, as in Logger. Call close when the hub is done.
+func HubLogger(stderr io.Writer, known *logfile.Secrets) (log *slog.Logger, close func()) {
 	opts := &slog.HandlerOptions{Level: envLevel()}
 	var hs logfile.MultiHandler
 	var lf *logfile.File
@@ -41,7 +43,7 @@ func HubLogger(stderr io.Writer) (log *slog.Logger, close func()) {
 	if lf == nil || !isFile(stderr, lf.Path()) {
 		hs = append(hs, slog.NewTextHandler(stderr, opts))
 	}
-	return slog.New(logfile.NewRedactHandler(hs)), func() {
+	return slog.New(logfile.NewRedactHandlerWith(hs, known)), func() {
 		if lf != nil {
 			lf.Close()
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/mcptray/mcptray/auth"
 	"github.com/mcptray/mcptray/mcpclient"
 	"github.com/mcptray/mcptray/mcpclient/ipc"
+	"github.com/mcptray/mcptray/mcpclient/logfile"
 )
 
 // doctorAuth answers doctor's credential questions with the auth package:
@@ -17,6 +18,7 @@ import (
 // stored login, without printing any secret.
 type doctorAuth struct {
 	store auth.Store
+	known *logfile.Secrets // gets the stored tokens and client secret
 }
 
 func (a *doctorAuth) CredentialStore(ctx context.Context, setting string) (backend, warning string, err error) {
@@ -55,6 +57,8 @@ func (a *doctorAuth) LoginState(ctx context.Context, server string, sc mcpclient
 	if err != nil {
 		return "", err
 	}
+	a.known.AddToken(c.AccessToken, c.RefreshToken)
+	a.known.Add(c.ClientSecret)
 	switch {
 	case c.AccessToken == "" && c.RefreshToken == "":
 		return "registered with the authorization server, not signed in", nil

@@ -25,6 +25,7 @@ import (
 
 	"github.com/mcptray/mcptray/mcpclient"
 	"github.com/mcptray/mcptray/mcpclient/ipc"
+	"github.com/mcptray/mcptray/mcpclient/logfile"
 )
 
 // Status is how a finding came out.
@@ -168,6 +169,10 @@ type Options struct {
 	Resolver *net.Resolver
 	// Now is the clock for certificate dates; nil = time.Now.
 	Now func() time.Time
+	// Secrets are the secret values known: every finding is scrubbed of
+	// them. Run adds the config's (header values, ${env:…} expansions,
+	// client secrets); Auth may add stored tokens. nil = a new set.
+	Secrets *logfile.Secrets
 }
 
 func (o *Options) defaults() {
@@ -189,6 +194,9 @@ func (o *Options) defaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Secrets == nil {
+		o.Secrets = logfile.NewSecrets()
+	}
 }
 
 func (o *Options) getenv(k string) string {
@@ -196,9 +204,20 @@ func (o *Options) getenv(k string) string {
 	return v
 }
 
-// Run checks everything and returns the findings.
+// Run checks everything and returns the findings, with every secret value
+// known (opts.Secrets) scrubbed out of them: a server may echo a request's
+// headers in an error body.
 func Run(ctx context.Context, opts Options) *Report {
 	opts.defaults()
+	rep := run(ctx, opts)
+	for i := range rep.Findings {
+		f := &rep.Findings[i]
+		f.Summary, f.Fix = opts.Secrets.Scrub(f.Summary), opts.Secrets.Scrub(f.Fix)
+	}
+	return rep
+}
+
+func run(ctx context.Context, opts Options) *Report {
 	rep := &Report{}
 	add := func(f Finding) { rep.Findings = append(rep.Findings, f) }
 
@@ -213,6 +232,11 @@ func Run(ctx context.Context, opts Options) *Report {
 	}
 	rep.Config = cfgPath
 	cfg := checkConfig(cfgPath, add)
+	if cfg != nil {
+		for _, sc := range cfg.Servers {
+			opts.Secrets.Add(mcpclient.KnownSecrets(sc, opts.LookupEnv)...)
+		}
+	}
 
 	setting := ""
 	if cfg != nil {
