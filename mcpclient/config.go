@@ -182,12 +182,10 @@ func DefaultConfigPath() (string, error) {
 func LoadConfig(path string) (*Config, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, fmt.Errorf("config %s: cannot create its folder: %w", path, err)
-		}
-		b = []byte("{\n  \"mcpServers\": {}\n}\n")
-		if err := writeFileAtomic(path, b, 0o600); err != nil {
-			return nil, fmt.Errorf("config %s: cannot create it: %w", path, err)
+		// Under the edit lock, and never over a file another process
+		// created meanwhile (configedit.go).
+		if b, err = createConfig(path); err != nil {
+			return nil, err
 		}
 	} else if err != nil {
 		return nil, fmt.Errorf("config %s: cannot read it: %w", path, err)
@@ -525,7 +523,9 @@ func jsonErrorWhere(b []byte, err error) string {
 	return fmt.Sprintf("line %d, column %d: %v", line, col, err)
 }
 
-// writeFileAtomic writes via a temp file and rename.
+// writeFileAtomic writes via a temp file and rename. For the config file,
+// call it only under lockConfig: that is what makes its stale temp files
+// safe to remove.
 func writeFileAtomic(path string, b []byte, perm os.FileMode) error {
 	return atomicfile.Write(path, b, perm)
 }

@@ -584,8 +584,8 @@ func TestLoadConfigCreatesMissingFile(t *testing.T) {
 	if s, ok := top["mcpServers"]; !ok || s == nil || len(s) != 0 || len(top) != 1 {
 		t.Errorf("created file = %s, want only an empty mcpServers", b)
 	}
-	if names := dirEntries(t, dir); !slices.Equal(names, []string{"config.json"}) {
-		t.Errorf("dir holds %q, want only config.json (no temp files)", names)
+	if names := dirEntries(t, dir); !slices.Equal(names, []string{"config.json", "config.json.lock"}) {
+		t.Errorf("dir holds %q, want only config.json and its edit lock (no temp files)", names)
 	}
 
 	// A second load reads the file it created and leaves it alone.

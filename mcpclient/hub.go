@@ -658,32 +658,15 @@ func (u *upstream) closeDownstreams() {
 }
 
 // EditConfig changes the config file through fn, validates the result with
-// the same rules as loading, writes it atomically and applies it. The file
-// is re-read first, so edits made by hand meanwhile are kept.
+// the same rules as loading, writes it atomically and applies it. Edits are
+// serialized across processes under the config's edit lock, and the file
+// is re-read under it, so other edits and edits made by hand meanwhile are
+// kept (see EditConfigFile, in configedit.go; fn may run more than once).
 func (h *Hub) EditConfig(fn func(*Config) error) error {
 	if err := EditConfigFile(h.opts.ConfigPath, fn); err != nil {
 		return err
 	}
 	return h.Reload()
-}
-
-// EditConfigFile is EditConfig without a running hub (CLI, tests).
-func EditConfigFile(path string, fn func(*Config) error) error {
-	cfg, err := LoadConfig(path)
-	if err != nil {
-		return err
-	}
-	if err := fn(cfg); err != nil {
-		return err
-	}
-	b, err := MarshalConfig(cfg)
-	if err != nil {
-		return err
-	}
-	if _, err := ParseConfig(path, b); err != nil {
-		return err
-	}
-	return writeFileAtomic(path, b, 0o600)
 }
 
 // MarshalConfig renders a config as the indented JSON users edit.
