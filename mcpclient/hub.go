@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"reflect"
 	"sort"
 	"sync"
@@ -157,10 +156,11 @@ func (h *Hub) ConfigPath() string { return h.opts.ConfigPath }
 // before it returns.
 func (h *Hub) Run(ctx context.Context) error {
 	h.started = time.Now()
-	if err := os.MkdirAll(h.opts.Home, 0o700); err != nil {
-		return fmt.Errorf("cannot create the state dir %s: %w", h.opts.Home, err)
+	// The state dir holds the lock and maybe the socket: refuse one that
+	// another user owns or may write to.
+	if err := ipc.PrepareHome(h.opts.Home); err != nil {
+		return err
 	}
-	_ = os.Chmod(h.opts.Home, 0o700)
 	if err := h.probe(ctx); err != nil {
 		return err
 	}
@@ -227,7 +227,9 @@ func (h *Hub) probe(ctx context.Context) error {
 // listen takes the socket; the caller holds the lock, so a socket file
 // left there is stale.
 func (h *Hub) listen(ctx context.Context) (net.Listener, error) {
-	if err := os.MkdirAll(filepath.Dir(h.socket), 0o700); err != nil {
+	// The hub creates the socket's directory itself, or refuses one another
+	// user made first (the temp-dir fallback is a predictable path).
+	if err := ipc.PrepareSocketDir(h.socket); err != nil {
 		return nil, err
 	}
 	if err := h.probe(ctx); err != nil {

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
+
+	"github.com/mcptray/mcptray/mcpclient/ipc"
 )
 
 // lock takes the hub's single-instance lock in the state dir, so that two
@@ -44,18 +46,15 @@ func trimNL(b []byte) []byte {
 	return b
 }
 
-// checkPeer refuses connections from other users where the OS tells.
+// checkPeer refuses connections from other users where the OS tells
+// (Linux); the clients check the hub the same way (ipc.Dial).
 func checkPeer(c net.Conn) error {
-	uc, ok := c.(*net.UnixConn)
-	if !ok {
-		return nil
+	uid, ok, err := ipc.PeerUID(c)
+	if err != nil {
+		return fmt.Errorf("cannot read the peer's uid: %w", err)
 	}
-	uid, ok, err := peerUID(uc)
-	if err != nil || !ok {
-		return err
-	}
-	if uid != os.Getuid() {
-		return fmt.Errorf("peer uid %d is not this user (%d)", uid, os.Getuid())
+	if ok && uid != os.Geteuid() {
+		return fmt.Errorf("peer uid %d is not this user (%d)", uid, os.Geteuid())
 	}
 	return nil
 }

@@ -403,6 +403,12 @@ func (b *bridge) attach(ctx context.Context, first bool) (*conn, error) {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
+		var unsafe *ipc.UnsafeError
+		if errors.As(err, &unsafe) {
+			// The socket is not this user's own: nothing was sent to it, and
+			// a hub started now would only be refused there too.
+			return nil, err
+		}
 		if !errors.Is(err, ipc.ErrNoHub) {
 			// A hub is there but misbehaves (e.g. shutting down): retry.
 		} else if !started && b.opts.StartHub != nil && !time.Now().Before(startAfter) {

@@ -82,7 +82,9 @@ func StartHub(home string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(home, 0o700); err != nil {
+	// Refuse a state dir another user owns or may write to before writing
+	// the hub's log there (the hub would refuse it too).
+	if err := ipc.PrepareHome(home); err != nil {
 		return err
 	}
 	logf, err := os.OpenFile(filepath.Join(home, "hub.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)

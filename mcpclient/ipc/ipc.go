@@ -102,7 +102,11 @@ func Home() (string, error) {
 }
 
 // SocketPath is the hub's socket under home. Unix socket paths are short
-// (about 104 bytes); a home too deep gets a socket in the temp dir instead.
+// (about 104 bytes); a home too deep gets a socket in the temp dir instead,
+// in a directory named after the uid and home. That name is predictable
+// (hub and bridges must agree on it without talking), so another user may
+// create it first: the hub creates it itself or refuses it (PrepareSocketDir)
+// and clients refuse a socket that is not this user's own (Dial).
 func SocketPath(home string) string {
 	p := filepath.Join(home, "hub.sock")
 	if len(p) < 100 || runtime.GOOS == "windows" {
@@ -118,8 +122,15 @@ func SocketPath(home string) string {
 // ErrNoHub means nothing answers on the socket.
 var ErrNoHub = errors.New("no mcptray hub is running")
 
-// Dial connects to the hub's socket.
+// Dial connects to the hub's socket. It first checks that the socket is
+// this user's own (on unix: the socket file and its directory belong to
+// this uid and others cannot write to the directory) and, where the OS
+// tells (Linux), that the process serving it runs as this uid; otherwise
+// it returns an *UnsafeError and nothing is sent.
 func Dial(ctx context.Context, socket string) (net.Conn, error) {
+	if err := checkSocket(socket); err != nil {
+		return nil, err
+	}
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "unix", socket)
 	if err != nil {
@@ -127,6 +138,10 @@ func Dial(ctx context.Context, socket string) (net.Conn, error) {
 			return nil, ctx.Err()
 		}
 		return nil, fmt.Errorf("%w (socket %s): %v", ErrNoHub, socket, err)
+	}
+	if err := checkServer(c, socket); err != nil {
+		c.Close()
+		return nil, err
 	}
 	return c, nil
 }

@@ -1,14 +1,21 @@
 //go:build linux
 
-package mcpclient
+package ipc
 
 import (
 	"net"
 	"syscall"
 )
 
-func peerUID(c *net.UnixConn) (int, bool, error) {
-	raw, err := c.SyscallConn()
+// PeerUID is the uid of the process at the other end of a unix socket
+// connection (SO_PEERCRED: its credentials when it connected or began
+// listening). known is false for other kinds of connection.
+func PeerUID(c net.Conn) (uid int, known bool, err error) {
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return 0, false, nil
+	}
+	raw, err := uc.SyscallConn()
 	if err != nil {
 		return 0, false, err
 	}
