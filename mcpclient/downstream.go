@@ -179,6 +179,7 @@ func (d *downstream) notify(line []byte) {
 // dropLog logs dropped notifications once, with a count, instead of a
 // line per drop: a stuck IDE can miss thousands a second.
 type dropLog struct {
+	msg    string // the log message; "" for dropped notifications
 	mu     sync.Mutex
 	n      int // dropped since the last log line
 	total  int
@@ -199,7 +200,7 @@ func (l *dropLog) add(log *slog.Logger) {
 	n, total := l.n, l.total
 	l.n, l.logged = 0, time.Now()
 	l.mu.Unlock()
-	log.Warn("IDE is not reading; dropped notifications", "dropped", n, "droppedTotal", total)
+	log.Warn(l.msgOr("IDE is not reading; dropped notifications"), "dropped", n, "droppedTotal", total)
 }
 
 // flush logs drops not logged yet.
@@ -209,8 +210,15 @@ func (l *dropLog) flush(log *slog.Logger) {
 	l.n = 0
 	l.mu.Unlock()
 	if n > 0 {
-		log.Warn("IDE is not reading; dropped notifications", "dropped", n, "droppedTotal", total)
+		log.Warn(l.msgOr("IDE is not reading; dropped notifications"), "dropped", n, "droppedTotal", total)
 	}
+}
+
+func (l *dropLog) msgOr(def string) string {
+	if l.msg != "" {
+		return l.msg
+	}
+	return def
 }
 
 func (d *downstream) handle(line []byte) {
@@ -403,6 +411,9 @@ func (d *downstream) request(ctx context.Context, method string, params json.Raw
 	case r := <-sr.ch:
 		return r, nil
 	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, fmt.Errorf("no answer within requestTimeout")
+		}
 		return nil, fmt.Errorf("the upstream session ended")
 	case <-d.ctx.Done():
 		return nil, fmt.Errorf("the IDE disconnected")

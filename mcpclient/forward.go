@@ -235,7 +235,9 @@ func (u *upstream) forward(ctx context.Context, d *downstream, m *message) []byt
 		if err == nil {
 			s.touch()
 			s.served.Store(true)
-			return encodeResponse(m.ID, resp.Result, resp.Error)
+			// A server that echoes a request's headers in its error would
+			// show them to the IDE: scrub the error (results pass as sent).
+			return encodeResponse(m.ID, resp.Result, u.scrubJSON(resp.Error))
 		}
 		if cctx.Err() != nil {
 			if errors.Is(cause, errRequestTimedOut) {
@@ -430,11 +432,26 @@ func (u *upstream) inbound(s *session, m *message, related string) {
 	s.touch()
 	switch {
 	case m.isRequest():
-		go u.serverRequest(s, m, related)
+		// Bounded: a server that floods requests gets the excess
+		// refused, not a goroutine each.
+		select {
+		case s.serverReqs <- struct{}{}:
+		default:
+			u.serverReqDrops.add(u.log)
+			return
+		}
+		go func() {
+			defer func() { <-s.serverReqs }()
+			u.serverRequest(s, m, related)
+		}()
 	case m.isNotification():
 		u.serverNotification(s, m)
 	}
 }
+
+// maxServerRequests bounds the server→client requests of one session in
+// progress at once; each waits for an IDE's answer.
+const maxServerRequests = 64
 
 // serverRequest routes a server→client request (sampling, elicitation,
 // roots) to the downstream whose call it belongs to, else to one that
@@ -457,7 +474,11 @@ func (u *upstream) serverRequest(s *session, m *message, related string) {
 		reply(nil, e)
 		return
 	}
-	resp, err := d.request(s.ctx, m.Method, m.Params, idKey(m.ID), u)
+	// An IDE that never answers holds the request no longer than one of
+	// its own would be held.
+	rctx, cancel := context.WithTimeout(s.ctx, time.Duration(u.limits().RequestTimeout)*time.Second)
+	defer cancel()
+	resp, err := d.request(rctx, m.Method, m.Params, idKey(m.ID), u)
 	if err != nil {
 		e, _ := json.Marshal(rpcError{Code: CodeInternalError, Message: fmt.Sprintf("mcptray: the IDE did not answer %s: %v", m.Method, err)})
 		reply(nil, e)

@@ -603,3 +603,38 @@ func TestNullIDRequest(t *testing.T) {
 		t.Errorf("want -32600 about the null id, got %s", n.raw)
 	}
 }
+
+// TestServerRequestFlood: a server that sends thousands of requests
+// (sampling, elicitation, roots) to an IDE that does not answer them costs
+// the hub a bounded number of goroutines; the excess is refused.
+func TestServerRequestFlood(t *testing.T) {
+	t.Parallel()
+	srv := startRaw(t)
+	srv.handle("tools/call:flood", func(w http.ResponseWriter, r *http.Request, req rawReq) {
+		events := make([]string, 0, 3001)
+		for i := 0; i < 3000; i++ {
+			events = append(events, fmt.Sprintf(`data: {"jsonrpc":"2.0","id":"srv-%d","method":"roots/list"}`, i))
+		}
+		events = append(events, fmt.Sprintf(`data: {"jsonrpc":"2.0","id":%s,"result":{"content":[{"type":"text","text":"flood"}]}}`, req.ID))
+		rawSSE(w, events...)
+	})
+	f := startHub(t, map[string]string{"up": limitEntry(srv.URL(), `"requestTimeout": 30`)})
+	c := launchBridge(t, f.env(), "up", "--no-start")
+	release := make(chan struct{})
+	defer close(release)
+	c.mu.Lock()
+	c.onServer = func(*rpcResp) any { <-release; return map[string]any{"roots": []any{}} }
+	c.mu.Unlock()
+	c.initialize(map[string]any{"roots": map[string]any{}})
+	before := runtime.NumGoroutine()
+	if got := c.toolText(c.ok("tools/call", echoArgs("flood"))); got != "flood" {
+		t.Fatalf("text %q", got)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if g := runtime.NumGoroutine() - before; g > 1000 {
+		t.Errorf("%d more goroutines for 3000 unanswered server requests", g)
+	}
+	if got := c.toolText(c.ok("tools/call", echoArgs("after"))); got != "after" {
+		t.Errorf("after the flood: %q", got)
+	}
+}

@@ -15,8 +15,8 @@ type sseResult struct {
 	events   []sseEvent
 	tooLarge int // events dropped for their size
 	err      error
-	lastID string
-	retry  time.Duration
+	lastID   string
+	retry    time.Duration
 }
 
 // readAllSSE calls Next until it fails with anything but an event too
@@ -58,14 +58,14 @@ func readAllSSE(t testing.TB, r io.Reader, max int) sseResult {
 func TestSSEReader(t *testing.T) {
 	type ev = sseEvent
 	tests := []struct {
-		name    string
-		in      string
+		name     string
+		in       string
 		maxLine  int // the event size limit
 		want     []ev
 		tooLarge int
-		err     error
-		lastID  string
-		retry   time.Duration
+		err      error
+		lastID   string
+		retry    time.Duration
 		// anyLastID: lastID is not checked (an id line that was never
 		// dispatched; WHATWG would not count it, the reader does).
 		anyLastID bool

@@ -156,6 +156,10 @@ type session struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
+	// serverReqs bounds the server's requests (sampling, elicitation,
+	// roots) the hub works on at once.
+	serverReqs chan struct{}
+
 	// A health check run for requests that failed on the session.
 	checkMu   sync.Mutex
 	checking  chan struct{} // closed when the running check ends
@@ -199,6 +203,8 @@ type upstream struct {
 	reconfCh chan struct{}
 	// sem bounds the requests in flight to the server (maxInFlight).
 	sem *fairSem
+	// serverReqDrops counts server requests refused for too many at once.
+	serverReqDrops dropLog
 
 	mu          sync.Mutex
 	cfg         ServerConfig
@@ -293,6 +299,9 @@ func newUpstream(name string, cfg ServerConfig, g globalSettings, deps upstreamD
 		kick:        make(chan struct{}, 1),
 		reconfCh:    make(chan struct{}, 1),
 		sem:         newFairSem(effectiveLimits(cfg.Limits, g.Limits).MaxInFlight),
+		serverReqDrops: dropLog{
+			msg: "the server sent more requests (sampling, elicitation, roots) than mcptray serves at once; dropped some",
+		},
 		cfg:         cfg,
 		global:      g,
 		state:       StateConnecting,
@@ -750,7 +759,7 @@ func (e *fallbackError) Unwrap() error { return e.first }
 
 func (u *upstream) connectWith(ctx context.Context, tname string, r resolved, client *http.Client, pv string, token func(context.Context) (string, error)) (*session, error) {
 	opts := connOptions{URL: r.URL, Client: client, Headers: r.Headers, Logger: u.log, Token: token, MaxMessage: u.limits().MaxMessageSize}
-	sess := &session{broken: newBroken(), started: time.Now()}
+	sess := &session{broken: newBroken(), started: time.Now(), serverReqs: make(chan struct{}, maxServerRequests)}
 	sess.ctx, sess.cancel = context.WithCancel(context.Background())
 	ok := false
 	defer func() {
