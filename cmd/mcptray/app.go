@@ -151,6 +151,10 @@ func waitHubGone(ctx context.Context, sock string, pid int, limit time.Duration)
 		if errors.Is(err, ipc.ErrNoHub) && !processAlive(pid) {
 			return nil
 		}
+		var unsafe *ipc.UnsafeError
+		if errors.As(err, &unsafe) {
+			return err // not ours to wait for
+		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	return fmt.Errorf("still runs %s after it was asked to hand over", limit)

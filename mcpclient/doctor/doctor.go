@@ -385,6 +385,11 @@ func checkHub(ctx context.Context, opts Options, cfgPath string, add func(Findin
 				Fix:     "nothing to do: a bridge starts the hub when an IDE launches it; to start it now run `mcptray` (tray) or `mcptray serve`"})
 			return nil
 		}
+		var unsafe *ipc.UnsafeError
+		if errors.As(err, &unsafe) {
+			add(Finding{Check: CheckHub, Status: Fail, Summary: err.Error(), Fix: unsafe.Fix})
+			return nil
+		}
 		add(Finding{Check: CheckHub, Status: Fail, Summary: fmt.Sprintf("the hub on %s does not answer properly: %v", sock, err),
 			Fix: "stop the hub process and start it again (`mcptray serve`)"})
 		return nil

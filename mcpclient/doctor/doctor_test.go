@@ -488,3 +488,34 @@ func TestWrite(t *testing.T) {
 		}
 	}
 }
+
+// TestForeignSocket: a hub socket whose directory another user made first
+// (the temp-dir fallback for a deep state dir) is reported as broken, with
+// the fix, and doctor sends nothing to it.
+func TestForeignSocket(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to make a directory another user owns")
+	}
+	f := newFixture(t)
+	f.home = filepath.Join(f.home, strings.Repeat("d", 60), strings.Repeat("e", 60))
+	if err := os.MkdirAll(f.home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	sock := ipc.SocketPath(f.home)
+	if filepath.Dir(sock) == f.home {
+		t.Fatalf("the socket %s did not fall back to the temp dir", sock)
+	}
+	dir := filepath.Dir(sock)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chown(dir, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	rep := f.run("", nil)
+	h := expect(t, rep, "", doctor.CheckHub, doctor.Fail, "refusing", "65534")
+	if !strings.Contains(h.Fix, "Remove") || !strings.Contains(h.Fix, dir) {
+		t.Errorf("the fix does not say what to remove: %q", h.Fix)
+	}
+}
