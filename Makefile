@@ -10,6 +10,9 @@ TEST_TIMEOUT ?= 15m
 BENCH_PKG    ?= ./mcpclient/bench/
 BENCHTIME    ?= 3s
 BENCH_COUNT  ?= 1
+# Fuzzing time per fuzz target: `make fuzz`, and the short run `make test` does.
+FUZZTIME      ?= 60s
+TEST_FUZZTIME ?= 2s
 # Packages that must build without cgo on every desktop OS.
 CROSS_PKGS   := ./auth/... ./mcpclient/... ./cmd/mcptray-bridge/... ./cmd/mcptray/internal/...
 CROSS_OSES   := linux darwin windows
@@ -22,7 +25,7 @@ export MCPTRAY_REQUIRE_REAL ?= 1
 # Go files of the repo, outside dot-directories (.ci/npm/node_modules, .git).
 GO_FILES = $(shell find . -name '.?*' -prune -o -name '*.go' -type f -print)
 
-.PHONY: help deps build run test bench lint fmt fmt-check vet cross clean package
+.PHONY: help deps build run test fuzz bench lint fmt fmt-check vet cross clean package
 
 help: ## list the targets
 	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | \
@@ -42,8 +45,12 @@ run: deps build ## build and start the tray app (headless `serve` without a disp
 		exec $(BIN)/mcptray serve; \
 	fi
 
-test: deps fmt-check vet cross ## gofmt, vet, cross builds, then go test -race on everything
+test: deps fmt-check vet cross ## gofmt, vet, cross builds, go test -race on everything, each fuzz target for TEST_FUZZTIME
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+	@GO=$(GO) FUZZTIME=$(TEST_FUZZTIME) FUZZ_KEEP_CRASHERS=0 FUZZ_CRASHERS_DIR=$(BIN)/fuzz-crashers bash .ci/fuzz.sh
+
+fuzz: ## run every Go fuzz target for FUZZTIME each (default 60s; FUZZ_MATCH=regexp picks some)
+	@GO=$(GO) FUZZTIME=$(FUZZTIME) bash .ci/fuzz.sh
 
 bench: deps build ## run the benchmarks in BENCH_PKG (BENCHTIME, BENCH_COUNT)
 	@[ -d "$(BENCH_PKG)" ] || { echo "bench: $(BENCH_PKG) does not exist (yet)"; exit 1; }
