@@ -1,7 +1,6 @@
 package mcpclient
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -86,27 +85,6 @@ func bodySuffix(b string) string {
 		return ""
 	}
 	return ": " + b
-}
-
-// temporary reports errors that warrant a backoff and a new attempt:
-// 5xx/429, refused or reset connections, timeouts, DNS hiccups.
-func temporary(err error) bool {
-	var se *StatusError
-	if errors.As(err, &se) {
-		return se.Temporary()
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return true
-	}
-	var ne net.Error
-	if errors.As(err, &ne) {
-		return true
-	}
-	var oe *net.OpError
-	if errors.As(err, &oe) {
-		return true
-	}
-	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // notSent reports errors after which the upstream certainly did not run

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -414,11 +413,4 @@ func (u *upstream) storedTokens(ctx context.Context) bool {
 	defer cancel()
 	c, err := m.Stored(ctx)
 	return err == nil && c != nil && (c.AccessToken != "" || c.RefreshToken != "")
-}
-
-func redactURL(s string) string {
-	if i := strings.IndexByte(s, '?'); i >= 0 {
-		return s[:i] + "?…"
-	}
-	return s
 }
