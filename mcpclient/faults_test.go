@@ -31,9 +31,10 @@ func echoArgs(text string) map[string]any {
 	return map[string]any{"name": "echo", "arguments": map[string]any{"text": text}}
 }
 
-// TestFaultRecovery injects each failure of DESIGN.md's table into a live
-// session and checks that the same bridge process keeps answering and that
-// the IDE sees no error except for a tools/call lost mid-stream.
+// TestFaultRecovery injects each failure of README's "How sessions heal"
+// table into a live session and checks that the same bridge process keeps
+// answering and that the IDE sees no error except for a tools/call lost
+// mid-stream.
 func TestFaultRecovery(t *testing.T) {
 	retryAfter := http.Header{"Retry-After": {"0"}}
 	for _, tc := range []struct {

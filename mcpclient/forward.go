@@ -12,8 +12,9 @@ import (
 	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
 )
 
-// errNeedsLogin, errDisabled and friends are what acquire reports when no
-// session can be had; forward turns them into words for the IDE.
+// unavailableError is what acquire reports when no session can be had:
+// the state the server is in (needs_login, disabled, failed, …) and why;
+// unavailableText turns it into words for the IDE.
 type unavailableError struct {
 	state  State
 	reason string

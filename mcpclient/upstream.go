@@ -24,7 +24,9 @@ import (
 // State is where a server's supervisor is.
 type State string
 
-// The states of DESIGN.md's upstream lifecycle.
+// The states of a server's supervisor (README "How sessions heal"):
+// connecting → connected → backoff → connecting …, plus disabled,
+// needs_login, logging_in and failed.
 const (
 	StateDisabled   State = "disabled"
 	StateConnecting State = "connecting"

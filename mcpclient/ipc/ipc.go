@@ -25,7 +25,7 @@ import (
 // Ops a Hello may carry.
 const (
 	OpAttach    = "attach"    // become an MCP session of Server
-	OpStatus    = "status"    // Result: []ServerStatus
+	OpStatus    = "status"    // Result: the hub's mcpclient.StatusReport (config, credential store, servers)
 	OpReconnect = "reconnect" // Server, or All
 	OpTools     = "tools"     // Result: the raw tools/list result of Server
 	OpCall      = "call"      // Tool, Args; Result: the raw tools/call result
