@@ -13,6 +13,13 @@ BENCH_COUNT  ?= 1
 # Fuzzing time per fuzz target: `make fuzz`, and the short run `make test` does.
 FUZZTIME      ?= 60s
 TEST_FUZZTIME ?= 2s
+# The version `mcptray version` prints and the hub reports (mcpclient.Version),
+# set by build and package: `git describe` (the last tag, the commits since it,
+# -dirty for uncommitted changes; the bare commit when there is no tag). Where
+# git cannot say (no git, no commit yet) the default in mcpclient/hub.go stays.
+# Tests build without it: test binaries and the binaries they build agree.
+VERSION      := $(shell git describe --tags --always --dirty 2>/dev/null)
+VERSION_X    := $(if $(VERSION),-X=github.com/mcptray/mcptray/mcpclient.Version=$(VERSION))
 # Packages that must build without cgo on every desktop OS.
 CROSS_PKGS   := ./auth/... ./mcpclient/... ./cmd/mcptray-bridge/... ./cmd/mcptray/internal/...
 CROSS_OSES   := linux darwin windows
@@ -34,8 +41,8 @@ help: ## list the targets
 deps: ## install missing system and npm packages (.ci/deps.sh)
 	@bash .ci/deps.sh
 
-build: ## build bin/mcptray and bin/mcptray-bridge
-	$(GO) build -o $(BIN)/ ./cmd/mcptray ./cmd/mcptray-bridge
+build: ## build bin/mcptray and bin/mcptray-bridge (version from git describe)
+	$(GO) build -ldflags '$(VERSION_X)' -o $(BIN)/ ./cmd/mcptray ./cmd/mcptray-bridge
 
 run: deps build ## build and start the tray app (headless `serve` without a display)
 	@if [ -n "$${DISPLAY:-}" ] || [ -n "$${WAYLAND_DISPLAY:-}" ]; then \
@@ -84,8 +91,10 @@ package: ## build the Linux package bin/mcptray.tar.xz (fyne package + the bridg
 	@# fyne reads FyneApp.toml beside the main package (and bumps its Build):
 	@# give it a copy of the root file for this run only.
 	@sed 's#"assets/#"../../assets/#' FyneApp.toml > cmd/mcptray/FyneApp.toml
+	@# fyne takes the linker flags for the app from GOFLAGS (-ldflags=…).
 	@trap 'rm -f $(CURDIR)/cmd/mcptray/FyneApp.toml' EXIT; \
-		cd $(BIN) && rm -f mcptray.tar.xz && $(GO) run $(FYNE) package -os linux -release -src $(CURDIR)/cmd/mcptray
+		cd $(BIN) && rm -f mcptray.tar.xz && \
+		GOFLAGS="$${GOFLAGS:-} $(if $(VERSION_X),-ldflags=$(VERSION_X))" $(GO) run $(FYNE) package -os linux -release -src $(CURDIR)/cmd/mcptray
 	@# Add mcptray-bridge (what IDEs launch) beside mcptray, and to the package's Makefile.
 	@tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
 		tar -xJf $(BIN)/mcptray.tar.xz -C "$$tmp"; \

@@ -24,7 +24,9 @@ import (
 // maxHelloSize bounds the first line of a socket connection.
 const maxHelloSize = 1 << 20
 
-// Version is the mcptray version, set by the linker for releases.
+// Version is the mcptray version. `make build` and `make package` set it
+// with -ldflags -X to `git describe --tags --always --dirty`; a plain
+// `go build` or `go test` keeps this default.
 var Version = "0.1.0-dev"
 
 // HubOptions configure a hub. The zero value works: default config path,
