@@ -154,51 +154,18 @@ func inConfigDir(parts ...string) func(Env) (string, error) {
 	}
 }
 
-// The clients and where their user-level MCP config lives. Sources, as
-// found when this was written:
+// The clients and their user-level MCP server lists. What the entries
+// below do not say:
 //
-//   - VS Code: "The VS Code format is stored in .vscode/mcp.json in your
-//     workspace or in your user profile. It defines servers in a top-level
-//     servers object"; stdio entries have "type": "stdio", "command",
-//     "args" (code.visualstudio.com/docs/agents/reference/mcp-configuration).
-//     The user profile file is Code/User/mcp.json in the user config dir:
-//     ~/.config/Code/User/mcp.json, ~/Library/Application
-//     Support/Code/User/mcp.json, %APPDATA%\Code\User\mcp.json (the older
-//     "mcp": {"servers": …} in settings.json moved there; docker/docs commit
-//     3712a39 "MCP settings in VSCode is no longer in settings.json but
-//     mcp.json"). JSONC.
-//   - Cursor: "Use ~/.cursor/mcp.json to make a server available in every
-//     project", servers under "mcpServers", "command"/"args" or "url"
-//     (cursor.com/docs/mcp, via mcpbundles.com/guides/cursor); on Windows
-//     %USERPROFILE%\.cursor\mcp.json.
-//   - Claude Desktop: claude_desktop_config.json in
-//     ~/Library/Application Support/Claude/ (macOS) and %APPDATA%\Claude\
-//     (Windows) (modelcontextprotocol.io quickstart, playwright.dev/mcp);
-//     there is no official Linux build, the community builds use
-//     ~/.config/Claude/ — the same "user config dir + Claude" rule.
-//     Strict JSON, "mcpServers", "command"/"args". Since February 2026 the
-//     Windows app is an MSIX package that reads
-//     %LOCALAPPDATA%\Packages\Claude_<id>\LocalCache\Roaming\Claude\
-//     instead (anthropics/claude-code#26073; "Edit Config" opens the wrong
-//     file there): that directory wins when it exists.
-//   - Claude Code: user-scope servers are the top-level "mcpServers" of
-//     ~/.claude.json ("user: stored in ~/.claude.json … available in all
-//     your projects"; code.claude.com/docs/en/mcp), entries written by
-//     `claude mcp add` carry "type": "stdio". With CLAUDE_CONFIG_DIR set
-//     the file is $CLAUDE_CONFIG_DIR/.claude.json. Claude Code rewrites
-//     this file often: edits re-check it just before the rename.
-//   - Codex: "[mcp_servers.<name>] table in ~/.codex/config.toml"
-//     (developers.openai.com/codex/mcp, via mcpbundles.com/guides/codex),
-//     command/args for stdio, url (+ bearer_token_env_var, http_headers,
-//     env_http_headers) for Streamable HTTP; $CODEX_HOME overrides ~/.codex.
-//   - Windsurf: "~/.codeium/windsurf/mcp_config.json (macOS/Linux),
-//     %USERPROFILE%\.codeium\windsurf\mcp_config.json (Windows)",
-//     "mcpServers", command/args or "serverUrl" for remote servers
-//     (docs.windsurf.com/windsurf/cascade/mcp, via the GitHub MCP server's
-//     install-windsurf.md).
-//   - Gemini CLI: "mcpServers in ~/.gemini/settings.json (user)"; command
-//     for stdio, "url" for SSE, "httpUrl" for Streamable HTTP
-//     (github.com/google-gemini/gemini-cli docs/tools/mcp-server.md).
+//   - VS Code's list was "mcp": {"servers": …} in settings.json before
+//     mcp.json; import still reads it (ImportTargets).
+//   - Claude Desktop for Windows is an MSIX package that reads its config
+//     under %LOCALAPPDATA%\Packages\Claude_*\LocalCache\Roaming\Claude\
+//     rather than %APPDATA%\Claude\: that directory wins when it exists
+//     (claudeDesktopPath).
+//   - Claude Code also keeps per-project lists under "projects" in the same
+//     file (claudeProjectTargets), and rewrites the file often: edits
+//     re-check it just before the rename.
 var clients = []Client{
 	{ID: "vscode", Name: "VS Code", ServersKey: []string{"servers"}, TypeStdio: true,
 		path: inConfigDir("Code", "User", "mcp.json")},
