@@ -410,6 +410,11 @@ func (w *snWatcher) clickUntil(ctx context.Context, it snItem, label string, wit
 	for {
 		m, err := w.menu(it)
 		if err != nil {
+			// The item went away: an earlier click may be taking effect
+			// (Quit ends the app slowly on a loaded machine).
+			if derr := eventually(ctx, time.Until(deadline), done); derr == nil {
+				return nil
+			}
 			return err
 		}
 		entry, ok := m.find(label)
