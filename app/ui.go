@@ -215,20 +215,24 @@ func (u *UI) updateTray(snap []mcpclient.ServerStatus) {
 const trayIconSize = 64
 
 func (u *UI) menuActions() MenuActions {
+	// The tray calls its items on its own goroutine (D-Bus); the actions
+	// touch widgets and UI state, so each runs on the Fyne goroutine.
+	named := func(f func(string)) func(string) { return func(n string) { u.do(func() { f(n) }) } }
+	plain := func(f func()) func() { return func() { u.do(f) } }
 	return MenuActions{
-		Reconnect:    u.reconnect,
-		ReconnectAll: u.reconnectAll,
-		SignIn:       u.signIn,
-		SignOut:      u.signOut,
-		CopyBridge:   u.copyBridge,
-		SetEnabled:   u.setEnabled,
-		ShowWindow:   u.show,
-		OpenConfig:   u.openConfig,
-		OpenLogs:     u.openLogs,
-		StartAtLogin: u.setStartAtLogin,
+		Reconnect:    named(u.reconnect),
+		ReconnectAll: plain(u.reconnectAll),
+		SignIn:       named(u.signIn),
+		SignOut:      named(u.signOut),
+		CopyBridge:   named(u.copyBridge),
+		SetEnabled:   func(n string, on bool) { u.do(func() { u.setEnabled(n, on) }) },
+		ShowWindow:   plain(u.show),
+		OpenConfig:   plain(u.openConfig),
+		OpenLogs:     plain(u.openLogs),
+		StartAtLogin: func(on bool) { u.do(func() { u.setStartAtLogin(on) }) },
 		// Set, not left to Fyne: its tray captures a nil action before it
 		// fills in its own quit.
-		Quit: u.Quit,
+		Quit: plain(u.Quit),
 	}
 }
 
