@@ -1,11 +1,16 @@
 // Package ipc is the hub's local socket protocol: where the socket lives,
-// the hello line that opens every connection, and a small client. It uses
-// only the standard library so that the bridge binary stays small.
+// the hello line that opens every connection, and Client, the typed client
+// of the control API that the CLI, doctor and the tray share. It uses only
+// the standard library so that the bridge binary stays small.
 //
 // Every connection starts with one JSON line from the client, a Hello, and
 // one JSON line from the hub, a Reply. For "attach" the connection then
 // carries newline-delimited JSON-RPC (MCP stdio framing) for one MCP
-// session; for every other op it closes after the reply.
+// session; for every other op it closes after the reply (login sends
+// progress replies first). A failed request's Reply carries the hub's
+// words and, for JSON-RPC errors, their code; clients get it as an *Error.
+// Fields are only ever added, so that old bridges and CLIs work with a new
+// hub and the other way round.
 package ipc
 
 import (
@@ -54,7 +59,11 @@ type Reply struct {
 	Progress bool   `json:"progress,omitempty"`
 	URL      string `json:"url,omitempty"`
 
-	Error  string          `json:"error,omitempty"`
+	Error string `json:"error,omitempty"`
+	// Code is the JSON-RPC error code of Error, when the hub's error has
+	// one (a server's error response, or mcptray's own codes such as
+	// -32011 needs login); 0 otherwise, and from hubs older than the field.
+	Code   int             `json:"code,omitempty"`
 	Hub    *HubInfo        `json:"hub,omitempty"`
 	Result json.RawMessage `json:"result,omitempty"`
 	// MaxMessage is the attached server's message size limit in bytes
@@ -182,7 +191,8 @@ func Open(ctx context.Context, socket string, h Hello) (net.Conn, *bufio.Reader,
 }
 
 // Request sends a one-shot hello and returns the reply; a reply with
-// OK false is returned as an error carrying the hub's words.
+// OK false is returned with an *Error carrying the hub's words and code.
+// Control clients use Client, which wraps it.
 func Request(ctx context.Context, socket string, h Hello) (*Reply, error) {
 	c, _, rep, err := Open(ctx, socket, h)
 	if err != nil {
@@ -190,13 +200,13 @@ func Request(ctx context.Context, socket string, h Hello) (*Reply, error) {
 	}
 	c.Close()
 	if !rep.OK {
-		return rep, errors.New(rep.Error)
+		return rep, rep.err()
 	}
 	return rep, nil
 }
 
 // Stream sends a hello and passes each progress reply to onProgress until
-// the final reply, which it returns (an OK false reply as an error).
+// the final reply, which it returns (an OK false reply with an *Error).
 func Stream(ctx context.Context, socket string, h Hello, onProgress func(*Reply)) (*Reply, error) {
 	c, r, rep, err := Open(ctx, socket, h)
 	if err != nil {
@@ -222,7 +232,7 @@ func Stream(ctx context.Context, socket string, h Hello, onProgress func(*Reply)
 		}
 	}
 	if !rep.OK {
-		return rep, errors.New(rep.Error)
+		return rep, rep.err()
 	}
 	return rep, nil
 }
