@@ -216,12 +216,13 @@ func (h *Hub) Run(ctx context.Context) error {
 func (h *Hub) probe(ctx context.Context) error {
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	rep, err := ipc.Request(pctx, h.socket, ipc.Hello{Op: ipc.OpPing})
+	info, err := ipc.NewClient(h.socket, "mcptray hub").Ping(pctx)
 	if err == nil {
-		return &ErrHubRunning{Info: rep.Hub, Socket: h.socket}
+		return &ErrHubRunning{Info: info, Socket: h.socket}
 	}
-	if rep != nil {
-		return &ErrHubRunning{Info: rep.Hub, Socket: h.socket}
+	var answered *ipc.Error
+	if errors.As(err, &answered) {
+		return &ErrHubRunning{Info: answered.Hub, Socket: h.socket}
 	}
 	return nil
 }
@@ -336,7 +337,7 @@ func (h *Hub) handleConn(ctx context.Context, c net.Conn) {
 	}
 	res, err := h.control(ctx, hello)
 	if err != nil {
-		reply(ipc.Reply{Error: err.Error()})
+		reply(ipc.Reply{Error: err.Error(), Code: ipc.ErrorCode(err)})
 		return
 	}
 	reply(ipc.Reply{OK: true, Result: res})
@@ -530,7 +531,8 @@ func (h *Hub) Reconnect(name string, all bool) error {
 }
 
 // Call sends one request to a server, as an IDE would, and returns the raw
-// response line's result or an error with the server's words.
+// response line's result, or for an error response a *CallError with its
+// code and the server's (or mcptray's) words.
 func (h *Hub) Call(ctx context.Context, name, method string, params json.RawMessage) (json.RawMessage, error) {
 	u, err := h.server(name)
 	if err != nil {
@@ -547,7 +549,11 @@ func (h *Hub) Call(ctx context.Context, name, method string, params json.RawMess
 	if m.Error != nil {
 		var e rpcError
 		_ = json.Unmarshal(m.Error, &e)
-		return nil, errors.New(e.Message)
+		ce := &CallError{Code: e.Code, Message: e.Message}
+		if e.Code == CodeNeedsLogin {
+			ce.SigningIn = u.signingIn()
+		}
+		return nil, ce
 	}
 	return m.Result, nil
 }

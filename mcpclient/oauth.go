@@ -87,6 +87,7 @@ type authState struct {
 	challenge  string // the last WWW-Authenticate of a 401/403
 	autoOpened bool   // the browser was opened once without being asked
 	stepUps    int    // step-up logins for insufficient_scope
+	bgLogins   int    // logins started by the supervisor that have not ended
 	signedIn   bool   // the current session carries a token
 	lastToken  string // the token sent last (never logged)
 	// cachedTok is the access token in use, valid until cachedExp, so that
@@ -363,12 +364,28 @@ func (u *upstream) maybeAutoLogin() bool {
 	return true
 }
 
+// signingIn reports a sign-in under way: one the supervisor started (it
+// may not have reached the browser yet) or any login in progress.
+func (u *upstream) signingIn() bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.auth.bgLogins > 0 || u.state == StateLoggingIn
+}
+
 // loginInBackground runs a sign-in owned by the supervisor (it ends with
 // the supervisor, or after auth.DefaultLoginTimeout).
 func (u *upstream) loginInBackground(what string) {
 	u.bg.Add(1)
+	u.mu.Lock()
+	u.auth.bgLogins++
+	u.mu.Unlock()
 	go func() {
 		defer u.bg.Done()
+		defer func() {
+			u.mu.Lock()
+			u.auth.bgLogins--
+			u.mu.Unlock()
+		}()
 		u.mu.Lock()
 		rctx := u.runCtx
 		u.mu.Unlock()

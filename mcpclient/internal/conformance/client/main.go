@@ -19,6 +19,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -193,7 +194,7 @@ func (c *client) browse(ctx context.Context, authURL string) error {
 func (c *client) waitHub(ctx context.Context, done <-chan error) error {
 	for {
 		pctx, cancel := context.WithTimeout(ctx, time.Second)
-		_, err := ipc.Request(pctx, c.hub.Socket(), ipc.Hello{Op: ipc.OpPing})
+		_, err := ipc.NewClient(c.hub.Socket(), "conformance").Ping(pctx)
 		cancel()
 		if err == nil && len(c.hub.Snapshot(false)) == 1 {
 			return nil
@@ -271,9 +272,9 @@ func (c *client) waitConnected(ctx context.Context) error {
 }
 
 // call sends one request through the hub. When the hub answers that a
-// sign-in is needed, it does what the message tells a user to do: wait for
-// the browser window mcptray opened, or sign in, then try again. The number
-// of tries is bounded.
+// sign-in is needed (CodeNeedsLogin), it does what the message tells a user
+// to do: wait for the sign-in under way (the browser window mcptray opened),
+// or sign in, then try again. The number of tries is bounded.
 func (c *client) call(ctx context.Context, method string, params any) (json.RawMessage, error) {
 	var raw json.RawMessage
 	if params != nil {
@@ -287,21 +288,16 @@ func (c *client) call(ctx context.Context, method string, params any) (json.RawM
 			return res, nil
 		}
 		c.log.Info("client: call failed", "method", method, "attempt", attempt, "err", err)
-		msg := err.Error()
-		if attempt >= 5 || !strings.Contains(msg, "sign") {
+		var ce *mcpclient.CallError
+		if attempt >= 5 || !errors.As(err, &ce) || ce.Code != mcpclient.CodeNeedsLogin {
 			return nil, fmt.Errorf("%s: %w", method, err)
 		}
-		switch {
-		case strings.Contains(msg, "opened a browser") || strings.Contains(msg, "finish signing in"):
+		if ce.SigningIn {
 			if err := c.waitBrowserLogin(ctx, browsed); err != nil {
 				return nil, fmt.Errorf("%s: %w", method, err)
 			}
-		case strings.Contains(msg, "mcptray login"):
-			if err := c.ready(ctx); err != nil {
-				return nil, fmt.Errorf("%s: signing in: %w", method, err)
-			}
-		default:
-			return nil, fmt.Errorf("%s: %w", method, err)
+		} else if err := c.ready(ctx); err != nil {
+			return nil, fmt.Errorf("%s: signing in: %w", method, err)
 		}
 	}
 }
