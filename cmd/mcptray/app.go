@@ -104,21 +104,26 @@ const maxTakeovers = 4
 // to hand over, and once it has exited this process goes on to start the
 // tray hub (bridges re-attach by themselves).
 func existingHub(ctx context.Context, env cli.Env, sock string) (exit bool, code int) {
+	client := ipc.NewClient(sock, "mcptray tray")
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	rep, err := ipc.Request(pctx, sock, ipc.Hello{Op: ipc.OpPing})
+	hub, err := client.Ping(pctx)
 	cancel()
-	if err != nil && rep == nil {
+	var answered *ipc.Error
+	if errors.As(err, &answered) {
+		hub, err = answered.Hub, nil // a hub is there, though it refused the ping
+	}
+	if err != nil {
 		return false, 0 // nobody home
 	}
 	pid := 0
 	mode := ""
-	if rep.Hub != nil {
-		pid, mode = rep.Hub.PID, rep.Hub.Mode
+	if hub != nil {
+		pid, mode = hub.PID, hub.Mode
 	}
 	if mode == "tray" {
 		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
-		if _, err := ipc.Request(sctx, sock, ipc.Hello{Op: ipc.OpShow}); err != nil {
+		if err := client.Show(sctx); err != nil {
 			fmt.Fprintf(env.Stderr, "mcptray: already running (pid %d), but it did not show its window: %v\n", pid, err)
 			return true, 1
 		}
@@ -127,7 +132,7 @@ func existingHub(ctx context.Context, env cli.Env, sock string) (exit bool, code
 	}
 	fmt.Fprintf(env.Stderr, "mcptray: taking over from the headless hub (pid %d)…\n", pid)
 	hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	_, err = ipc.Request(hctx, sock, ipc.Hello{Op: ipc.OpHandover})
+	err = client.Handover(hctx)
 	cancel()
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "mcptray: the headless hub (pid %d) refused to hand over: %v\n", pid, err)
@@ -143,10 +148,11 @@ func existingHub(ctx context.Context, env cli.Env, sock string) (exit bool, code
 // waitHubGone polls until nothing answers on sock and the hub's process
 // has exited (it holds the single-instance lock until then).
 func waitHubGone(ctx context.Context, sock string, pid int, limit time.Duration) error {
+	client := ipc.NewClient(sock, "mcptray tray")
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
 		pctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
-		_, err := ipc.Request(pctx, sock, ipc.Hello{Op: ipc.OpPing})
+		_, err := client.Ping(pctx)
 		cancel()
 		if errors.Is(err, ipc.ErrNoHub) && !processAlive(pid) {
 			return nil
@@ -180,9 +186,9 @@ func startHub(ctx context.Context, opts mcpclient.HubOptions) (*mcpclient.Hub, <
 		case <-time.After(20 * time.Millisecond):
 		}
 		pctx, cancel := context.WithTimeout(ctx, time.Second)
-		rep, err := ipc.Request(pctx, hub.Socket(), ipc.Hello{Op: ipc.OpPing})
+		info, err := ipc.NewClient(hub.Socket(), "mcptray tray").Ping(pctx)
 		cancel()
-		if err == nil && rep.Hub != nil && rep.Hub.PID == os.Getpid() {
+		if err == nil && info != nil && info.PID == os.Getpid() {
 			return hub, done, nil
 		}
 	}

@@ -141,33 +141,32 @@ func Version(ctx context.Context, env Env, args []string) int {
 	return 0
 }
 
-func socket() (string, error) {
-	home, err := ipc.Home()
-	if err != nil {
-		return "", err
-	}
-	return ipc.SocketPath(home), nil
-}
-
-// request sends a control request; errors are printed with the command name.
-func request(ctx context.Context, env Env, cmd string, h ipc.Hello, timeout time.Duration) (*ipc.Reply, bool) {
-	sock, err := socket()
+// client is the hub's control client for command cmd; when there is none
+// it says why and returns nil.
+func client(env Env, cmd string) *ipc.Client {
+	c, err := ipc.DefaultClient("mcptray " + cmd)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "mcptray %s: %v\n", cmd, err)
-		return nil, false
+		return nil
 	}
+	return c
+}
+
+// control runs one control request with c, bounded by timeout; its error
+// is printed with the command name.
+func control(ctx context.Context, env Env, cmd string, c *ipc.Client, timeout time.Duration, do func(context.Context) error) bool {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	rep, err := ipc.Request(ctx, sock, h)
-	if err != nil {
-		if errors.Is(err, ipc.ErrNoHub) {
-			fmt.Fprintf(env.Stderr, "mcptray %s: no hub is running (socket %s). Start it with `mcptray` or `mcptray serve`.\n", cmd, sock)
-		} else {
-			fmt.Fprintf(env.Stderr, "mcptray %s: %v\n", cmd, err)
-		}
-		return nil, false
+	err := do(ctx)
+	if err == nil {
+		return true
 	}
-	return rep, true
+	if errors.Is(err, ipc.ErrNoHub) {
+		fmt.Fprintf(env.Stderr, "mcptray %s: no hub is running (socket %s). Start it with `mcptray` or `mcptray serve`.\n", cmd, c.Socket)
+	} else {
+		fmt.Fprintf(env.Stderr, "mcptray %s: %v\n", cmd, err)
+	}
+	return false
 }
 
 // Status prints the servers' states.
@@ -178,25 +177,28 @@ func Status(ctx context.Context, env Env, args []string) int {
 	if err := parseArgs(fs, args); err != nil {
 		return 2
 	}
-	rep, ok := request(ctx, env, "status", ipc.Hello{Op: ipc.OpStatus}, 10*time.Second)
-	if !ok {
+	c := client(env, "status")
+	if c == nil {
 		return 1
 	}
 	var st mcpclient.StatusReport
-	if err := json.Unmarshal(rep.Result, &st); err != nil {
-		fmt.Fprintf(env.Stderr, "mcptray status: malformed answer from the hub: %v\n", err)
+	var hub *ipc.HubInfo
+	if !control(ctx, env, "status", c, 10*time.Second, func(ctx context.Context) (err error) {
+		hub, err = c.Status(ctx, &st)
+		return err
+	}) {
 		return 1
 	}
 	if *asJSON {
 		out := struct {
 			Hub *ipc.HubInfo `json:"hub"`
 			mcpclient.StatusReport
-		}{rep.Hub, st}
+		}{hub, st}
 		b, _ := json.MarshalIndent(out, "", "  ")
 		fmt.Fprintln(env.Stdout, string(b))
 		return 0
 	}
-	WriteStatus(env.Stdout, rep.Hub, st, time.Now())
+	WriteStatus(env.Stdout, hub, st, time.Now())
 	return 0
 }
 
@@ -271,8 +273,13 @@ func Reconnect(ctx context.Context, env Env, args []string) int {
 		fmt.Fprintln(env.Stderr, "usage: mcptray reconnect NAME | --all")
 		return 2
 	}
-	h := ipc.Hello{Op: ipc.OpReconnect, All: *all, Server: fs.Arg(0)}
-	if _, ok := request(ctx, env, "reconnect", h, 10*time.Second); !ok {
+	c := client(env, "reconnect")
+	if c == nil || !control(ctx, env, "reconnect", c, 10*time.Second, func(ctx context.Context) error {
+		if *all {
+			return c.ReconnectAll(ctx)
+		}
+		return c.Reconnect(ctx, fs.Arg(0))
+	}) {
 		return 1
 	}
 	if *all {
@@ -295,12 +302,16 @@ func Tools(ctx context.Context, env Env, args []string) int {
 		fmt.Fprintln(env.Stderr, "usage: mcptray tools NAME [--json]")
 		return 2
 	}
-	rep, ok := request(ctx, env, "tools", ipc.Hello{Op: ipc.OpTools, Server: fs.Arg(0)}, 60*time.Second)
-	if !ok {
+	c := client(env, "tools")
+	var res json.RawMessage
+	if c == nil || !control(ctx, env, "tools", c, 60*time.Second, func(ctx context.Context) (err error) {
+		res, err = c.Tools(ctx, fs.Arg(0))
+		return err
+	}) {
 		return 1
 	}
 	if *asJSON {
-		fmt.Fprintln(env.Stdout, string(rep.Result))
+		fmt.Fprintln(env.Stdout, string(res))
 		return 0
 	}
 	var r struct {
@@ -309,7 +320,7 @@ func Tools(ctx context.Context, env Env, args []string) int {
 			Description string `json:"description"`
 		} `json:"tools"`
 	}
-	_ = json.Unmarshal(rep.Result, &r)
+	_ = json.Unmarshal(res, &r)
 	sort.Slice(r.Tools, func(i, j int) bool { return r.Tools[i].Name < r.Tools[j].Name })
 	tw := tabwriter.NewWriter(env.Stdout, 2, 4, 2, ' ', 0)
 	for _, t := range r.Tools {
@@ -330,24 +341,28 @@ func Call(ctx context.Context, env Env, args []string) int {
 		fmt.Fprintln(env.Stderr, "usage: mcptray call NAME TOOL ['{\"arg\":\"value\"}']")
 		return 2
 	}
-	h := ipc.Hello{Op: ipc.OpCall, Server: fs.Arg(0), Tool: fs.Arg(1)}
+	var toolArgs json.RawMessage
 	if fs.NArg() == 3 {
 		var obj map[string]json.RawMessage
 		if err := json.Unmarshal([]byte(fs.Arg(2)), &obj); err != nil {
 			fmt.Fprintf(env.Stderr, "mcptray call: the arguments must be a JSON object, e.g. '{\"text\":\"hi\"}': %v\n", err)
 			return 2
 		}
-		h.Args = json.RawMessage(fs.Arg(2))
+		toolArgs = json.RawMessage(fs.Arg(2))
 	}
-	rep, ok := request(ctx, env, "call", h, 10*time.Minute)
-	if !ok {
+	c := client(env, "call")
+	var res json.RawMessage
+	if c == nil || !control(ctx, env, "call", c, 10*time.Minute, func(ctx context.Context) (err error) {
+		res, err = c.Call(ctx, fs.Arg(0), fs.Arg(1), toolArgs)
+		return err
+	}) {
 		return 1
 	}
-	fmt.Fprintln(env.Stdout, string(rep.Result))
+	fmt.Fprintln(env.Stdout, string(res))
 	var r struct {
 		IsError bool `json:"isError"`
 	}
-	if json.Unmarshal(rep.Result, &r) == nil && r.IsError {
+	if json.Unmarshal(res, &r) == nil && r.IsError {
 		return 1
 	}
 	return 0

@@ -10,7 +10,6 @@ package doctor
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -375,9 +374,10 @@ func checkHub(ctx context.Context, opts Options, cfgPath string, add func(Findin
 	}
 	checkStateDir(home, add)
 	sock := ipc.SocketPath(home)
+	client := ipc.NewClient(sock, "mcptray doctor")
 	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	rep, err := ipc.Request(pctx, sock, ipc.Hello{Op: ipc.OpPing, Client: "mcptray doctor"})
+	hub, err := client.Ping(pctx)
 	if err != nil {
 		if errors.Is(err, ipc.ErrNoHub) {
 			add(Finding{Check: CheckHub, Status: Info,
@@ -395,7 +395,7 @@ func checkHub(ctx context.Context, opts Options, cfgPath string, add func(Findin
 		return nil
 	}
 	f := Finding{Check: CheckHub, Status: OK}
-	if h := rep.Hub; h != nil {
+	if h := hub; h != nil {
 		f.Summary = fmt.Sprintf("running: pid %d, %s, version %s, socket %s", h.PID, h.Mode, h.Version, sock)
 		if h.Version != mcpclient.Version {
 			f.Status = Warn
@@ -411,12 +411,8 @@ func checkHub(ctx context.Context, opts Options, cfgPath string, add func(Findin
 	add(f)
 	sctx, cancel2 := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel2()
-	srep, err := ipc.Request(sctx, sock, ipc.Hello{Op: ipc.OpStatus, Client: "mcptray doctor"})
-	if err != nil {
-		return nil
-	}
 	var st mcpclient.StatusReport
-	if json.Unmarshal(srep.Result, &st) != nil {
+	if _, err := client.Status(sctx, &st); err != nil {
 		return nil
 	}
 	return &st
