@@ -2,6 +2,7 @@ package mcpclient_test
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -255,8 +256,10 @@ func TestCancelFromIDE(t *testing.T) {
 	}
 }
 
-// TestServerRequestRouting: a sampling request from the upstream reaches
-// the IDE whose call is in flight, not the other one.
+// TestServerRequestRouting: a sampling, roots or elicitation request from
+// the upstream reaches the IDE whose call is in flight, and only that one.
+// (The fault server, like mcp-go, sends these on the standalone GET stream,
+// so the hub picks the IDE with a call in flight: one IDE at a time here.)
 func TestServerRequestRouting(t *testing.T) {
 	srv := startFault(t, fs.Options{})
 	f := startHub(t, map[string]string{"up": urlEntry(srv.URL())})
@@ -282,22 +285,32 @@ func TestServerRequestRouting(t *testing.T) {
 	caps := map[string]any{"sampling": map[string]any{}, "roots": map[string]any{}, "elicitation": map[string]any{}}
 	a.initialize(caps)
 	b.initialize(caps)
-	r := b.ok("tools/call", map[string]any{"name": "sample", "arguments": map[string]any{"prompt": "hi"}})
-	if !strings.Contains(string(r), "from B") {
-		t.Errorf("sampling answered by the wrong IDE: %s", r)
-	}
-	r = a.ok("tools/call", map[string]any{"name": "roots", "arguments": map[string]any{}})
-	if !strings.Contains(string(r), "file:///A") {
-		t.Errorf("roots answered by the wrong IDE: %s", r)
-	}
-	r = b.ok("tools/call", map[string]any{"name": "elicit", "arguments": map[string]any{}})
-	if !strings.Contains(string(r), "B") {
-		t.Errorf("elicitation answered by the wrong IDE: %s", r)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if got["A sampling/createMessage"] != 0 || got["B roots/list"] != 0 {
-		t.Errorf("requests went to the IDE without a call in flight: %v", got)
+	// Each server request reaches exactly one IDE, the one whose call is in
+	// flight, once; and that IDE's answer is what the tool gets back, as
+	// it was sent.
+	for _, tc := range []struct {
+		caller *ide
+		tool   string
+		args   map[string]any
+		want   string // the tool's text: the caller's answer, as the tool renders it
+		asked  string // who was asked what
+	}{
+		{b, "sample", map[string]any{"prompt": "hi"}, "from B", "B sampling/createMessage"},
+		{a, "roots", map[string]any{}, "file:///A", "A roots/list"},
+		{b, "elicit", map[string]any{}, `accept {"name":"B"}`, "B elicitation/create"},
+	} {
+		mu.Lock()
+		clear(got)
+		mu.Unlock()
+		r := tc.caller.ok("tools/call", map[string]any{"name": tc.tool, "arguments": tc.args})
+		if text := tc.caller.toolText(r); text != tc.want {
+			t.Errorf("%s: the tool got %q, want %q (the answer of the IDE whose call it is)", tc.tool, text, tc.want)
+		}
+		mu.Lock()
+		if want := map[string]int{tc.asked: 1}; !maps.Equal(got, want) {
+			t.Errorf("%s: the IDEs were asked %v, want only %v", tc.tool, got, want)
+		}
+		mu.Unlock()
 	}
 }
 
