@@ -367,34 +367,43 @@ func TestSchemasByteForByte(t *testing.T) {
 }
 
 // TestListChangedAfterRebuild: when a rebuilt session lists other tools,
-// attached IDEs are told.
+// attached IDEs are told. Nothing here waits on timing: the IDE attaches
+// before the first session exists, so it always gets the hub's first
+// list_changed (no lists → the first lists), which the test waits for; and
+// the restarted server starts with its new tools, so it never sends a
+// list_changed of its own. The one the IDE gets after the restart can only
+// come from the hub comparing the rebuilt session's list with the old one.
 func TestListChangedAfterRebuild(t *testing.T) {
 	srv := startFault(t, fs.Options{})
+	srv.Inject(fs.Fault{Kind: fs.Status5xx, Status: 503, Count: -1}) // no session yet
 	f := startHub(t, map[string]string{"up": urlEntry(srv.URL())})
 	c := launchBridge(t, f.env(), "up", "--no-start")
+	deadline := time.Now().Add(10 * time.Second)
+	for f.status("up").Bridges != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the bridge did not attach: %+v", f.status("up"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if st := f.status("up"); st.SessionsOpened != 0 {
+		t.Fatalf("a session came up through the 503s: %+v", st)
+	}
+	srv.ClearFaults()
 	c.initialize(nil)
-	f.waitState("up", mcpclient.StateConnected, 5*time.Second)
-	time.Sleep(100 * time.Millisecond)
+	c.waitNote("notifications/tools/list_changed", nil, 10*time.Second) // the first lists
+	if n := f.status("up").Tools; n != len(fs.DefaultTools) {
+		t.Fatalf("first session lists %d tools, want %d", n, len(fs.DefaultTools))
+	}
 	c.mu.Lock()
 	c.notes = nil
 	c.mu.Unlock()
+
 	addr := srv.Addr()
 	srv.Close()
-	srv2 := startFault(t, fs.Options{Addr: addr})
-	// Change the tools while no session can exist (every request gets 503),
-	// so the server's own list_changed reaches nobody: the notification
-	// the IDE gets can only come from the hub comparing the lists.
-	srv2.Inject(fs.Fault{Kind: fs.Status5xx, Status: 503, Count: -1})
-	srv2.SetTools("echo")
-	srv2.ClearFaults()
+	startFault(t, fs.Options{Addr: addr, Tools: []string{"echo"}})
 	c.waitNote("notifications/tools/list_changed", nil, 10*time.Second)
-	f.waitState("up", mcpclient.StateConnected, 10*time.Second)
-	deadline := time.Now().Add(5 * time.Second)
-	for f.status("up").Tools != 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("tool count not refreshed: %+v", f.status("up"))
-		}
-		time.Sleep(20 * time.Millisecond)
+	if st := f.status("up"); st.Tools != 1 || st.SessionsOpened != 2 {
+		t.Fatalf("after the restart: %d tools on session %d, want 1 tool on session 2", st.Tools, st.SessionsOpened)
 	}
 	r := c.ok("tools/list", nil)
 	if strings.Contains(string(r), `"slow"`) {

@@ -82,6 +82,10 @@ type Options struct {
 	// Body400, as the reference server-everything does, instead of mcp-go's
 	// 404 "Invalid session ID". Streamable HTTP only.
 	UnknownSession400 bool
+	// Tools is the tool list the server starts with, as SetTools takes it;
+	// nil means DefaultTools. A server started with its tools never sends
+	// notifications/tools/list_changed for them.
+	Tools []string
 }
 
 // Stats are the server's counters, cumulative across Restart.
@@ -152,6 +156,9 @@ func Start(opts Options) (*Server, error) {
 		streams:       make(map[*faultWriter]struct{}),
 		legacyStreams: make(map[string]*faultWriter),
 		stats:         Stats{Requests: make(map[string]int)},
+	}
+	if opts.Tools != nil {
+		s.toolNames = append([]string(nil), opts.Tools...)
 	}
 	if s.logf == nil {
 		s.logf = func(string, ...any) {}
