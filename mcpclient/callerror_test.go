@@ -16,6 +16,7 @@ import (
 	mcptraycli "github.com/mcptray/mcptray/mcpclient/cli"
 	"github.com/mcptray/mcptray/mcpclient/internal/faultserver"
 	"github.com/mcptray/mcptray/mcpclient/ipc"
+	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
 )
 
 // TestCallErrorCodes: an error of Hub.Call, of the control API and of
@@ -61,7 +62,7 @@ func TestCallErrorCodes(t *testing.T) {
 	// In process: a *CallError.
 	_, err := f.hub.Call(ctx, "jira", "tools/list", nil)
 	var ce *mcpclient.CallError
-	if !errors.As(err, &ce) || ce.Code != mcpclient.CodeNeedsLogin || !mcpclient.IsNeedsLogin(err) {
+	if !errors.As(err, &ce) || ce.Code != jsonrpc.CodeNeedsLogin || !mcpclient.IsNeedsLogin(err) {
 		t.Fatalf("Hub.Call on a server that needs a sign-in: %#v", err)
 	}
 	if !ce.SigningIn {
@@ -78,7 +79,7 @@ func TestCallErrorCodes(t *testing.T) {
 	} {
 		err := do()
 		var ie *ipc.Error
-		if !errors.As(err, &ie) || ie.Code != mcpclient.CodeNeedsLogin || !mcpclient.IsNeedsLogin(err) || ie.Hub == nil {
+		if !errors.As(err, &ie) || ie.Code != jsonrpc.CodeNeedsLogin || !mcpclient.IsNeedsLogin(err) || ie.Hub == nil {
 			t.Errorf("control API on a server that needs a sign-in: %#v", err)
 		}
 	}
@@ -87,21 +88,21 @@ func TestCallErrorCodes(t *testing.T) {
 	unblock()
 	waitFor(t, "a needs-login error with no sign-in under way", func() bool {
 		_, err := f.hub.Call(ctx, "jira", "tools/list", nil)
-		return errors.As(err, &ce) && ce.Code == mcpclient.CodeNeedsLogin && !ce.SigningIn
+		return errors.As(err, &ce) && ce.Code == jsonrpc.CodeNeedsLogin && !ce.SigningIn
 	})
 
 	// A disabled server.
 	_, err = f.hub.Call(ctx, "off", "tools/list", nil)
-	if !errors.As(err, &ce) || ce.Code != mcpclient.CodeServerDisabled || !mcpclient.IsServerDisabled(err) || ce.SigningIn {
+	if !errors.As(err, &ce) || ce.Code != jsonrpc.CodeServerDisabled || !mcpclient.IsServerDisabled(err) || ce.SigningIn {
 		t.Errorf("Hub.Call on a disabled server: %#v", err)
 	}
-	if _, err := client.Call(ctx, "off", "echo", json.RawMessage(`{"text":"x"}`)); ipc.ErrorCode(err) != mcpclient.CodeServerDisabled || !mcpclient.IsServerDisabled(err) {
+	if _, err := client.Call(ctx, "off", "echo", json.RawMessage(`{"text":"x"}`)); ipc.ErrorCode(err) != jsonrpc.CodeServerDisabled || !mcpclient.IsServerDisabled(err) {
 		t.Errorf("control API on a disabled server: %#v", err)
 	}
 
 	// The server's own error passes with its own code.
 	_, err = f.hub.Call(ctx, "up", "no/such/method", nil)
-	if !errors.As(err, &ce) || ce.Code != mcpclient.CodeMethodNotFound {
+	if !errors.As(err, &ce) || ce.Code != jsonrpc.CodeMethodNotFound {
 		t.Errorf("Hub.Call of a method the server lacks: %#v", err)
 	}
 	if res, err := client.Call(ctx, "up", "echo", json.RawMessage(`{"text":"fine"}`)); err != nil || !bytes.Contains(res, []byte("fine")) {

@@ -56,7 +56,7 @@ type dsCall struct {
 type serverReq struct {
 	up    *upstream
 	upKey string // the upstream's id for it
-	ch    chan *message
+	ch    chan *jsonrpc.Message
 }
 
 // Bounds of one IDE's session: lines and bytes waiting for the IDE to
@@ -94,7 +94,7 @@ func (d *downstream) serve(r *bufio.Reader) {
 		if errors.As(err, &tl) {
 			// Skip the line, answer it, keep the session.
 			d.log.Warn("IDE sent a message over the size limit; skipped it", "limit", d.maxMsg)
-			d.write(encodeError(tl.ID(), CodeInvalidRequest, fmt.Sprintf("mcptray: the message is larger than the %s limit for server %q (maxMessageSize in the mcptray config); it was dropped", jsonrpc.FormatSize(d.maxMsg), d.up.name), nil))
+			d.write(jsonrpc.EncodeError(tl.ID(), jsonrpc.CodeInvalidRequest, fmt.Sprintf("mcptray: the message is larger than the %s limit for server %q (maxMessageSize in the mcptray config); it was dropped", jsonrpc.FormatSize(d.maxMsg), d.up.name), nil))
 			continue
 		}
 		if len(bytes.TrimSpace(line)) > 0 {
@@ -222,23 +222,23 @@ func (l *dropLog) msgOr(def string) string {
 }
 
 func (d *downstream) handle(line []byte) {
-	m, err := parseMessage(line)
+	m, err := jsonrpc.Parse(line)
 	if err != nil {
 		switch {
-		case errors.Is(err, errBatch):
-			d.write(encodeError(nil, CodeInvalidRequest, "mcptray: "+err.Error(), nil))
-		case errors.Is(err, errNotJSONRPC):
-			d.write(encodeError(idOf(line), CodeInvalidRequest, "mcptray: invalid request: "+err.Error(), nil))
+		case errors.Is(err, jsonrpc.ErrBatch):
+			d.write(jsonrpc.EncodeError(nil, jsonrpc.CodeInvalidRequest, "mcptray: "+err.Error(), nil))
+		case errors.Is(err, jsonrpc.ErrNotJSONRPC):
+			d.write(jsonrpc.EncodeError(idOf(line), jsonrpc.CodeInvalidRequest, "mcptray: invalid request: "+err.Error(), nil))
 		default:
-			d.write(encodeError(nil, CodeParseError, "mcptray: parse error: the line is not valid JSON", nil))
+			d.write(jsonrpc.EncodeError(nil, jsonrpc.CodeParseError, "mcptray: parse error: the line is not valid JSON", nil))
 		}
 		return
 	}
 	switch {
-	case m.Method != "" && len(m.ID) > 0 && !m.hasID():
+	case m.Method != "" && len(m.ID) > 0 && !m.HasID():
 		// MCP: a request id must be a string or an integer, never null.
-		d.write(encodeError(nil, CodeInvalidRequest, "mcptray: invalid request: the id must be a string or an integer, not null", nil))
-	case m.isRequest():
+		d.write(jsonrpc.EncodeError(nil, jsonrpc.CodeInvalidRequest, "mcptray: invalid request: the id must be a string or an integer, not null", nil))
+	case m.IsRequest():
 		d.mu.Lock()
 		d.lastActive = time.Now()
 		d.mu.Unlock()
@@ -246,7 +246,7 @@ func (d *downstream) handle(line []byte) {
 		case "initialize":
 			d.initialize(m)
 		case "ping":
-			d.write(encodeResponse(m.ID, json.RawMessage("{}"), nil))
+			d.write(jsonrpc.EncodeResponse(m.ID, json.RawMessage("{}"), nil))
 		default:
 			fwd := d.up.forward
 			switch m.Method {
@@ -269,18 +269,18 @@ func (d *downstream) handle(line []byte) {
 				d.write(fwd(d.ctx, d, m))
 			}()
 		}
-	case m.isNotification():
+	case m.IsNotification():
 		d.notification(m)
-	case m.isResponse():
+	case m.IsResponse():
 		d.mu.Lock()
-		sr := d.serverReqs[idKey(m.ID)]
-		delete(d.serverReqs, idKey(m.ID))
+		sr := d.serverReqs[jsonrpc.IDKey(m.ID)]
+		delete(d.serverReqs, jsonrpc.IDKey(m.ID))
 		d.mu.Unlock()
 		if sr != nil {
 			sr.ch <- m
 		}
 	default:
-		d.write(encodeError(m.ID, CodeInvalidRequest, "mcptray: invalid request", nil))
+		d.write(jsonrpc.EncodeError(m.ID, jsonrpc.CodeInvalidRequest, "mcptray: invalid request", nil))
 	}
 }
 
@@ -293,7 +293,7 @@ func idOf(line []byte) json.RawMessage {
 	return v.ID
 }
 
-func (d *downstream) initialize(m *message) {
+func (d *downstream) initialize(m *jsonrpc.Message) {
 	var p struct {
 		ProtocolVersion string                     `json:"protocolVersion"`
 		Capabilities    map[string]json.RawMessage `json:"capabilities"`
@@ -303,7 +303,7 @@ func (d *downstream) initialize(m *message) {
 		} `json:"clientInfo"`
 	}
 	if err := json.Unmarshal(m.Params, &p); err != nil {
-		d.write(encodeError(m.ID, CodeInvalidParams, "mcptray: initialize params are not valid: "+err.Error(), nil))
+		d.write(jsonrpc.EncodeError(m.ID, jsonrpc.CodeInvalidParams, "mcptray: initialize params are not valid: "+err.Error(), nil))
 		return
 	}
 	d.mu.Lock()
@@ -313,11 +313,11 @@ func (d *downstream) initialize(m *message) {
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
-		d.write(encodeResponse(m.ID, d.up.initializeResult(d.ctx, p.ProtocolVersion), nil))
+		d.write(jsonrpc.EncodeResponse(m.ID, d.up.initializeResult(d.ctx, p.ProtocolVersion), nil))
 	}()
 }
 
-func (d *downstream) notification(m *message) {
+func (d *downstream) notification(m *jsonrpc.Message) {
 	switch m.Method {
 	case "notifications/initialized":
 		return
@@ -330,7 +330,7 @@ func (d *downstream) notification(m *message) {
 			return
 		}
 		d.mu.Lock()
-		dc, ok := d.calls[idKey(p.RequestID)]
+		dc, ok := d.calls[jsonrpc.IDKey(p.RequestID)]
 		d.mu.Unlock()
 		if ok {
 			go d.up.cancelCall(dc.c, dc.upKey, p.Reason)
@@ -360,7 +360,7 @@ func (d *downstream) notification(m *message) {
 			return
 		}
 		defer d.up.sem.release()
-		if err := s.conn.send(ctx, &message{JSONRPC: "2.0", Method: m.Method, Params: m.Params}); err != nil {
+		if err := s.conn.send(ctx, &jsonrpc.Message{JSONRPC: "2.0", Method: m.Method, Params: m.Params}); err != nil {
 			d.log.Debug("forwarding a notification failed", "method", m.Method, "err", err)
 		}
 	}()
@@ -368,13 +368,13 @@ func (d *downstream) notification(m *message) {
 
 func (d *downstream) trackCall(id json.RawMessage, upKey string, c *call) {
 	d.mu.Lock()
-	d.calls[idKey(id)] = dsCall{upKey: upKey, c: c}
+	d.calls[jsonrpc.IDKey(id)] = dsCall{upKey: upKey, c: c}
 	d.mu.Unlock()
 }
 
 func (d *downstream) untrackCall(id json.RawMessage) {
 	d.mu.Lock()
-	delete(d.calls, idKey(id))
+	delete(d.calls, jsonrpc.IDKey(id))
 	d.mu.Unlock()
 }
 
@@ -395,18 +395,18 @@ func (d *downstream) activity() (bool, time.Time) {
 
 // request sends a server→client request to the IDE and waits for its
 // answer.
-func (d *downstream) request(ctx context.Context, method string, params json.RawMessage, upKey string, up *upstream) (*message, error) {
+func (d *downstream) request(ctx context.Context, method string, params json.RawMessage, upKey string, up *upstream) (*jsonrpc.Message, error) {
 	id := json.RawMessage(strconv.Quote("mcptray-s" + strconv.FormatInt(d.nextReq.Add(1), 10)))
-	sr := &serverReq{up: up, upKey: upKey, ch: make(chan *message, 1)}
+	sr := &serverReq{up: up, upKey: upKey, ch: make(chan *jsonrpc.Message, 1)}
 	d.mu.Lock()
-	d.serverReqs[idKey(id)] = sr
+	d.serverReqs[jsonrpc.IDKey(id)] = sr
 	d.mu.Unlock()
 	defer func() {
 		d.mu.Lock()
-		delete(d.serverReqs, idKey(id))
+		delete(d.serverReqs, jsonrpc.IDKey(id))
 		d.mu.Unlock()
 	}()
-	d.write(encodeRequest(id, method, params))
+	d.write(jsonrpc.EncodeRequest(id, method, params))
 	select {
 	case r := <-sr.ch:
 		return r, nil
@@ -439,5 +439,5 @@ func (d *downstream) cancelServerRequest(up *upstream, upKey string, params json
 	}
 	p["requestId"] = json.RawMessage(hubID)
 	pb, _ := json.Marshal(p)
-	d.notify(encodeRequest(nil, "notifications/cancelled", pb))
+	d.notify(jsonrpc.EncodeRequest(nil, "notifications/cancelled", pb))
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mcptray/mcptray/mcpclient"
 	fs "github.com/mcptray/mcptray/mcpclient/internal/faultserver"
+	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
 )
 
 func startFault(t *testing.T, opts fs.Options) *fs.Server {
@@ -50,10 +51,10 @@ func TestFaultRecovery(t *testing.T) {
 	}{
 		{name: "corrupt-sse-list", fault: fs.Fault{Kind: fs.CorruptSSE, Method: "tools/list"}, method: "tools/list", rebuilds: true},
 		{name: "corrupt-sse-close-list", fault: fs.Fault{Kind: fs.CorruptSSEClose, Method: "tools/list"}, method: "tools/list", rebuilds: true},
-		{name: "corrupt-sse-call", fault: fs.Fault{Kind: fs.CorruptSSE, Method: "tools/call"}, method: "tools/call", wantErr: mcpclient.CodeLostInFlight, rebuilds: true},
+		{name: "corrupt-sse-call", fault: fs.Fault{Kind: fs.CorruptSSE, Method: "tools/call"}, method: "tools/call", wantErr: jsonrpc.CodeLostInFlight, rebuilds: true},
 		{name: "corrupt-then-respond-list", fault: fs.Fault{Kind: fs.CorruptSSEThenRespond, Method: "tools/list"}, method: "tools/list", rebuilds: true},
 		{name: "drop-stream-list", fault: fs.Fault{Kind: fs.DropStream, Method: "tools/list"}, method: "tools/list", rebuilds: true},
-		{name: "drop-stream-call", fault: fs.Fault{Kind: fs.DropStream, Method: "tools/call"}, method: "tools/call", wantErr: mcpclient.CodeLostInFlight, rebuilds: true},
+		{name: "drop-stream-call", fault: fs.Fault{Kind: fs.DropStream, Method: "tools/call"}, method: "tools/call", wantErr: jsonrpc.CodeLostInFlight, rebuilds: true},
 		{name: "drop-get-stream", fault: fs.Fault{Kind: fs.DropStream, Method: fs.MethodGET}, method: "tools/call", rebuilds: true},
 		{name: "corrupt-get-stream", fault: fs.Fault{Kind: fs.CorruptSSE, Method: fs.MethodGET}, method: "tools/call", rebuilds: true},
 		{name: "forget-session-404", fault: fs.Fault{Kind: fs.ForgetSession404, Method: "tools/call"}, method: "tools/call", rebuilds: true},

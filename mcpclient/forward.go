@@ -121,33 +121,33 @@ func isClosed(ch <-chan struct{}) bool {
 func (u *upstream) unavailableText(err error) (int, string) {
 	var ue *unavailableError
 	if !errors.As(err, &ue) {
-		return CodeUpstreamUnavailable, fmt.Sprintf("mcptray: server %q is not reachable: %v", u.name, err)
+		return jsonrpc.CodeUpstreamUnavailable, fmt.Sprintf("mcptray: server %q is not reachable: %v", u.name, err)
 	}
 	switch ue.state {
 	case StateLoggingIn:
-		return CodeNeedsLogin, fmt.Sprintf("mcptray: server %q is waiting for you to finish signing in in the browser; try again once you have (or run `mcptray login %s` to start over).", u.name, u.name)
+		return jsonrpc.CodeNeedsLogin, fmt.Sprintf("mcptray: server %q is waiting for you to finish signing in in the browser; try again once you have (or run `mcptray login %s` to start over).", u.name, u.name)
 	case StateNeedsLogin:
 		if u.maybeAutoLogin() {
-			return CodeNeedsLogin, fmt.Sprintf("mcptray: server %q needs you to sign in; mcptray opened a browser window for it. Finish the sign-in there, then try again (or run `mcptray login %s`).", u.name, u.name)
+			return jsonrpc.CodeNeedsLogin, fmt.Sprintf("mcptray: server %q needs you to sign in; mcptray opened a browser window for it. Finish the sign-in there, then try again (or run `mcptray login %s`).", u.name, u.name)
 		}
-		return CodeNeedsLogin, fmt.Sprintf("mcptray: server %q needs you to sign in. Click Sign in for %q in the mcptray tray menu, or run `mcptray login %s`, then try again.", u.name, u.name, u.name)
+		return jsonrpc.CodeNeedsLogin, fmt.Sprintf("mcptray: server %q needs you to sign in. Click Sign in for %q in the mcptray tray menu, or run `mcptray login %s`, then try again.", u.name, u.name, u.name)
 	case StateDisabled:
-		return CodeServerDisabled, fmt.Sprintf("mcptray: server %q is disabled in the mcptray config; enable it to use it.", u.name)
+		return jsonrpc.CodeServerDisabled, fmt.Sprintf("mcptray: server %q is disabled in the mcptray config; enable it to use it.", u.name)
 	case StateFailed:
-		return CodeServerDisabled, fmt.Sprintf("mcptray: server %q cannot connect: %s", u.name, ue.reason)
+		return jsonrpc.CodeServerDisabled, fmt.Sprintf("mcptray: server %q cannot connect: %s", u.name, ue.reason)
 	}
 	msg := fmt.Sprintf("mcptray: server %q is not reachable right now", u.name)
 	if ue.reason != "" {
 		msg += " (last error: " + ue.reason + ")"
 	}
-	return CodeUpstreamUnavailable, msg + "; mcptray keeps retrying. Try again in a moment, or run `mcptray status` to see why."
+	return jsonrpc.CodeUpstreamUnavailable, msg + "; mcptray keeps retrying. Try again in a moment, or run `mcptray status` to see why."
 }
 
 // errorLine is an error response for the IDE, scrubbed of the server's
 // secrets: error texts quote the server's own words, and a server may
 // echo a request's headers.
 func (u *upstream) errorLine(id json.RawMessage, code int, text string) []byte {
-	return encodeError(id, code, u.scrub(text), nil)
+	return jsonrpc.EncodeError(id, code, u.scrub(text), nil)
 }
 
 // errRequestTimedOut is the cause when a request outlives requestTimeout.
@@ -156,11 +156,11 @@ var errRequestTimedOut = errors.New("request timed out")
 // forward sends a downstream request upstream and returns the response line
 // for the downstream (its own id restored), or nil when the downstream
 // cancelled the request or went away. d is nil for control-API calls.
-func (u *upstream) forward(ctx context.Context, d *downstream, m *message) []byte {
+func (u *upstream) forward(ctx context.Context, d *downstream, m *jsonrpc.Message) []byte {
 	start := time.Now()
 	limits := u.limits()
-	upID := intID(u.nextID.Add(1))
-	upKey := idKey(upID)
+	upID := jsonrpc.IntID(u.nextID.Add(1))
+	upKey := jsonrpc.IDKey(upID)
 	params := m.Params
 	if d != nil && bytes.Contains(params, []byte(`"progressToken"`)) {
 		var tokKey string
@@ -173,7 +173,7 @@ func (u *upstream) forward(ctx context.Context, d *downstream, m *message) []byt
 			}()
 		}
 	}
-	req := &message{JSONRPC: "2.0", ID: upID, Method: m.Method, Params: params}
+	req := &jsonrpc.Message{JSONRPC: "2.0", ID: upID, Method: m.Method, Params: params}
 	cctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	// The whole request, held or queued time included, is bounded; the
@@ -195,7 +195,7 @@ func (u *upstream) forward(ctx context.Context, d *downstream, m *message) []byt
 		u.mu.Unlock()
 	}()
 	timedOut := func() []byte {
-		return u.errorLine(m.ID, CodeRequestTimeout, fmt.Sprintf("mcptray: server %q did not answer %s within %s (requestTimeout in the mcptray config); mcptray cancelled it", u.name, m.Method, timeout))
+		return u.errorLine(m.ID, jsonrpc.CodeRequestTimeout, fmt.Sprintf("mcptray: server %q did not answer %s within %s (requestTimeout in the mcptray config); mcptray cancelled it", u.name, m.Method, timeout))
 	}
 	var owner any
 	if d != nil {
@@ -238,7 +238,7 @@ func (u *upstream) forward(ctx context.Context, d *downstream, m *message) []byt
 			s.served.Store(true)
 			// A server that echoes a request's headers in its error would
 			// show them to the IDE: scrub the error (results pass as sent).
-			return encodeResponse(m.ID, resp.Result, u.scrubJSON(resp.Error))
+			return jsonrpc.EncodeResponse(m.ID, resp.Result, u.scrubJSON(resp.Error))
 		}
 		if cctx.Err() != nil {
 			if errors.Is(cause, errRequestTimedOut) {
@@ -251,7 +251,7 @@ func (u *upstream) forward(ctx context.Context, d *downstream, m *message) []byt
 		}
 		if tl, ok := isTooLarge(err); ok {
 			// The answer is lost, the session is not.
-			return u.errorLine(m.ID, CodeMessageTooLarge, fmt.Sprintf("mcptray: server %q answered %s with a message larger than the %s limit (maxMessageSize in the mcptray config); the answer was dropped", u.name, m.Method, jsonrpc.FormatSize(tl.Limit)))
+			return u.errorLine(m.ID, jsonrpc.CodeMessageTooLarge, fmt.Sprintf("mcptray: server %q answered %s with a message larger than the %s limit (maxMessageSize in the mcptray config); the answer was dropped", u.name, m.Method, jsonrpc.FormatSize(tl.Limit)))
 		}
 		var sessErr *SessionError
 		var authErr *AuthError
@@ -260,7 +260,7 @@ func (u *upstream) forward(ctx context.Context, d *downstream, m *message) []byt
 		case errors.As(err, &sessErr):
 			if sessErr.Status == 400 && u.ping(s) == nil {
 				// The session is alive: the 400 is about this request.
-				return u.errorLine(m.ID, CodeInvalidRequest, fmt.Sprintf("mcptray: server %q rejected the request: %v", u.name, err))
+				return u.errorLine(m.ID, jsonrpc.CodeInvalidRequest, fmt.Sprintf("mcptray: server %q rejected the request: %v", u.name, err))
 			}
 			s.fail(err)
 			if sessionRetries == 0 {
@@ -268,7 +268,7 @@ func (u *upstream) forward(ctx context.Context, d *downstream, m *message) []byt
 				u.log.Info("session rejected; retrying on a new session", "method", m.Method, "status", sessErr.Status)
 				continue
 			}
-			return u.errorLine(m.ID, CodeUpstreamUnavailable, fmt.Sprintf("mcptray: server %q rejected %s on a fresh session too: %v", u.name, m.Method, err))
+			return u.errorLine(m.ID, jsonrpc.CodeUpstreamUnavailable, fmt.Sprintf("mcptray: server %q rejected %s on a fresh session too: %v", u.name, m.Method, err))
 		case errors.As(err, &authErr) && authErr.Status == 401:
 			// The token was refused mid-session: the rebuild refreshes it
 			// (or finds that a sign-in is needed); retry once on it.
@@ -285,13 +285,13 @@ func (u *upstream) forward(ctx context.Context, d *downstream, m *message) []byt
 			return u.errorLine(m.ID, code, text)
 		case errors.As(err, &authErr) && insufficientScope(authErr):
 			if u.stepUp(authErr) {
-				return u.errorLine(m.ID, CodeNeedsLogin, fmt.Sprintf("mcptray: server %q needs more permissions for %s; mcptray opened a browser window to grant them. Finish the sign-in there, then try again.", u.name, m.Method))
+				return u.errorLine(m.ID, jsonrpc.CodeNeedsLogin, fmt.Sprintf("mcptray: server %q needs more permissions for %s; mcptray opened a browser window to grant them. Finish the sign-in there, then try again.", u.name, m.Method))
 			}
-			return u.errorLine(m.ID, CodeNeedsLogin, fmt.Sprintf("mcptray: server %q refused %s for lack of permissions (insufficient_scope), and repeated sign-ins did not grant them. Check your account's access, then run `mcptray login %s`.", u.name, m.Method, u.name))
+			return u.errorLine(m.ID, jsonrpc.CodeNeedsLogin, fmt.Sprintf("mcptray: server %q refused %s for lack of permissions (insufficient_scope), and repeated sign-ins did not grant them. Check your account's access, then run `mcptray login %s`.", u.name, m.Method, u.name))
 		case errors.As(err, &authErr):
-			return u.errorLine(m.ID, CodeInvalidRequest, fmt.Sprintf("mcptray: server %q refused %s: %v", u.name, m.Method, err))
+			return u.errorLine(m.ID, jsonrpc.CodeInvalidRequest, fmt.Sprintf("mcptray: server %q refused %s: %v", u.name, m.Method, err))
 		case errors.As(err, &statusErr) && !statusErr.Temporary():
-			return u.errorLine(m.ID, CodeInternalError, fmt.Sprintf("mcptray: server %q failed %s: %v", u.name, m.Method, err))
+			return u.errorLine(m.ID, jsonrpc.CodeInternalError, fmt.Sprintf("mcptray: server %q failed %s: %v", u.name, m.Method, err))
 		}
 		// The request failed. Only the session itself can say that it
 		// broke (a broken or garbled stream, a closed connection); a
@@ -308,7 +308,7 @@ func (u *upstream) forward(ctx context.Context, d *downstream, m *message) []byt
 			continue
 		}
 		if !idempotent(m.Method) && !notSent(err) {
-			return u.errorLine(m.ID, CodeLostInFlight, fmt.Sprintf("mcptray: the connection to server %q broke while %s was running (%v). It may or may not have completed; mcptray is reconnecting, so check and retry if needed.", u.name, m.Method, err))
+			return u.errorLine(m.ID, jsonrpc.CodeLostInFlight, fmt.Sprintf("mcptray: the connection to server %q broke while %s was running (%v). It may or may not have completed; mcptray is reconnecting, so check and retry if needed.", u.name, m.Method, err))
 		}
 		code, text := u.unavailableText(&unavailableError{state: StateBackoff, reason: describe(err)})
 		return u.errorLine(m.ID, code, text)
@@ -389,7 +389,7 @@ func (u *upstream) cancelCall(c *call, upKey string, reason json.RawMessage) {
 		}
 		pb, _ := json.Marshal(p)
 		ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
-		if err := s.conn.send(ctx, &message{JSONRPC: "2.0", Method: "notifications/cancelled", Params: pb}); err != nil {
+		if err := s.conn.send(ctx, &jsonrpc.Message{JSONRPC: "2.0", Method: "notifications/cancelled", Params: pb}); err != nil {
 			u.log.Debug("forwarding cancel failed", "err", err)
 		}
 		cancel()
@@ -401,7 +401,7 @@ func (u *upstream) cancelUpstream(s *session, upKey, reason string) {
 	pb, _ := json.Marshal(map[string]any{"requestId": json.RawMessage(upKey), "reason": reason})
 	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
 	defer cancel()
-	_ = s.conn.send(ctx, &message{JSONRPC: "2.0", Method: "notifications/cancelled", Params: pb})
+	_ = s.conn.send(ctx, &jsonrpc.Message{JSONRPC: "2.0", Method: "notifications/cancelled", Params: pb})
 }
 
 // mapProgressToken swaps the downstream's progress token for one unique on
@@ -429,10 +429,10 @@ func (u *upstream) mapProgressToken(d *downstream, params json.RawMessage) (json
 }
 
 // inbound handles what the upstream sends on its own.
-func (u *upstream) inbound(s *session, m *message, related string) {
+func (u *upstream) inbound(s *session, m *jsonrpc.Message, related string) {
 	s.touch()
 	switch {
-	case m.isRequest():
+	case m.IsRequest():
 		// Bounded: a server that floods requests gets the excess
 		// refused, not a goroutine each.
 		select {
@@ -445,7 +445,7 @@ func (u *upstream) inbound(s *session, m *message, related string) {
 			defer func() { <-s.serverReqs }()
 			u.serverRequest(s, m, related)
 		}()
-	case m.isNotification():
+	case m.IsNotification():
 		u.serverNotification(s, m)
 	}
 }
@@ -457,11 +457,11 @@ const maxServerRequests = 64
 // serverRequest routes a server→client request (sampling, elicitation,
 // roots) to the downstream whose call it belongs to, else to one that
 // declared the capability, and sends the answer back upstream.
-func (u *upstream) serverRequest(s *session, m *message, related string) {
+func (u *upstream) serverRequest(s *session, m *jsonrpc.Message, related string) {
 	reply := func(result, errObj json.RawMessage) {
 		ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
 		defer cancel()
-		if err := s.conn.send(ctx, &message{JSONRPC: "2.0", ID: m.ID, Result: result, Error: errObj}); err != nil {
+		if err := s.conn.send(ctx, &jsonrpc.Message{JSONRPC: "2.0", ID: m.ID, Result: result, Error: errObj}); err != nil {
 			u.log.Debug("answering a server request failed", "method", m.Method, "err", err)
 		}
 	}
@@ -471,7 +471,7 @@ func (u *upstream) serverRequest(s *session, m *message, related string) {
 	}
 	d := u.pickDownstream(m.Method, related)
 	if d == nil {
-		e, _ := json.Marshal(rpcError{Code: CodeMethodNotFound, Message: fmt.Sprintf("mcptray: no IDE attached to %q can answer %s right now", u.name, m.Method)})
+		e, _ := json.Marshal(jsonrpc.Error{Code: jsonrpc.CodeMethodNotFound, Message: fmt.Sprintf("mcptray: no IDE attached to %q can answer %s right now", u.name, m.Method)})
 		reply(nil, e)
 		return
 	}
@@ -479,9 +479,9 @@ func (u *upstream) serverRequest(s *session, m *message, related string) {
 	// its own would be held.
 	rctx, cancel := context.WithTimeout(s.ctx, time.Duration(u.limits().RequestTimeout)*time.Second)
 	defer cancel()
-	resp, err := d.request(rctx, m.Method, m.Params, idKey(m.ID), u)
+	resp, err := d.request(rctx, m.Method, m.Params, jsonrpc.IDKey(m.ID), u)
 	if err != nil {
-		e, _ := json.Marshal(rpcError{Code: CodeInternalError, Message: fmt.Sprintf("mcptray: the IDE did not answer %s: %v", m.Method, err)})
+		e, _ := json.Marshal(jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: fmt.Sprintf("mcptray: the IDE did not answer %s: %v", m.Method, err)})
 		reply(nil, e)
 		return
 	}
@@ -525,7 +525,7 @@ func (u *upstream) pickDownstream(method, related string) *downstream {
 	return best
 }
 
-func (u *upstream) serverNotification(s *session, m *message) {
+func (u *upstream) serverNotification(s *session, m *jsonrpc.Message) {
 	switch m.Method {
 	case "notifications/progress":
 		var p map[string]json.RawMessage
@@ -533,14 +533,14 @@ func (u *upstream) serverNotification(s *session, m *message) {
 			return
 		}
 		u.mu.Lock()
-		r := u.tokens[idKey(p["progressToken"])]
+		r := u.tokens[jsonrpc.IDKey(p["progressToken"])]
 		u.mu.Unlock()
 		if r == nil {
 			return
 		}
 		p["progressToken"] = r.token
 		pb, _ := json.Marshal(p)
-		r.ds.notify(encodeRequest(nil, m.Method, pb))
+		r.ds.notify(jsonrpc.EncodeRequest(nil, m.Method, pb))
 	case "notifications/cancelled":
 		var p struct {
 			RequestID json.RawMessage `json:"requestId"`
@@ -553,16 +553,16 @@ func (u *upstream) serverNotification(s *session, m *message) {
 			}
 			u.mu.Unlock()
 			for _, d := range ds {
-				d.cancelServerRequest(u, idKey(p.RequestID), m.Params)
+				d.cancelServerRequest(u, jsonrpc.IDKey(p.RequestID), m.Params)
 			}
 		}
 	case "notifications/tools/list_changed", "notifications/resources/list_changed", "notifications/prompts/list_changed":
-		u.broadcast(encodeRequest(nil, m.Method, m.Params))
+		u.broadcast(jsonrpc.EncodeRequest(nil, m.Method, m.Params))
 		if s.installed.Load() {
 			go u.refreshLists(s, false)
 		}
 	case "notifications/resources/updated":
-		line := encodeRequest(nil, m.Method, m.Params)
+		line := jsonrpc.EncodeRequest(nil, m.Method, m.Params)
 		subs := u.subscribers(uriOf(m.Params))
 		if len(subs) == 0 {
 			u.broadcast(line)
@@ -572,7 +572,7 @@ func (u *upstream) serverNotification(s *session, m *message) {
 			d.notify(line)
 		}
 	default:
-		u.broadcast(encodeRequest(nil, m.Method, m.Params))
+		u.broadcast(jsonrpc.EncodeRequest(nil, m.Method, m.Params))
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 
 	"github.com/mcptray/mcptray/mcpclient"
 	"github.com/mcptray/mcptray/mcpclient/ipc"
+	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
 )
 
 // ---- a hand-written upstream whose bytes each test scripts ------------------
@@ -327,8 +328,8 @@ func TestOversizedUpstreamMessages(t *testing.T) {
 	before := f.waitState("up", mcpclient.StateConnected, 5*time.Second).SessionsOpened
 	for _, text := range []string{"many-lines", "one-line", "json-body"} {
 		r := c.call("tools/call", echoArgs(text))
-		if r.Error == nil || r.Error.Code != mcpclient.CodeMessageTooLarge {
-			t.Fatalf("%s: want error %d, got %.300s", text, mcpclient.CodeMessageTooLarge, r.raw)
+		if r.Error == nil || r.Error.Code != jsonrpc.CodeMessageTooLarge {
+			t.Fatalf("%s: want error %d, got %.300s", text, jsonrpc.CodeMessageTooLarge, r.raw)
 		}
 		if !strings.Contains(r.Error.Message, "64 KiB") || !strings.Contains(r.Error.Message, `"up"`) || !strings.Contains(r.Error.Message, "maxMessageSize") {
 			t.Errorf("%s: the error does not name the server, the limit and the setting: %s", text, r.Error.Message)
@@ -371,7 +372,7 @@ func TestRequestDeadline(t *testing.T) {
 	c.initialize(nil)
 	_, ch := c.start("tools/call", echoArgs("trickle"))
 	r := c.wait(ch, "trickling call", 30*time.Second)
-	if r.Error == nil || r.Error.Code != mcpclient.CodeRequestTimeout || !strings.Contains(r.Error.Message, "requestTimeout") {
+	if r.Error == nil || r.Error.Code != jsonrpc.CodeRequestTimeout || !strings.Contains(r.Error.Message, "requestTimeout") {
 		t.Fatalf("want a timeout error, got %s", r.raw)
 	}
 	deadline := time.Now().Add(10 * time.Second)
@@ -539,7 +540,7 @@ func TestIDELineOverLimit(t *testing.T) {
 	c.initialize(nil)
 	_, ch := c.start("tools/call", echoArgs(strings.Repeat("w", 4096)))
 	r := c.wait(ch, "oversized call", 20*time.Second)
-	if r.Error == nil || r.Error.Code != mcpclient.CodeMessageTooLarge || !strings.Contains(r.Error.Message, "1 KiB") {
+	if r.Error == nil || r.Error.Code != jsonrpc.CodeMessageTooLarge || !strings.Contains(r.Error.Message, "1 KiB") {
 		t.Fatalf("want a too-large error naming 1 KiB, got %s", r.raw)
 	}
 	if got := c.toolText(c.ok("tools/call", echoArgs("fits"))); got != "fits" {
@@ -560,7 +561,7 @@ func TestIDELineOverLimit(t *testing.T) {
 	d.send(big)
 	big = nil
 	r = d.wait(hch, "64 MiB line", 60*time.Second)
-	if r.Error == nil || r.Error.Code != mcpclient.CodeMessageTooLarge || !strings.Contains(r.Error.Message, "64 MiB") {
+	if r.Error == nil || r.Error.Code != jsonrpc.CodeMessageTooLarge || !strings.Contains(r.Error.Message, "64 MiB") {
 		t.Fatalf("want a too-large error naming 64 MiB, got %.300s", r.raw)
 	}
 	if got := d.toolText(d.ok("tools/call", echoArgs("still here"))); got != "still here" {

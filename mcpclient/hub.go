@@ -538,19 +538,19 @@ func (h *Hub) Call(ctx context.Context, name, method string, params json.RawMess
 	if err != nil {
 		return nil, err
 	}
-	line := u.forward(ctx, nil, &message{JSONRPC: "2.0", ID: json.RawMessage("1"), Method: method, Params: params})
+	line := u.forward(ctx, nil, &jsonrpc.Message{JSONRPC: "2.0", ID: json.RawMessage("1"), Method: method, Params: params})
 	if line == nil {
 		return nil, ctx.Err()
 	}
-	m, err := parseMessage(line)
+	m, err := jsonrpc.Parse(line)
 	if err != nil {
 		return nil, err
 	}
 	if m.Error != nil {
-		var e rpcError
+		var e jsonrpc.Error
 		_ = json.Unmarshal(m.Error, &e)
 		ce := &CallError{Code: e.Code, Message: e.Message}
-		if e.Code == CodeNeedsLogin {
+		if e.Code == jsonrpc.CodeNeedsLogin {
 			ce.SigningIn = u.signingIn()
 		}
 		return nil, ce

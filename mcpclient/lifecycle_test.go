@@ -22,6 +22,7 @@ import (
 	"github.com/mcptray/mcptray/mcpclient"
 	fs "github.com/mcptray/mcptray/mcpclient/internal/faultserver"
 	"github.com/mcptray/mcptray/mcpclient/ipc"
+	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
 )
 
 // realHome is a state dir and config for the real binaries.
@@ -525,7 +526,7 @@ func TestNeedsLogin(t *testing.T) {
 		t.Errorf("initialize while needing login: %s", init)
 	}
 	r := c.call("tools/list", nil)
-	if r.Error == nil || r.Error.Code != mcpclient.CodeNeedsLogin || !strings.Contains(r.Error.Message, "mcptray login jira") {
+	if r.Error == nil || r.Error.Code != jsonrpc.CodeNeedsLogin || !strings.Contains(r.Error.Message, "mcptray login jira") {
 		t.Fatalf("want a needs-login error, got %s", r.raw)
 	}
 }

@@ -231,16 +231,16 @@ func TestLegacySSEOversizedEvent(t *testing.T) {
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := dialSSE(ctx, connOptions{URL: srv.URL + "/sse", Client: srv.Client(), MaxMessage: 1024, Inbound: func(*message, string) {}})
+	c, err := dialSSE(ctx, connOptions{URL: srv.URL + "/sse", Client: srv.Client(), MaxMessage: 1024, Inbound: func(*jsonrpc.Message, string) {}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.close()
-	_, err = c.call(ctx, &message{JSONRPC: "2.0", ID: json.RawMessage("1"), Method: "big"})
+	_, err = c.call(ctx, &jsonrpc.Message{JSONRPC: "2.0", ID: json.RawMessage("1"), Method: "big"})
 	if tl, ok := isTooLarge(err); !ok || tl.Limit != 1024 {
 		t.Fatalf("big call: %v, want a TooLargeError", err)
 	}
-	r, err := c.call(ctx, &message{JSONRPC: "2.0", ID: json.RawMessage("2"), Method: "ping"})
+	r, err := c.call(ctx, &jsonrpc.Message{JSONRPC: "2.0", ID: json.RawMessage("2"), Method: "ping"})
 	if err != nil || string(r.ID) != "2" {
 		t.Fatalf("the next call on the same stream: %v %v", r, err)
 	}
@@ -264,18 +264,18 @@ func FuzzHubFraming(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		m, err := parseMessage(in)
+		m, err := jsonrpc.Parse(in)
 		if err != nil {
 			return
 		}
 		var lines [][]byte
 		switch {
-		case m.isResponse():
-			lines = append(lines, encodeResponse(json.RawMessage(`"ide-1"`), m.Result, m.Error))
-		case m.isRequest():
-			lines = append(lines, encodeRequest(json.RawMessage(`"mcptray-s1"`), m.Method, m.Params))
-		case m.isNotification():
-			lines = append(lines, encodeRequest(nil, m.Method, m.Params))
+		case m.IsResponse():
+			lines = append(lines, jsonrpc.EncodeResponse(json.RawMessage(`"ide-1"`), m.Result, m.Error))
+		case m.IsRequest():
+			lines = append(lines, jsonrpc.EncodeRequest(json.RawMessage(`"mcptray-s1"`), m.Method, m.Params))
+		case m.IsNotification():
+			lines = append(lines, jsonrpc.EncodeRequest(nil, m.Method, m.Params))
 		}
 		for _, l := range lines {
 			out, err := jsonrpc.Frame(l)
@@ -285,7 +285,7 @@ func FuzzHubFraming(f *testing.F) {
 			if bytes.ContainsAny(out, "\r\n") {
 				t.Fatalf("framed line holds a line break: %q", out)
 			}
-			if _, err := parseMessage(out); err != nil {
+			if _, err := jsonrpc.Parse(out); err != nil {
 				t.Fatalf("framed line is not JSON-RPC: %q: %v", out, err)
 			}
 		}

@@ -33,6 +33,7 @@ import (
 	"github.com/mcptray/mcptray/mcpclient"
 	fs "github.com/mcptray/mcptray/mcpclient/internal/faultserver"
 	"github.com/mcptray/mcptray/mcpclient/internal/testenv"
+	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
 )
 
 // accessTokenTTL is the lifetime of the idp's access tokens.
@@ -177,7 +178,7 @@ func (e *oauthEnv) firstLogin() {
 	}
 
 	r := e.ide.call("tools/call", whoami)
-	if r.Error == nil || r.Error.Code != mcpclient.CodeNeedsLogin ||
+	if r.Error == nil || r.Error.Code != jsonrpc.CodeNeedsLogin ||
 		!strings.Contains(r.Error.Message, "needs you to sign in") || !strings.Contains(r.Error.Message, "opened a browser") {
 		t.Fatalf("first call: want the needs-login error saying a browser was opened, got %s", r.raw)
 	}
@@ -284,7 +285,7 @@ func (e *oauthEnv) revokedRefreshToken() {
 	e.idp.admin(t, "/admin/revoke-grants")
 
 	r := e.ide.call("tools/call", whoami)
-	if r.Error == nil || r.Error.Code != mcpclient.CodeNeedsLogin || !strings.Contains(r.Error.Message, "mcptray login "+serverName) {
+	if r.Error == nil || r.Error.Code != jsonrpc.CodeNeedsLogin || !strings.Contains(r.Error.Message, "mcptray login "+serverName) {
 		t.Fatalf("call after revocation: want the needs-login error, got %s", r.raw)
 	}
 	e.output("IDE error", r.Error.Message)
@@ -394,7 +395,7 @@ func (e *oauthEnv) loginRacingRefresh() {
 	switch {
 	case r.Error == nil:
 		e.logf("tools/list held during the race: answered")
-	case r.Error.Code == mcpclient.CodeNeedsLogin && strings.Contains(r.Error.Message, "finish signing in"):
+	case r.Error.Code == jsonrpc.CodeNeedsLogin && strings.Contains(r.Error.Message, "finish signing in"):
 		e.output("IDE error", r.Error.Message)
 		e.logf("tools/list held during the race: %d %s", r.Error.Code, r.Error.Message)
 	default:

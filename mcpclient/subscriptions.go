@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"time"
+
+	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
 )
 
 // The upstream session is shared and can be rebuilt under the IDEs, so the
@@ -11,7 +13,7 @@ import (
 // across IDEs) and the logging level. A new session gets them replayed.
 
 // subscribe forwards resources/subscribe once per URI across IDEs.
-func (u *upstream) subscribe(ctx context.Context, d *downstream, m *message) []byte {
+func (u *upstream) subscribe(ctx context.Context, d *downstream, m *jsonrpc.Message) []byte {
 	uri := uriOf(m.Params)
 	d.mu.Lock()
 	already := d.subs[uri]
@@ -21,7 +23,7 @@ func (u *upstream) subscribe(ctx context.Context, d *downstream, m *message) []b
 	u.mu.Unlock()
 	if uri != "" && (already || shared) {
 		u.addSub(d, uri)
-		return encodeResponse(m.ID, json.RawMessage("{}"), nil)
+		return jsonrpc.EncodeResponse(m.ID, json.RawMessage("{}"), nil)
 	}
 	line := u.forward(ctx, d, m)
 	if uri != "" && isSuccess(line) {
@@ -47,13 +49,13 @@ func (u *upstream) addSub(d *downstream, uri string) {
 
 // unsubscribe drops an IDE's subscription; the upstream hears of it when
 // no IDE wants the URI any more.
-func (u *upstream) unsubscribe(ctx context.Context, d *downstream, m *message) []byte {
+func (u *upstream) unsubscribe(ctx context.Context, d *downstream, m *jsonrpc.Message) []byte {
 	uri := uriOf(m.Params)
 	if uri == "" {
 		return u.forward(ctx, d, m)
 	}
 	if !u.dropSub(d, uri) {
-		return encodeResponse(m.ID, json.RawMessage("{}"), nil)
+		return jsonrpc.EncodeResponse(m.ID, json.RawMessage("{}"), nil)
 	}
 	return u.forward(ctx, d, m)
 }
@@ -93,7 +95,7 @@ func (u *upstream) dropAllSubs(d *downstream) {
 }
 
 // setLevel forwards logging/setLevel and remembers it for new sessions.
-func (u *upstream) setLevel(ctx context.Context, d *downstream, m *message) []byte {
+func (u *upstream) setLevel(ctx context.Context, d *downstream, m *jsonrpc.Message) []byte {
 	line := u.forward(ctx, d, m)
 	if isSuccess(line) {
 		u.mu.Lock()
@@ -116,13 +118,13 @@ func (u *upstream) replaySessionState(s *session) {
 	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
 	defer cancel()
 	if level != nil {
-		if _, err := s.conn.call(ctx, &message{JSONRPC: "2.0", ID: intID(u.nextID.Add(1)), Method: "logging/setLevel", Params: level}); err != nil {
+		if _, err := s.conn.call(ctx, &jsonrpc.Message{JSONRPC: "2.0", ID: jsonrpc.IntID(u.nextID.Add(1)), Method: "logging/setLevel", Params: level}); err != nil {
 			u.log.Debug("replaying logging/setLevel failed", "err", err)
 		}
 	}
 	for _, uri := range uris {
 		p, _ := json.Marshal(map[string]string{"uri": uri})
-		if _, err := s.conn.call(ctx, &message{JSONRPC: "2.0", ID: intID(u.nextID.Add(1)), Method: "resources/subscribe", Params: p}); err != nil {
+		if _, err := s.conn.call(ctx, &jsonrpc.Message{JSONRPC: "2.0", ID: jsonrpc.IntID(u.nextID.Add(1)), Method: "resources/subscribe", Params: p}); err != nil {
 			u.log.Debug("replaying a subscription failed", "err", err)
 		}
 	}
@@ -140,7 +142,7 @@ func (u *upstream) sendBestEffort(method string, params any) {
 	go func() {
 		ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
 		defer cancel()
-		_, _ = s.conn.call(ctx, &message{JSONRPC: "2.0", ID: intID(u.nextID.Add(1)), Method: method, Params: p})
+		_, _ = s.conn.call(ctx, &jsonrpc.Message{JSONRPC: "2.0", ID: jsonrpc.IntID(u.nextID.Add(1)), Method: method, Params: p})
 	}()
 }
 
@@ -173,6 +175,6 @@ func uriOf(params json.RawMessage) string {
 
 // isSuccess reports a response line carrying a result.
 func isSuccess(line []byte) bool {
-	m, err := parseMessage(line)
+	m, err := jsonrpc.Parse(line)
 	return err == nil && m.Error == nil && m.Result != nil
 }

@@ -30,15 +30,15 @@ const (
 // (sampling, elicitation, roots, ping) and notifications. related is the
 // upstream id of the request on whose response stream the message came, or
 // "" when it came on a standalone stream.
-type inboundFunc func(m *message, related string)
+type inboundFunc func(m *jsonrpc.Message, related string)
 
 // upstreamConn is one live MCP session to an upstream, whatever the
 // transport. call, send and close may be called from any goroutine.
 type upstreamConn interface {
 	// call sends a request and waits for its response.
-	call(ctx context.Context, m *message) (*message, error)
+	call(ctx context.Context, m *jsonrpc.Message) (*jsonrpc.Message, error)
 	// send sends a notification or a response to a server request.
-	send(ctx context.Context, m *message) error
+	send(ctx context.Context, m *jsonrpc.Message) error
 	// close ends the session (DELETE for Streamable HTTP) and every stream.
 	close()
 	// busy reports calls in flight.
@@ -230,7 +230,7 @@ func retryAfter(h http.Header) time.Duration {
 	return 0
 }
 
-func (c *streamableConn) call(ctx context.Context, m *message) (*message, error) {
+func (c *streamableConn) call(ctx context.Context, m *jsonrpc.Message) (*jsonrpc.Message, error) {
 	if c.ctx.Err() != nil {
 		return nil, c.closedErr()
 	}
@@ -281,8 +281,8 @@ func (c *streamableConn) call(ctx context.Context, m *message) (*message, error)
 			// drops the connection rather than reading the rest.
 			return nil, c.opts.tooLarge(b)
 		}
-		r, perr := parseMessage(b)
-		if perr != nil || !r.isResponse() || idKey(r.ID) != idKey(m.ID) {
+		r, perr := jsonrpc.Parse(b)
+		if perr != nil || !r.IsResponse() || jsonrpc.IDKey(r.ID) != jsonrpc.IDKey(m.ID) {
 			if perr == nil {
 				perr = fmt.Errorf("response does not answer request %s", m.ID)
 			}
@@ -342,8 +342,8 @@ func (c *streamableConn) streamFailed(ctx context.Context, err error, garbage bo
 // readResponseStream reads the SSE stream of one POST until the response
 // to id arrives, passing other messages on. A stream that ends cleanly
 // after an event id is resumed with GET and Last-Event-ID (SEP-1699).
-func (c *streamableConn) readResponseStream(ctx context.Context, body io.ReadCloser, id json.RawMessage) (*message, io.ReadCloser, error) {
-	want := idKey(id)
+func (c *streamableConn) readResponseStream(ctx context.Context, body io.ReadCloser, id json.RawMessage) (*jsonrpc.Message, io.ReadCloser, error) {
+	want := jsonrpc.IDKey(id)
 	sr := newSSEReader(body, c.opts.maxMessage())
 	for resumes := 0; ; {
 		ev, err := sr.Next()
@@ -361,7 +361,7 @@ func (c *streamableConn) readResponseStream(ctx context.Context, body io.ReadClo
 			continue
 		}
 		if tl, ok := isTooLarge(err); ok {
-			if pid, method := jsonrpc.HeadFromPrefix(tl.Prefix); method != "" || (pid != nil && idKey(pid) != want) {
+			if pid, method := jsonrpc.HeadFromPrefix(tl.Prefix); method != "" || (pid != nil && jsonrpc.IDKey(pid) != want) {
 				c.opts.logger().Warn("dropped a message over the size limit from the server", "method", method, "limit", tl.Limit)
 				continue // not the answer: read on
 			}
@@ -383,15 +383,15 @@ func (c *streamableConn) readResponseStream(ctx context.Context, body io.ReadClo
 		if len(bytes.TrimSpace(ev.Data)) == 0 {
 			continue // priming event (2025-11-25 servers send an empty one)
 		}
-		msg, perr := parseMessage(ev.Data)
+		msg, perr := jsonrpc.Parse(ev.Data)
 		if perr != nil {
 			body.Close()
 			return nil, nil, c.streamFailed(ctx, fmt.Errorf("%w (data %q)", perr, shortBody(ev.Data)), true)
 		}
-		if msg.isResponse() && idKey(msg.ID) == want {
+		if msg.IsResponse() && jsonrpc.IDKey(msg.ID) == want {
 			return msg, body, nil // the caller drains and closes body
 		}
-		if msg.isResponse() {
+		if msg.IsResponse() {
 			continue // a response to something else: not ours to deliver
 		}
 		c.opts.Inbound(msg, want)
@@ -437,7 +437,7 @@ func (c *streamableConn) resume(ctx context.Context, lastID string, wait time.Du
 	return resp.Body, nil
 }
 
-func (c *streamableConn) send(ctx context.Context, m *message) error {
+func (c *streamableConn) send(ctx context.Context, m *jsonrpc.Message) error {
 	if c.ctx.Err() != nil {
 		return c.closedErr()
 	}
@@ -553,12 +553,12 @@ func (c *streamableConn) listenOnce(lastID *string) (wait time.Duration, stop bo
 		if (ev.Event != "" && ev.Event != "message") || len(bytes.TrimSpace(ev.Data)) == 0 {
 			continue
 		}
-		msg, perr := parseMessage(ev.Data)
+		msg, perr := jsonrpc.Parse(ev.Data)
 		if perr != nil {
 			c.fail(&StreamError{Err: fmt.Errorf("standalone stream: %w (data %q)", perr, shortBody(ev.Data)), Garbage: true})
 			return 0, true
 		}
-		if msg.isResponse() {
+		if msg.IsResponse() {
 			continue
 		}
 		c.opts.Inbound(msg, "")
@@ -600,7 +600,7 @@ type sseConn struct {
 // callResult is what a legacy SSE call waits for: the response, or why it
 // will not come.
 type callResult struct {
-	msg *message
+	msg *jsonrpc.Message
 	err error
 }
 
@@ -724,15 +724,15 @@ func (c *sseConn) read(body io.ReadCloser, sr *sseReader) {
 		if (ev.Event != "" && ev.Event != "message") || len(bytes.TrimSpace(ev.Data)) == 0 {
 			continue
 		}
-		msg, perr := parseMessage(ev.Data)
+		msg, perr := jsonrpc.Parse(ev.Data)
 		if perr != nil {
 			c.fail(&StreamError{Err: fmt.Errorf("%w (data %q)", perr, shortBody(ev.Data)), Garbage: true})
 			return
 		}
-		if msg.isResponse() {
+		if msg.IsResponse() {
 			c.mu.Lock()
-			ch := c.pending[idKey(msg.ID)]
-			delete(c.pending, idKey(msg.ID))
+			ch := c.pending[jsonrpc.IDKey(msg.ID)]
+			delete(c.pending, jsonrpc.IDKey(msg.ID))
 			c.mu.Unlock()
 			if ch != nil {
 				ch <- callResult{msg: msg}
@@ -743,7 +743,7 @@ func (c *sseConn) read(body io.ReadCloser, sr *sseReader) {
 	}
 }
 
-func (c *sseConn) post(ctx context.Context, m *message) (*message, error) {
+func (c *sseConn) post(ctx context.Context, m *jsonrpc.Message) (*jsonrpc.Message, error) {
 	body, err := json.Marshal(m)
 	if err != nil {
 		return nil, err
@@ -783,7 +783,7 @@ func (c *sseConn) post(ctx context.Context, m *message) (*message, error) {
 		if int64(len(b)) > c.opts.maxMessage() {
 			return nil, c.opts.tooLarge(b)
 		}
-		if r, err := parseMessage(b); err == nil && r.isResponse() {
+		if r, err := jsonrpc.Parse(b); err == nil && r.IsResponse() {
 			return r, nil
 		}
 	}
@@ -800,8 +800,8 @@ func (c *sseConn) tooLarge(tl *jsonrpc.TooLargeError) {
 	switch {
 	case method != "":
 	case id != nil:
-		ch = c.pending[idKey(id)]
-		delete(c.pending, idKey(id))
+		ch = c.pending[jsonrpc.IDKey(id)]
+		delete(c.pending, jsonrpc.IDKey(id))
 	case len(c.pending) == 1:
 		// A response whose id comes after its large result: the one call
 		// waiting is the only one it can answer.
@@ -825,11 +825,11 @@ func (c *sseConn) closedErr() error {
 	return errConnClosed
 }
 
-func (c *sseConn) call(ctx context.Context, m *message) (*message, error) {
+func (c *sseConn) call(ctx context.Context, m *jsonrpc.Message) (*jsonrpc.Message, error) {
 	if c.ctx.Err() != nil {
 		return nil, c.closedErr()
 	}
-	key := idKey(m.ID)
+	key := jsonrpc.IDKey(m.ID)
 	ch := make(chan callResult, 1)
 	c.mu.Lock()
 	c.pending[key] = ch
@@ -881,7 +881,7 @@ func (c *sseConn) call(ctx context.Context, m *message) (*message, error) {
 	}
 }
 
-func (c *sseConn) send(ctx context.Context, m *message) error {
+func (c *sseConn) send(ctx context.Context, m *jsonrpc.Message) error {
 	if c.ctx.Err() != nil {
 		return c.closedErr()
 	}

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
 	"github.com/mcptray/mcptray/mcpclient/logfile"
 )
 
@@ -769,7 +770,7 @@ func (u *upstream) connectWith(ctx context.Context, tname string, r resolved, cl
 			sess.cancel()
 		}
 	}()
-	opts.Inbound = func(m *message, related string) { u.inbound(sess, m, related) }
+	opts.Inbound = func(m *jsonrpc.Message, related string) { u.inbound(sess, m, related) }
 	var conn upstreamConn
 	switch tname {
 	case TransportSSE:
@@ -791,7 +792,7 @@ func (u *upstream) connectWith(ctx context.Context, tname string, r resolved, cl
 		},
 		"clientInfo": map[string]any{"name": "mcptray", "title": "mcptray", "version": Version},
 	})
-	req := &message{JSONRPC: "2.0", ID: intID(u.nextID.Add(1)), Method: "initialize", Params: initParams}
+	req := &jsonrpc.Message{JSONRPC: "2.0", ID: jsonrpc.IntID(u.nextID.Add(1)), Method: "initialize", Params: initParams}
 	resp, err := conn.call(ctx, req)
 	if err != nil {
 		conn.close()
@@ -799,7 +800,7 @@ func (u *upstream) connectWith(ctx context.Context, tname string, r resolved, cl
 	}
 	if resp.Error != nil {
 		conn.close()
-		var re rpcError
+		var re jsonrpc.Error
 		_ = json.Unmarshal(resp.Error, &re)
 		return nil, fmt.Errorf("initialize was refused: %s", re.Message)
 	}
@@ -815,7 +816,7 @@ func (u *upstream) connectWith(ctx context.Context, tname string, r resolved, cl
 		return nil, &StreamError{Err: fmt.Errorf("initialize result is not valid: %q", shortBody(resp.Result)), Garbage: true}
 	}
 	conn.setProtocolVersion(ir.ProtocolVersion)
-	if err := conn.send(ctx, &message{JSONRPC: "2.0", Method: "notifications/initialized"}); err != nil {
+	if err := conn.send(ctx, &jsonrpc.Message{JSONRPC: "2.0", Method: "notifications/initialized"}); err != nil {
 		conn.close()
 		return nil, err
 	}
@@ -928,7 +929,7 @@ func (u *upstream) serve(ctx context.Context, s *session) (reason error, again b
 func (u *upstream) ping(s *session) error {
 	ctx, cancel := context.WithTimeoutCause(s.ctx, u.tuning.ProbeTimeout, fmt.Errorf("no answer to ping within %s", u.tuning.ProbeTimeout))
 	defer cancel()
-	resp, err := s.conn.call(ctx, &message{JSONRPC: "2.0", ID: intID(u.nextID.Add(1)), Method: "ping"})
+	resp, err := s.conn.call(ctx, &jsonrpc.Message{JSONRPC: "2.0", ID: jsonrpc.IntID(u.nextID.Add(1)), Method: "ping"})
 	if err != nil {
 		if c := context.Cause(ctx); c != nil && ctx.Err() != nil {
 			return c
@@ -966,7 +967,7 @@ func (u *upstream) refreshLists(s *session, afterConnect bool) {
 		u.hashes[i], u.counts[i] = hash, n
 		u.mu.Unlock()
 		if changed && afterConnect {
-			u.broadcast(encodeRequest(nil, k.notif, nil))
+			u.broadcast(jsonrpc.EncodeRequest(nil, k.notif, nil))
 		}
 	}
 	u.notify()
@@ -983,7 +984,7 @@ func (u *upstream) listAll(s *session, method, field string) (int, string, error
 		if cursor != "" {
 			params, _ = json.Marshal(map[string]string{"cursor": cursor})
 		}
-		resp, err := s.conn.call(ctx, &message{JSONRPC: "2.0", ID: intID(u.nextID.Add(1)), Method: method, Params: params})
+		resp, err := s.conn.call(ctx, &jsonrpc.Message{JSONRPC: "2.0", ID: jsonrpc.IntID(u.nextID.Add(1)), Method: method, Params: params})
 		if err != nil {
 			return 0, "", err
 		}

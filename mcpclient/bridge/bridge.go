@@ -49,15 +49,6 @@ type Options struct {
 // unanswered; a script that pipes requests in gets every answer.
 const DefaultEOFGrace = 5 * time.Second
 
-// Error codes the bridge answers with, in the hub's range.
-const (
-	codeHubUnavailable = -32014
-	codeHubRestarted   = -32015
-	codeAttachRefused  = -32016
-	// codeMessageTooLarge is the hub's code for a message over the limit.
-	codeMessageTooLarge = -32017
-)
-
 // reattachGrace is how long a bridge that lost its hub waits for another
 // to appear before starting one.
 const reattachGrace = time.Second
@@ -174,10 +165,10 @@ func (b *bridge) finish(ctx context.Context, cur *conn) {
 		select {
 		case <-b.emptied:
 		case <-cur.lost:
-			b.answerInflight(codeHubRestarted, "mcptray: the hub went away while this request was in flight; it may or may not have run. Please retry.")
+			b.answerInflight(jsonrpc.CodeHubRestarted, "mcptray: the hub went away while this request was in flight; it may or may not have run. Please retry.")
 			return
 		case <-t.C:
-			b.answerInflight(codeHubUnavailable, fmt.Sprintf("mcptray: stdin closed, and no answer came within %s; the bridge exits", b.opts.EOFGrace))
+			b.answerInflight(jsonrpc.CodeHubUnavailable, fmt.Sprintf("mcptray: stdin closed, and no answer came within %s; the bridge exits", b.opts.EOFGrace))
 			return
 		case <-ctx.Done():
 			return
@@ -231,7 +222,7 @@ func (b *bridge) readStdin(ctx context.Context) {
 		if errors.As(err, &tl) {
 			// Answer it and read on: the IDE's session survives one bad line.
 			b.logf("dropped a message of more than %s from the IDE", jsonrpc.FormatSize(tl.Limit))
-			_ = b.writeOut(errorLine(tl.ID(), codeMessageTooLarge, fmt.Sprintf("mcptray: the message is larger than the %s limit for server %q (maxMessageSize in the mcptray config); it was dropped", jsonrpc.FormatSize(tl.Limit), b.opts.Server)), true)
+			_ = b.writeOut(errorLine(tl.ID(), jsonrpc.CodeMessageTooLarge, fmt.Sprintf("mcptray: the message is larger than the %s limit for server %q (maxMessageSize in the mcptray config); it was dropped", jsonrpc.FormatSize(tl.Limit), b.opts.Server)), true)
 			continue
 		}
 		if len(bytes.TrimSpace(line)) > 0 {
@@ -447,7 +438,7 @@ func (b *bridge) pumpFromHub(c *conn, r *bufio.Reader) {
 			// The hub bounds what it sends; answer what this was, if a
 			// request of the IDE's, and read on.
 			if id := tl.ID(); hasID(id) {
-				_ = b.fromHub(errorLine(id, codeMessageTooLarge, fmt.Sprintf("mcptray: the answer is larger than the %s limit for server %q; it was dropped", jsonrpc.FormatSize(b.limit()), b.opts.Server)), r.Buffered() == 0)
+				_ = b.fromHub(errorLine(id, jsonrpc.CodeMessageTooLarge, fmt.Sprintf("mcptray: the answer is larger than the %s limit for server %q; it was dropped", jsonrpc.FormatSize(b.limit()), b.opts.Server)), r.Buffered() == 0)
 			}
 			continue
 		}
@@ -509,7 +500,7 @@ func (b *bridge) reattach(ctx context.Context, old *conn) (*conn, error) {
 	initLine, initialized := b.initLine, b.initialized
 	b.mu.Unlock()
 	for _, id := range lost {
-		_ = b.writeOut(errorLine(id, codeHubRestarted, "mcptray: the hub restarted while this request was in flight; it may or may not have run. Please retry."), false)
+		_ = b.writeOut(errorLine(id, jsonrpc.CodeHubRestarted, "mcptray: the hub restarted while this request was in flight; it may or may not have run. Please retry."), false)
 	}
 	b.outMu.Lock()
 	_ = b.out.Flush()
@@ -565,11 +556,11 @@ func errorLine(id json.RawMessage, code int, msg string) []byte {
 // if none came yet, the next one within a few seconds) with a JSON-RPC
 // error, then returns exit code 1.
 func (b *bridge) fatal(ctx context.Context, err error) int {
-	code := codeHubUnavailable
+	code := jsonrpc.CodeHubUnavailable
 	var ae *attachError
 	msg := "mcptray: " + err.Error()
 	if errors.As(err, &ae) {
-		code = codeAttachRefused
+		code = jsonrpc.CodeAttachRefused
 		msg = err.Error()
 	}
 	b.logf("%s", msg)

@@ -1,8 +1,13 @@
-// Package jsonrpc holds what both ends of mcptray's newline-delimited
-// JSON-RPC streams share: reading a line with a size bound (and skipping
-// one that is too large instead of losing the stream), framing a message
-// as exactly one line, and finding a request's id in the first bytes of a
-// message too large to parse. Standard library only: the bridge uses it.
+// Package jsonrpc owns mcptray's JSON-RPC 2.0 messages: the message type
+// kept raw (ids, params, results and errors pass on byte-for-byte), parsing
+// and encoding, id keys, the one table of every error code mcptray emits,
+// and what both ends of a newline-delimited stream share — reading a line
+// with a size bound (skipping one that is too large instead of losing the
+// stream), framing a message as exactly one line, and finding a request's
+// id in the first bytes of a message too large to parse.
+//
+// It imports the standard library only: the bridge links it, and nothing
+// of the hub may leak in.
 package jsonrpc
 
 import (

@@ -35,6 +35,7 @@ import (
 	"github.com/mcptray/mcptray/auth"
 	"github.com/mcptray/mcptray/mcpclient"
 	"github.com/mcptray/mcptray/mcpclient/ipc"
+	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
 )
 
 // serverName is the name of the one configured server.
@@ -289,7 +290,7 @@ func (c *client) call(ctx context.Context, method string, params any) (json.RawM
 		}
 		c.log.Info("client: call failed", "method", method, "attempt", attempt, "err", err)
 		var ce *mcpclient.CallError
-		if attempt >= 5 || !errors.As(err, &ce) || ce.Code != mcpclient.CodeNeedsLogin {
+		if attempt >= 5 || !errors.As(err, &ce) || ce.Code != jsonrpc.CodeNeedsLogin {
 			return nil, fmt.Errorf("%s: %w", method, err)
 		}
 		if ce.SigningIn {

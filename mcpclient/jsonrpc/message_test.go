@@ -1,4 +1,4 @@
-package mcpclient
+package jsonrpc
 
 import (
 	"bytes"
@@ -18,7 +18,7 @@ func TestParseMessage(t *testing.T) {
 		name   string
 		in     string
 		kind   string // when no error
-		err    error  // errBatch, errNotJSONRPC, or errJSON for any decoding error
+		err    error  // ErrBatch, ErrNotJSONRPC, or errJSON for any decoding error
 		id     string // raw, byte-for-byte
 		method string
 		params string // raw, byte-for-byte
@@ -43,15 +43,15 @@ func TestParseMessage(t *testing.T) {
 		{name: "error response with null id", in: `{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}`,
 			kind: response, id: `null`, errObj: `{"code":-32700,"message":"Parse error"}`},
 
-		{name: "batch", in: `[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"x"}]`, err: errBatch},
-		{name: "batch with leading whitespace", in: " \n\t[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}]", err: errBatch},
-		{name: "empty batch", in: `[]`, err: errBatch},
+		{name: "batch", in: `[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"x"}]`, err: ErrBatch},
+		{name: "batch with leading whitespace", in: " \n\t[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}]", err: ErrBatch},
+		{name: "empty batch", in: `[]`, err: ErrBatch},
 
-		{name: "empty object", in: `{}`, err: errNotJSONRPC},
-		{name: "foreign object", in: `{"hello":"world"}`, err: errNotJSONRPC},
-		{name: "id without method or result", in: `{"jsonrpc":"2.0","id":1}`, err: errNotJSONRPC},
-		{name: "empty method", in: `{"jsonrpc":"2.0","id":1,"method":""}`, err: errNotJSONRPC},
-		{name: "JSON null", in: `null`, err: errNotJSONRPC},
+		{name: "empty object", in: `{}`, err: ErrNotJSONRPC},
+		{name: "foreign object", in: `{"hello":"world"}`, err: ErrNotJSONRPC},
+		{name: "id without method or result", in: `{"jsonrpc":"2.0","id":1}`, err: ErrNotJSONRPC},
+		{name: "empty method", in: `{"jsonrpc":"2.0","id":1,"method":""}`, err: ErrNotJSONRPC},
+		{name: "JSON null", in: `null`, err: ErrNotJSONRPC},
 
 		{name: "empty input", in: ``, err: errJSON},
 		{name: "whitespace only", in: " \n", err: errJSON},
@@ -65,10 +65,10 @@ func TestParseMessage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, err := parseMessage([]byte(tt.in))
+			m, err := Parse([]byte(tt.in))
 			switch {
 			case tt.err == errJSON:
-				if err == nil || err == errBatch || err == errNotJSONRPC {
+				if err == nil || err == ErrBatch || err == ErrNotJSONRPC {
 					t.Fatalf("err = %v, want a JSON decoding error", err)
 				}
 				if m != nil {
@@ -86,7 +86,7 @@ func TestParseMessage(t *testing.T) {
 			case err != nil:
 				t.Fatalf("parseMessage: %v", err)
 			}
-			kinds := map[string]bool{request: m.isRequest(), notification: m.isNotification(), response: m.isResponse()}
+			kinds := map[string]bool{request: m.IsRequest(), notification: m.IsNotification(), response: m.IsResponse()}
 			for k, is := range kinds {
 				if is != (k == tt.kind) {
 					t.Errorf("is %s = %v, want kind %s", k, is, tt.kind)
@@ -182,7 +182,7 @@ func TestEncodeResponse(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			resultBefore := bytes.Clone(tt.result)
-			got := encodeResponse(tt.id, tt.result, tt.errObj)
+			got := EncodeResponse(tt.id, tt.result, tt.errObj)
 			if string(got) != tt.want {
 				t.Fatalf("encodeResponse =\n%s\nwant\n%s", got, tt.want)
 			}
@@ -192,11 +192,11 @@ func TestEncodeResponse(t *testing.T) {
 			if !json.Valid(got) {
 				t.Fatalf("not valid JSON: %s", got)
 			}
-			m, err := parseMessage(got)
+			m, err := Parse(got)
 			if err != nil {
 				t.Fatalf("parseMessage of the output: %v", err)
 			}
-			if !m.isResponse() {
+			if !m.IsResponse() {
 				t.Errorf("output does not parse as a response: %+v", m)
 			}
 			if tt.errObj == nil && tt.result != nil && !bytes.Equal(m.Result, tt.result) {
@@ -262,15 +262,15 @@ func TestEncodeError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := encodeError(tt.id, tt.code, tt.msg, tt.data)
+			got := EncodeError(tt.id, tt.code, tt.msg, tt.data)
 			if string(got) != tt.want {
 				t.Fatalf("encodeError =\n%s\nwant\n%s", got, tt.want)
 			}
-			m, err := parseMessage(got)
-			if err != nil || !m.isResponse() {
+			m, err := Parse(got)
+			if err != nil || !m.IsResponse() {
 				t.Fatalf("output does not parse as a response: %+v, %v", m, err)
 			}
-			var e rpcError
+			var e Error
 			if err := json.Unmarshal(m.Error, &e); err != nil {
 				t.Fatal(err)
 			}
@@ -278,7 +278,7 @@ func TestEncodeError(t *testing.T) {
 				t.Errorf("decoded error = %+v", e)
 			}
 			if !strings.Contains(e.Error(), tt.msg) {
-				t.Errorf("rpcError.Error() = %q", e.Error())
+				t.Errorf("Error.Error() = %q", e.Error())
 			}
 		})
 	}
@@ -294,7 +294,7 @@ func TestEncodeRequest(t *testing.T) {
 	}{
 		{
 			name:   "request with params kept byte for byte",
-			id:     intID(12),
+			id:     IntID(12),
 			method: "tools/call",
 			params: json.RawMessage("{\"name\":\"x\",  \"arguments\":{ \"z\":1, \"a\":[2 ,3] }}"),
 			want:   "{\"jsonrpc\":\"2.0\",\"id\":12,\"method\":\"tools/call\",\"params\":{\"name\":\"x\",  \"arguments\":{ \"z\":1, \"a\":[2 ,3] }}}",
@@ -307,7 +307,7 @@ func TestEncodeRequest(t *testing.T) {
 		},
 		{
 			name:   "request with empty params",
-			id:     intID(1),
+			id:     IntID(1),
 			method: "tools/list",
 			params: json.RawMessage{},
 			want:   `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`,
@@ -325,18 +325,18 @@ func TestEncodeRequest(t *testing.T) {
 		},
 		{
 			name:   "method escaped",
-			id:     intID(-1),
+			id:     IntID(-1),
 			method: "odd\"method\\",
 			want:   `{"jsonrpc":"2.0","id":-1,"method":"odd\"method\\"}`,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := encodeRequest(tt.id, tt.method, tt.params)
+			got := EncodeRequest(tt.id, tt.method, tt.params)
 			if string(got) != tt.want {
 				t.Fatalf("encodeRequest =\n%s\nwant\n%s", got, tt.want)
 			}
-			m, err := parseMessage(got)
+			m, err := Parse(got)
 			if err != nil {
 				t.Fatalf("parseMessage of the output: %v", err)
 			}
@@ -346,8 +346,8 @@ func TestEncodeRequest(t *testing.T) {
 			if len(tt.params) > 0 && !bytes.Equal(m.Params, tt.params) {
 				t.Errorf("params after a round trip = %q, want %q", m.Params, tt.params)
 			}
-			if (tt.id == nil) != m.isNotification() {
-				t.Errorf("isNotification = %v for id %q", m.isNotification(), tt.id)
+			if (tt.id == nil) != m.IsNotification() {
+				t.Errorf("isNotification = %v for id %q", m.IsNotification(), tt.id)
 			}
 		})
 	}
@@ -355,24 +355,24 @@ func TestEncodeRequest(t *testing.T) {
 
 func TestIntID(t *testing.T) {
 	for n, want := range map[int64]string{0: "0", 1: "1", -7: "-7", 9007199254740993: "9007199254740993"} {
-		if got := string(intID(n)); got != want {
-			t.Errorf("intID(%d) = %q, want %q", n, got, want)
+		if got := string(IntID(n)); got != want {
+			t.Errorf("IntID(%d) = %q, want %q", n, got, want)
 		}
 	}
 }
 
 func TestIDKey(t *testing.T) {
-	key := func(s string) string { return idKey(json.RawMessage(s)) }
+	key := func(s string) string { return IDKey(json.RawMessage(s)) }
 	same := [][2]string{
 		{`1`, `1`},
 		{` 1`, `1`},
 		{"1\n", `1`},
 		{"\t\"a\" ", `"a"`},
-		{string(intID(42)), `42`},
+		{string(IntID(42)), `42`},
 	}
 	for _, p := range same {
 		if key(p[0]) != key(p[1]) {
-			t.Errorf("idKey(%q) = %q != idKey(%q) = %q, want equal", p[0], key(p[0]), p[1], key(p[1]))
+			t.Errorf("IDKey(%q) = %q != IDKey(%q) = %q, want equal", p[0], key(p[0]), p[1], key(p[1]))
 		}
 	}
 	distinct := [][2]string{
@@ -386,56 +386,20 @@ func TestIDKey(t *testing.T) {
 	}
 	for _, p := range distinct {
 		if key(p[0]) == key(p[1]) {
-			t.Errorf("idKey(%q) == idKey(%q) = %q, want distinct", p[0], p[1], key(p[0]))
+			t.Errorf("IDKey(%q) == IDKey(%q) = %q, want distinct", p[0], p[1], key(p[0]))
 		}
 	}
 	// An id seen in a parsed message maps to the same key as the id we sent.
-	m, err := parseMessage([]byte(`{"jsonrpc":"2.0","id": 42 ,"result":{}}`))
+	m, err := Parse([]byte(`{"jsonrpc":"2.0","id": 42 ,"result":{}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if idKey(m.ID) != idKey(intID(42)) {
-		t.Errorf("idKey(%q) != idKey(intID(42))", m.ID)
+	if IDKey(m.ID) != IDKey(IntID(42)) {
+		t.Errorf("IDKey(%q) != IDKey(IntID(42))", m.ID)
 	}
 }
 
-func TestIdempotent(t *testing.T) {
-	tests := []struct {
-		method string
-		want   bool
-	}{
-		{"ping", true},
-		{"tools/list", true},
-		{"resources/list", true},
-		{"resources/templates/list", true},
-		{"resources/read", true},
-		{"resources/subscribe", true},
-		{"resources/unsubscribe", true},
-		{"prompts/list", true},
-		{"prompts/get", true},
-		{"completion/complete", true},
-		{"logging/setLevel", true},
-		{"tools/call", false},
-		{"initialize", false},
-		{"sampling/createMessage", false},
-		{"elicitation/create", false},
-		{"tasks/get", false},
-		{"notifications/cancelled", false},
-		{"", false},
-		{"Tools/List", false},
-		{"tools/list ", false},
-		{"x-vendor/anything", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.method, func(t *testing.T) {
-			if got := idempotent(tt.method); got != tt.want {
-				t.Errorf("idempotent(%q) = %v, want %v", tt.method, got, tt.want)
-			}
-		})
-	}
-}
-
-func FuzzParseMessage(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	seeds := []string{
 		`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`,
 		`{"jsonrpc":"2.0","method":"notifications/initialized"}`,
@@ -453,7 +417,7 @@ func FuzzParseMessage(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		m, err := parseMessage(in)
+		m, err := Parse(in)
 		if err != nil {
 			if m != nil {
 				t.Fatalf("message %+v returned with error %v", m, err)
@@ -464,7 +428,7 @@ func FuzzParseMessage(f *testing.F) {
 			t.Fatal("nil message without an error")
 		}
 		n := 0
-		for _, is := range []bool{m.isRequest(), m.isNotification(), m.isResponse()} {
+		for _, is := range []bool{m.IsRequest(), m.IsNotification(), m.IsResponse()} {
 			if is {
 				n++
 			}
@@ -472,23 +436,22 @@ func FuzzParseMessage(f *testing.F) {
 		if n != 1 {
 			t.Fatalf("message %+v is %d of request/notification/response", m, n)
 		}
-		_ = idKey(m.ID)
-		_ = idempotent(m.Method)
+		_ = IDKey(m.ID)
 		// What was parsed can be sent on without producing broken JSON.
-		if m.isResponse() {
-			if out := encodeResponse(m.ID, m.Result, m.Error); !json.Valid(out) {
+		if m.IsResponse() {
+			if out := EncodeResponse(m.ID, m.Result, m.Error); !json.Valid(out) {
 				t.Fatalf("encodeResponse produced invalid JSON %q from %q", out, in)
 			}
 		} else {
 			id := m.ID
-			if !m.hasID() {
+			if !m.HasID() {
 				id = nil
 			}
-			if out := encodeRequest(id, m.Method, m.Params); !json.Valid(out) {
+			if out := EncodeRequest(id, m.Method, m.Params); !json.Valid(out) {
 				t.Fatalf("encodeRequest produced invalid JSON %q from %q", out, in)
 			}
 		}
-		if out := encodeError(m.ID, CodeInternalError, m.Method, m.Params); !json.Valid(out) {
+		if out := EncodeError(m.ID, CodeInternalError, m.Method, m.Params); !json.Valid(out) {
 			t.Fatalf("encodeError produced invalid JSON %q from %q", out, in)
 		}
 	})

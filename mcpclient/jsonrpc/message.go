@@ -1,4 +1,4 @@
-package mcpclient
+package jsonrpc
 
 import (
 	"bytes"
@@ -7,8 +7,10 @@ import (
 	"strconv"
 )
 
-// JSON-RPC error codes used by the hub. The -320xx range is reserved by
-// JSON-RPC for implementation-defined server errors.
+// Error codes. JSON-RPC's own, then every code mcptray itself emits: the
+// -320xx range is reserved by JSON-RPC for implementation-defined server
+// errors. This is the one table: the hub, the bridge and the control API
+// use these names.
 const (
 	CodeParseError     = -32700
 	CodeInvalidRequest = -32600
@@ -25,17 +27,23 @@ const (
 	CodeLostInFlight = -32012
 	// CodeServerDisabled: the server is disabled or failed permanently.
 	CodeServerDisabled = -32013
-	// -32014…-32016 are the bridge's (mcpclient/bridge).
-
+	// CodeHubUnavailable: the bridge reaches no hub (none answers, or
+	// stdin closed before the answer came).
+	CodeHubUnavailable = -32014
+	// CodeHubRestarted: the hub went away while the request was in flight.
+	CodeHubRestarted = -32015
+	// CodeAttachRefused: the hub refused the bridge's attach (e.g. no
+	// server of that name).
+	CodeAttachRefused = -32016
 	// CodeMessageTooLarge: a message was over the maxMessageSize limit.
 	CodeMessageTooLarge = -32017
 	// CodeRequestTimeout: the server did not answer within requestTimeout.
 	CodeRequestTimeout = -32018
 )
 
-// message is one JSON-RPC 2.0 message, kept raw: ids, params, results and
+// Message is one JSON-RPC 2.0 message, kept raw: ids, params, results and
 // errors are passed on byte-for-byte.
-type message struct {
+type Message struct {
 	JSONRPC string          `json:"jsonrpc"`
 	ID      json.RawMessage `json:"id,omitempty"`
 	Method  string          `json:"method,omitempty"`
@@ -44,55 +52,55 @@ type message struct {
 	Error   json.RawMessage `json:"error,omitempty"`
 }
 
-func (m *message) hasID() bool {
+func (m *Message) HasID() bool {
 	return len(m.ID) > 0 && !bytes.Equal(m.ID, []byte("null"))
 }
 
-// isRequest reports a request (method and id).
-func (m *message) isRequest() bool { return m.Method != "" && m.hasID() }
+// IsRequest reports a request (method and id).
+func (m *Message) IsRequest() bool { return m.Method != "" && m.HasID() }
 
-// isNotification reports a notification (method, no id).
-func (m *message) isNotification() bool { return m.Method != "" && !m.hasID() }
+// IsNotification reports a notification (method, no id).
+func (m *Message) IsNotification() bool { return m.Method != "" && !m.HasID() }
 
-// isResponse reports a response (no method, result or error).
-func (m *message) isResponse() bool {
+// IsResponse reports a response (no method, result or error).
+func (m *Message) IsResponse() bool {
 	return m.Method == "" && (m.Result != nil || m.Error != nil)
 }
 
-// parseMessage decodes one JSON-RPC message. A JSON array (a batch) is
-// reported as errBatch.
-func parseMessage(b []byte) (*message, error) {
+// Parse decodes one JSON-RPC message. A JSON array (a batch) is
+// reported as ErrBatch.
+func Parse(b []byte) (*Message, error) {
 	b = bytes.TrimSpace(b)
 	if len(b) > 0 && b[0] == '[' {
-		return nil, errBatch
+		return nil, ErrBatch
 	}
-	var m message
+	var m Message
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, err
 	}
 	if m.Method == "" && m.Result == nil && m.Error == nil {
-		return nil, errNotJSONRPC
+		return nil, ErrNotJSONRPC
 	}
 	return &m, nil
 }
 
 var (
-	errBatch      = fmt.Errorf("JSON-RPC batches are not supported by MCP since 2025-06-18")
-	errNotJSONRPC = fmt.Errorf("not a JSON-RPC request, notification or response")
+	ErrBatch      = fmt.Errorf("JSON-RPC batches are not supported by MCP since 2025-06-18")
+	ErrNotJSONRPC = fmt.Errorf("not a JSON-RPC request, notification or response")
 )
 
-// rpcError is the error object of a JSON-RPC response.
-type rpcError struct {
+// Error is the error object of a JSON-RPC response.
+type Error struct {
 	Code    int             `json:"code"`
 	Message string          `json:"message"`
 	Data    json.RawMessage `json:"data,omitempty"`
 }
 
-func (e *rpcError) Error() string { return fmt.Sprintf("JSON-RPC error %d: %s", e.Code, e.Message) }
+func (e *Error) Error() string { return fmt.Sprintf("JSON-RPC error %d: %s", e.Code, e.Message) }
 
-// encodeResponse builds a response line with the given raw id and the raw
+// EncodeResponse builds a response line with the given raw id and the raw
 // result or error bytes, without re-encoding them.
-func encodeResponse(id json.RawMessage, result, errObj json.RawMessage) []byte {
+func EncodeResponse(id json.RawMessage, result, errObj json.RawMessage) []byte {
 	if len(id) == 0 {
 		id = json.RawMessage("null")
 	}
@@ -114,19 +122,19 @@ func encodeResponse(id json.RawMessage, result, errObj json.RawMessage) []byte {
 	return b.Bytes()
 }
 
-// encodeError builds an error response line.
-func encodeError(id json.RawMessage, code int, msg string, data any) []byte {
-	e := rpcError{Code: code, Message: msg}
+// EncodeError builds an error response line.
+func EncodeError(id json.RawMessage, code int, msg string, data any) []byte {
+	e := Error{Code: code, Message: msg}
 	if data != nil {
 		e.Data, _ = json.Marshal(data)
 	}
 	eb, _ := json.Marshal(e)
-	return encodeResponse(id, nil, eb)
+	return EncodeResponse(id, nil, eb)
 }
 
-// encodeRequest builds a request or notification line (id nil for a
+// EncodeRequest builds a request or notification line (id nil for a
 // notification). params is passed on as is.
-func encodeRequest(id json.RawMessage, method string, params json.RawMessage) []byte {
+func EncodeRequest(id json.RawMessage, method string, params json.RawMessage) []byte {
 	var b bytes.Buffer
 	b.Grow(len(params) + len(method) + 48)
 	b.WriteString(`{"jsonrpc":"2.0",`)
@@ -146,24 +154,11 @@ func encodeRequest(id json.RawMessage, method string, params json.RawMessage) []
 	return b.Bytes()
 }
 
-// intID renders an int64 request id as raw JSON.
-func intID(n int64) json.RawMessage { return strconv.AppendInt(nil, n, 10) }
+// IntID renders an int64 request id as raw JSON.
+func IntID(n int64) json.RawMessage { return strconv.AppendInt(nil, n, 10) }
 
-// idKey turns a raw id into a map key: "1" and 1 stay distinct, and
+// IDKey turns a raw id into a map key: "1" and 1 stay distinct, and
 // insignificant white space does not matter.
-func idKey(id json.RawMessage) string {
+func IDKey(id json.RawMessage) string {
 	return string(bytes.TrimSpace(id))
-}
-
-// idempotent reports whether a request may be sent again on a new session
-// when its first try was lost: reads are, tools/call and anything unknown
-// are not (they may have run).
-func idempotent(method string) bool {
-	switch method {
-	case "ping", "tools/list", "resources/list", "resources/templates/list",
-		"resources/read", "prompts/list", "prompts/get", "completion/complete",
-		"resources/subscribe", "resources/unsubscribe", "logging/setLevel":
-		return true
-	}
-	return false
 }
