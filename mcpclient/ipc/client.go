@@ -12,7 +12,7 @@ import (
 //
 // Code is a server's own code when a call or tools/list reached the server
 // and it answered with an error, or one of mcptray's codes when the hub
-// could not serve the request (the table is in package mcpclient: -32010
+// could not serve the request (the table is in mcpclient/jsonrpc: -32010
 // upstream unavailable, -32011 needs login, -32013 server disabled, …).
 // It is 0 for errors that are not JSON-RPC errors (an unknown server name,
 // a failed sign-in) and for every error from hubs older than the field.
