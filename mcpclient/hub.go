@@ -370,6 +370,13 @@ func (h *Hub) apply(cfg *Config) {
 	old := h.cfg
 	h.cfg = cfg
 	h.cfgErr = ""
+	if old != nil && old.CredentialStore != cfg.CredentialStore && h.creds != nil {
+		if inUse, restart := h.creds.setMode(cfg.CredentialStore); restart {
+			h.log.Warn("credentialStore changed in the config; the hub keeps the store it opened until it restarts", "configured", cfg.CredentialStore, "using", inUse)
+		} else {
+			h.log.Info("credentialStore changed in the config; in effect now", "configured", cfg.CredentialStore)
+		}
+	}
 	g := globalSettings{CAFile: cfg.CAFile, Limits: cfg.Limits}
 	globalChanged := old != nil && (old.CAFile != cfg.CAFile || old.Limits != cfg.Limits)
 	for name, u := range h.servers {

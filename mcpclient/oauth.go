@@ -22,11 +22,13 @@ import (
 // credentials is the hub's credential store, opened on first use (probing
 // the keychain may take seconds; bridges must not wait for it).
 type credentials struct {
-	mode, home string
-	fixed      auth.Store // injected (tests)
+	home  string
+	fixed auth.Store // injected (tests)
 
 	open    sync.Mutex // one opening attempt at a time
 	mu      sync.Mutex // guards the fields below: status reads them
+	mode    string     // the config's credentialStore: the next opening uses it
+	opened  string     // the mode store was opened with
 	store   auth.Store
 	warning string
 	err     error
@@ -44,7 +46,7 @@ func (c *credentials) get(context.Context) (auth.Store, error) {
 	c.open.Lock()
 	defer c.open.Unlock()
 	c.mu.Lock()
-	store, err, failed := c.store, c.err, c.failed
+	store, err, failed, mode := c.store, c.err, c.failed, c.mode
 	c.mu.Unlock()
 	if store != nil || (err != nil && time.Since(failed) < storeRetry) {
 		return store, err
@@ -53,12 +55,12 @@ func (c *credentials) get(context.Context) (auth.Store, error) {
 	store = c.fixed
 	if store == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		store, warning, err = auth.OpenStore(ctx, c.mode, c.home, auth.KeyringOptions{})
+		store, warning, err = auth.OpenStore(ctx, mode, c.home, auth.KeyringOptions{})
 		cancel()
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.store, c.warning, c.err = store, warning, err
+	c.store, c.warning, c.err, c.opened = store, warning, err, mode
 	if err != nil {
 		c.failed = time.Now()
 	}
@@ -74,10 +76,46 @@ func (c *credentials) describe() (name, warning string) {
 	if c.store == nil {
 		return "", ""
 	}
+	warning = c.warning
 	if w, ok := c.store.(interface{ Warning() string }); ok {
-		return c.store.Name(), w.Warning()
+		warning = w.Warning()
 	}
-	return c.store.Name(), c.warning
+	if inUse, want, restart := c.restartNeeded(); restart {
+		note := fmt.Sprintf("the config asks for credentialStore %q, but this hub opened %q: restart the hub (quit the tray app, or stop `mcptray serve`) to switch; credentials saved in one store are not carried over to another", want, inUse)
+		if warning != "" {
+			note = warning + "; " + note
+		}
+		warning = note
+	}
+	return c.store.Name(), warning
+}
+
+// setMode takes the credentialStore of a reloaded config. Until the store
+// is opened (a server's first 401), the next opening uses it, and one that
+// failed is retried at once; an open store stays until the hub restarts,
+// and describe says so. It reports which of the two happened.
+func (c *credentials) setMode(mode string) (inUse string, restart bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mode != mode && c.store == nil {
+		c.err = nil
+	}
+	c.mode = mode
+	inUse, _, restart = c.restartNeeded()
+	return inUse, restart
+}
+
+// restartNeeded reports an open store of another mode than the config's
+// (never for an injected store). c.mu is held.
+func (c *credentials) restartNeeded() (inUse, want string, restart bool) {
+	norm := func(m string) string {
+		if m == "" {
+			return auth.StoreAuto
+		}
+		return m
+	}
+	inUse, want = norm(c.opened), norm(c.mode)
+	return inUse, want, c.store != nil && c.fixed == nil && inUse != want
 }
 
 // authState is a server's OAuth bookkeeping, guarded by upstream.mu.
