@@ -9,7 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/mcptray/mcptray/auth/internal/flock"
+	"github.com/mcptray/mcptray/auth/flock"
 )
 
 // fileFormat is the credentials file: one entry per store key.

@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mcptray/mcptray/auth/internal/flock"
+	"github.com/mcptray/mcptray/auth/flock"
 )
 
 // Timing of the token life cycle.
