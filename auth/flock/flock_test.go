@@ -2,6 +2,8 @@ package flock
 
 import (
 	"context"
+	"errors"
+	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -63,6 +65,33 @@ func TestAcquireHonoursContext(t *testing.T) {
 	l2, err := Acquire(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
+	}
+	l2.Unlock()
+}
+
+func TestTryAcquireDoesNotWait(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "sub", "x.lock")
+	l, err := TryAcquire(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.File().WriteString("holder 1\n"); err != nil {
+		t.Fatal(err)
+	}
+	if l2, err := TryAcquire(path); !errors.Is(err, ErrLocked) {
+		l2.Unlock()
+		t.Fatalf("TryAcquire while held: err = %v, want ErrLocked", err)
+	}
+	if runtime.GOOS != "windows" { // LockFileEx keeps others from reading the locked byte
+		if b, err := os.ReadFile(path); err != nil || string(b) != "holder 1\n" {
+			t.Errorf("lock file while held = %q, %v; want what the holder wrote", b, err)
+		}
+	}
+	l.Unlock()
+	l2, err := TryAcquire(path)
+	if err != nil {
+		t.Fatalf("TryAcquire after Unlock: %v", err)
 	}
 	l2.Unlock()
 }
