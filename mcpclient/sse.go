@@ -12,6 +12,9 @@ import (
 	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
 )
 
+// maxSSERetry caps a server's retry: field.
+const maxSSERetry = time.Hour
+
 // sseEvent is one server-sent event.
 type sseEvent struct {
 	ID    string
@@ -148,8 +151,10 @@ func (s *sseReader) Next() (*sseEvent, error) {
 				hasID = true
 			}
 		case "retry":
-			if n, err := strconv.Atoi(strings.TrimSpace(string(value))); err == nil && n >= 0 {
-				s.retry = time.Duration(n) * time.Millisecond
+			if n, err := strconv.ParseInt(strings.TrimSpace(string(value)), 10, 64); err == nil && n >= 0 {
+				// Capped, so that a huge value cannot overflow into a
+				// negative wait (found by FuzzSSEReader).
+				s.retry = time.Duration(min(n, maxSSERetry.Milliseconds())) * time.Millisecond
 			}
 		}
 	}
