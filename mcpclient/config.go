@@ -14,7 +14,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/mcptray/mcptray/mcpclient/internal/atomicfile"
+	"github.com/mcptray/mcptray/auth/atomicfile"
 )
 
 // Config is the user's config file.

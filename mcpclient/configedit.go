@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/mcptray/mcptray/mcpclient/internal/atomicfile"
+	"github.com/mcptray/mcptray/auth/atomicfile"
 )
 
 // configLockWait is how long a config edit waits while another one (this

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcptray/mcptray/mcpclient/internal/atomicfile"
+	"github.com/mcptray/mcptray/auth/atomicfile"
 )
 
 // addServer is the edit `mcptray add NAME URL` makes.

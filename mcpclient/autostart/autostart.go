@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/mcptray/mcptray/mcpclient/internal/atomicfile"
+	"github.com/mcptray/mcptray/auth/atomicfile"
 )
 
 // Name is the entry's name: the .desktop file, the Run value.

@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/mcptray/mcptray/mcpclient/internal/atomicfile"
+	"github.com/mcptray/mcptray/auth/atomicfile"
 )
 
 var lookPath = exec.LookPath
