@@ -1,8 +1,13 @@
-// Package atomicfile writes files so that readers see the old content or
-// the new, never a torn one: a temp file in the same directory, synced,
-// then renamed over the target. Lock serializes read-modify-write edits of
-// one file across processes, and RemoveStaleTemps clears the temp files a
-// killed writer left behind.
+// Package atomicfile is mcptray's one atomic file writer: readers see the
+// old content or the new, never a torn one (a temp file in the same
+// directory, synced, then renamed over the target). Lock serializes
+// read-modify-write edits of one file across processes (with auth/flock),
+// and RemoveStaleTemps clears the temp files a killed writer left behind.
+// It writes the credentials file (auth), the config, IDE configs and
+// autostart entries (mcpclient).
+//
+// It lives under auth, the lowest layer, so that auth and mcpclient can
+// both import it; it imports only the standard library and auth/flock.
 package atomicfile
 
 import (
