@@ -9,7 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/mcptray/mcptray/auth/flock"
+	"github.com/mcptray/mcptray/auth/atomicfile"
 )
 
 // fileFormat is the credentials file: one entry per store key.
@@ -23,7 +23,8 @@ const fileFormatVersion = 1
 // FileStore keeps credentials in one JSON file, mode 0600 in a 0700
 // directory. Writes go to a temporary file renamed over the old one, under
 // an advisory lock (path + ".lock"), so concurrent writers in several
-// processes never lose each other's entries or leave a torn file.
+// processes never lose each other's entries or leave a torn file (both
+// from auth/atomicfile).
 type FileStore struct {
 	path string
 }
@@ -87,7 +88,7 @@ func (s *FileStore) locked(ctx context.Context, fn func() error) error {
 	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
 		return fmt.Errorf("auth: credentials directory: %w", err)
 	}
-	l, err := flock.Acquire(ctx, s.path+".lock")
+	l, err := atomicfile.Lock(ctx, s.path)
 	if err != nil {
 		return fmt.Errorf("auth: credentials file: %w", err)
 	}
@@ -125,33 +126,8 @@ func (s *FileStore) write(f *fileFormat) error {
 	if err != nil {
 		return fmt.Errorf("auth: encode credentials: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(s.path), filepath.Base(s.path)+".tmp*")
-	if err != nil {
+	if err := atomicfile.Write(s.path, b, 0o600); err != nil {
 		return fmt.Errorf("auth: write credentials file: %w", err)
 	}
-	name := tmp.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			tmp.Close()
-			os.Remove(name)
-		}
-	}()
-	if err := tmp.Chmod(0o600); err != nil && !isWindows {
-		return fmt.Errorf("auth: write credentials file: %w", err)
-	}
-	if _, err := tmp.Write(b); err != nil {
-		return fmt.Errorf("auth: write credentials file: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("auth: write credentials file: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("auth: write credentials file: %w", err)
-	}
-	if err := os.Rename(name, s.path); err != nil {
-		return fmt.Errorf("auth: write credentials file: %w", err)
-	}
-	ok = true
 	return nil
 }

@@ -3,11 +3,8 @@ package auth
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"runtime"
 	"strconv"
 )
-
-const isWindows = runtime.GOOS == "windows"
 
 // randomHex returns n random bytes, hex encoded.
 func randomHex(n int) string {

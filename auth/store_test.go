@@ -121,8 +121,12 @@ func TestFileStoreConcurrentWriters(t *testing.T) {
 	if len(f.Servers) != writers*each {
 		t.Fatalf("%d entries, want %d", len(f.Servers), writers*each)
 	}
-	if m, _ := filepath.Glob(path + ".tmp*"); len(m) != 0 {
-		t.Fatalf("temporary files left: %v", m)
+	ents, err := os.ReadDir(filepath.Dir(path))
+	must(t, err)
+	for _, e := range ents {
+		if n := e.Name(); n != filepath.Base(path) && n != filepath.Base(path)+".lock" {
+			t.Errorf("temporary file left: %s", n)
+		}
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 )
 
@@ -39,7 +40,9 @@ func WriteChecked(path string, b []byte, perm os.FileMode, check func() error) e
 		f.Close()
 		return err
 	}
-	if err := f.Chmod(perm); err != nil {
+	// Windows has no Unix modes (Chmod only sets the read-only bit): a
+	// failure there must not keep the file from being written.
+	if err := f.Chmod(perm); err != nil && runtime.GOOS != "windows" {
 		f.Close()
 		return err
 	}
