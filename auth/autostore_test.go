@@ -49,8 +49,8 @@ func TestAutoStoreKeychainUnlockedLater(t *testing.T) {
 	ctx := context.Background()
 	opts := KeyringOptions{Service: "mcptray-test-" + randomHex(4), Timeout: 10 * time.Second}
 	home := t.TempDir()
-	path := filepath.Join(home, CredentialsFile)
-	st, warning, err := OpenStore(ctx, StoreAuto, home, opts)
+	path := filepath.Join(home, credentialsFile)
+	st, warning, err := OpenStore(ctx, StoreAuto, path, opts)
 	must(t, err)
 	as, ok := st.(*AutoStore)
 	if !ok {
@@ -153,7 +153,7 @@ func TestAutoStoreMigratesFileCredentials(t *testing.T) {
 	ctx := context.Background()
 	opts := KeyringOptions{Service: "mcptray-test-" + randomHex(4), Timeout: 10 * time.Second}
 	home := t.TempDir()
-	path := filepath.Join(home, CredentialsFile)
+	path := filepath.Join(home, credentialsFile)
 	fs := NewFileStore(path)
 	ks := NewKeyringStore(opts)
 	const onlyFile, both, other = "https://file.example/mcp", "https://both.example/mcp", "https://other.example/mcp"
@@ -162,7 +162,7 @@ func TestAutoStoreMigratesFileCredentials(t *testing.T) {
 	must(t, fs.Save(ctx, other, sampleCreds(4)))
 	must(t, ks.Save(ctx, both, sampleCreds(3))) // older, superseded by the file's
 
-	st, warning, err := OpenStore(ctx, StoreAuto, home, opts)
+	st, warning, err := OpenStore(ctx, StoreAuto, path, opts)
 	must(t, err)
 	if st.Name() != "keychain" || warning != "" {
 		t.Fatalf("OpenStore(auto) = %s, warning %q", st.Name(), warning)
@@ -243,7 +243,7 @@ func fakeAutoStore(t *testing.T, down error) (*AutoStore, *flakyKeyring, *Keyrin
 	k.fail(down)
 	ks := NewKeyringStore(KeyringOptions{Timeout: 5 * time.Second})
 	ks.backend = k
-	path := filepath.Join(t.TempDir(), CredentialsFile)
+	path := filepath.Join(t.TempDir(), credentialsFile)
 	clock := newFakeClock()
 	s := NewAutoStore(context.Background(), ks, NewFileStore(path), AutoStoreOptions{Reprobe: time.Minute, Now: clock.Now})
 	return s, k, ks, clock, path

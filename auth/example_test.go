@@ -13,7 +13,7 @@ import (
 // browser login when the server says a login is needed.
 func Example() {
 	ctx := context.Background()
-	store, warning, err := auth.OpenStore(ctx, auth.StoreAuto, "/home/me/.local/state/mcptray", auth.KeyringOptions{})
+	store, warning, err := auth.OpenStore(ctx, auth.StoreAuto, "/home/me/.local/state/mcptray/credentials.json", auth.KeyringOptions{})
 	if err != nil {
 		panic(err)
 	}

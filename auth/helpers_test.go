@@ -16,6 +16,9 @@ import (
 	"github.com/mcptray/mcptray/auth/internal/oauthtest"
 )
 
+// credentialsFile names the file stores of the tests.
+const credentialsFile = "credentials.json"
+
 // syncBuffer is a log sink safe for concurrent writers.
 type syncBuffer struct {
 	mu sync.Mutex

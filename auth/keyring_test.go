@@ -51,7 +51,7 @@ func TestKeyringStoreReal(t *testing.T) {
 	wantIs(t, err, ErrNotFound)
 
 	// auto picks the keychain, without a warning.
-	st, warning, err := OpenStore(ctx, StoreAuto, t.TempDir(), opts)
+	st, warning, err := OpenStore(ctx, StoreAuto, filepath.Join(t.TempDir(), credentialsFile), opts)
 	must(t, err)
 	if _, ok := st.(*AutoStore); !ok || st.Name() != "keychain" || warning != "" {
 		t.Fatalf("OpenStore(auto) = %T %s, warning %q", st, st.Name(), warning)
@@ -74,13 +74,13 @@ func TestOpenStoreWithoutSecretService(t *testing.T) {
 		return
 	}
 	home := t.TempDir()
-	st, warning, err := OpenStore(context.Background(), StoreAuto, home, KeyringOptions{Timeout: 10 * time.Second})
+	st, warning, err := OpenStore(context.Background(), StoreAuto, filepath.Join(home, credentialsFile), KeyringOptions{Timeout: 10 * time.Second})
 	must(t, err)
 	as, ok := st.(*AutoStore)
 	if !ok {
 		t.Fatalf("OpenStore(auto) = %T, want *AutoStore", st)
 	}
-	want := filepath.Join(home, CredentialsFile)
+	want := filepath.Join(home, credentialsFile)
 	if as.file.Path() != want || st.Name() != "file "+want+" (keychain not usable)" || !strings.Contains(warning, "keychain is not usable") ||
 		!strings.Contains(warning, want) || !strings.Contains(warning, "org.freedesktop.secrets") {
 		t.Fatalf("path %q, name %q, warning %q", as.file.Path(), st.Name(), warning)
@@ -95,7 +95,7 @@ func TestOpenStoreWithoutSecretService(t *testing.T) {
 	}
 
 	// Explicit keyring mode keeps the keychain but says what is wrong.
-	st, warning, err = OpenStore(context.Background(), StoreKeyring, home, KeyringOptions{})
+	st, warning, err = OpenStore(context.Background(), StoreKeyring, filepath.Join(home, credentialsFile), KeyringOptions{})
 	must(t, err)
 	if _, ok := st.(*KeyringStore); !ok || warning == "" {
 		t.Fatalf("OpenStore(keyring) = %T, warning %q", st, warning)
@@ -109,9 +109,9 @@ func TestOpenStoreWithoutSessionBus(t *testing.T) {
 	}
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
 	home := t.TempDir()
-	st, warning, err := OpenStore(context.Background(), StoreAuto, home, KeyringOptions{})
+	st, warning, err := OpenStore(context.Background(), StoreAuto, filepath.Join(home, credentialsFile), KeyringOptions{})
 	must(t, err)
-	if _, ok := st.(*AutoStore); !ok || st.Name() != "file "+filepath.Join(home, CredentialsFile)+" (keychain not usable)" ||
+	if _, ok := st.(*AutoStore); !ok || st.Name() != "file "+filepath.Join(home, credentialsFile)+" (keychain not usable)" ||
 		!strings.Contains(warning, "no D-Bus session bus") {
 		t.Fatalf("OpenStore(auto) = %T %s, warning %q", st, st.Name(), warning)
 	}
@@ -134,7 +134,7 @@ func TestKeyringHangs(t *testing.T) {
 	}
 	t.Logf("error: %v", err)
 
-	st, warning, err := OpenStore(context.Background(), StoreAuto, t.TempDir(), KeyringOptions{Timeout: timeout})
+	st, warning, err := OpenStore(context.Background(), StoreAuto, filepath.Join(t.TempDir(), credentialsFile), KeyringOptions{Timeout: timeout})
 	must(t, err)
 	if _, ok := st.(*AutoStore); !ok || !strings.Contains(st.Name(), "keychain not usable") ||
 		!strings.Contains(warning, "did not answer within 300ms") {
@@ -228,11 +228,11 @@ func TestKeyringLocked(t *testing.T) {
 	// auto falls back to the file store and says why; keyring keeps the
 	// keychain with the same warning.
 	home := t.TempDir()
+	path := filepath.Join(home, credentialsFile)
 	start := time.Now()
-	st, warning, err := OpenStore(ctx, StoreAuto, home, opts)
+	st, warning, err := OpenStore(ctx, StoreAuto, path, opts)
 	must(t, err)
 	t.Logf("OpenStore(auto) (%s): %s: %s", time.Since(start).Round(time.Millisecond), st.Name(), warning)
-	path := filepath.Join(home, CredentialsFile)
 	if as, ok := st.(*AutoStore); !ok || as.file.Path() != path || st.Name() != "file "+path+" (keychain not usable)" || time.Since(start) >= timeout {
 		t.Fatalf("OpenStore(auto) = %T %s after %s, want the file store", st, st.Name(), time.Since(start))
 	}
@@ -241,7 +241,7 @@ func TestKeyringLocked(t *testing.T) {
 			t.Errorf("OpenStore(auto) warning %q lacks %q", warning, want)
 		}
 	}
-	st, warning, err = OpenStore(ctx, StoreKeyring, home, opts)
+	st, warning, err = OpenStore(ctx, StoreKeyring, path, opts)
 	must(t, err)
 	if _, ok := st.(*KeyringStore); !ok || !strings.Contains(warning, `keyring "login" is locked`) {
 		t.Fatalf("OpenStore(keyring) = %T, warning %q", st, warning)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"time"
 )
 
@@ -30,18 +29,15 @@ const (
 	StoreFile    = "file"
 )
 
-// CredentialsFile is the file store's name under the home directory given
-// to OpenStore.
-const CredentialsFile = "credentials.json"
-
 // OpenStore opens the credential store that mode names:
 //
 //   - "keyring": the OS keychain. It is probed; when the probe fails the
 //     store is returned anyway, with a warning that says why.
-//   - "file": a 0600 JSON file, home/credentials.json.
+//   - "file": a 0600 JSON file at path (a FileStore).
 //   - "auto" or "": an *AutoStore: the keychain when a probe (set, get and
 //     delete of a probe entry, each bounded by opts.Timeout) succeeds, else
-//     the file, with a warning that says why and where the credentials go.
+//     the file at path, with a warning that says why and where the
+//     credentials go.
 //     The AutoStore checks a keychain that is not usable again later, and
 //     moves credentials from the file into the keychain once it is;
 //     AutoStore.Warning has the current warning.
@@ -49,8 +45,7 @@ const CredentialsFile = "credentials.json"
 // The warning is for the user (status output, the tray); it is empty when
 // all is well, and is the one at opening time. err is set only for an
 // unknown mode.
-func OpenStore(ctx context.Context, mode, home string, opts KeyringOptions) (Store, string, error) {
-	path := filepath.Join(home, CredentialsFile)
+func OpenStore(ctx context.Context, mode, path string, opts KeyringOptions) (Store, string, error) {
 	switch mode {
 	case StoreFile:
 		return NewFileStore(path), "", nil

@@ -249,12 +249,12 @@ func TestKeyringStoreTimeout(t *testing.T) {
 func TestOpenStoreModes(t *testing.T) {
 	t.Parallel()
 	home := t.TempDir()
-	s, warning, err := OpenStore(context.Background(), StoreFile, home, KeyringOptions{})
+	s, warning, err := OpenStore(context.Background(), StoreFile, filepath.Join(home, credentialsFile), KeyringOptions{})
 	must(t, err)
-	if fs, ok := s.(*FileStore); !ok || fs.Path() != filepath.Join(home, CredentialsFile) || warning != "" {
+	if fs, ok := s.(*FileStore); !ok || fs.Path() != filepath.Join(home, credentialsFile) || warning != "" {
 		t.Fatalf("file mode: %T %q", s, warning)
 	}
-	if _, _, err := OpenStore(context.Background(), "vault", home, KeyringOptions{}); err == nil {
+	if _, _, err := OpenStore(context.Background(), "vault", filepath.Join(home, credentialsFile), KeyringOptions{}); err == nil {
 		t.Fatal("unknown mode accepted")
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mcptray/mcptray/auth"
+	"github.com/mcptray/mcptray/mcpclient/paths"
 )
 
 // TestCredentialStoreModeChange: a reloaded config's credentialStore is
@@ -22,7 +23,7 @@ func TestCredentialStoreModeChange(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	home := t.TempDir()
-	fileStore := "file " + filepath.Join(home, auth.CredentialsFile)
+	fileStore := "file " + paths.Credentials(home)
 	c := &credentials{mode: auth.StoreKeyring, home: home}
 
 	if inUse, restart := c.setMode(auth.StoreFile); restart {
@@ -105,7 +106,7 @@ func TestHubCredentialStoreReload(t *testing.T) {
 	if _, err := creds.get(ctx); err != nil { // as a server's first 401 does
 		t.Fatal(err)
 	}
-	fileStore := "file " + filepath.Join(dir, "home", auth.CredentialsFile)
+	fileStore := "file " + paths.Credentials(filepath.Join(dir, "home"))
 	if st := h.Status(); st.CredentialStore != fileStore || st.CredentialWarning != "" {
 		t.Fatalf("status before the edit: %q, %q", st.CredentialStore, st.CredentialWarning)
 	}

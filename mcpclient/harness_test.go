@@ -19,6 +19,7 @@ import (
 	"github.com/mcptray/mcptray/auth"
 	"github.com/mcptray/mcptray/mcpclient"
 	"github.com/mcptray/mcptray/mcpclient/ipc"
+	"github.com/mcptray/mcptray/mcpclient/paths"
 )
 
 // ---- binaries ---------------------------------------------------------------
@@ -160,7 +161,7 @@ func (f *hubFixture) start() {
 	f.logw = &logWriter{t: f.t, on: testing.Verbose()}
 	hub, err := mcpclient.NewHub(mcpclient.HubOptions{
 		ConfigPath: f.cfgPath, Home: f.home, Tuning: f.tuning, ReloadInterval: 50 * time.Millisecond,
-		CredentialStore: auth.NewFileStore(filepath.Join(f.home, "credentials.json")),
+		CredentialStore: auth.NewFileStore(paths.Credentials(f.home)),
 		OpenBrowser: func(ctx context.Context, url string) error {
 			f.mu.Lock()
 			defer f.mu.Unlock()

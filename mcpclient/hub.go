@@ -19,6 +19,7 @@ import (
 	"github.com/mcptray/mcptray/mcpclient/ipc"
 	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
 	"github.com/mcptray/mcptray/mcpclient/logfile"
+	"github.com/mcptray/mcptray/mcpclient/paths"
 )
 
 // maxHelloSize bounds the first line of a socket connection.
@@ -34,7 +35,7 @@ var Version = "0.1.0-dev"
 type HubOptions struct {
 	// ConfigPath is the config file; "" = DefaultConfigPath().
 	ConfigPath string
-	// Home is the state dir (socket, locks); "" = ipc.Home().
+	// Home is the state dir (socket, locks); "" = paths.Home().
 	Home string
 	// Logger receives the hub's logs; nil discards them.
 	Logger *slog.Logger
@@ -119,7 +120,7 @@ func NewHub(opts HubOptions) (*Hub, error) {
 		opts.ConfigPath = p
 	}
 	if opts.Home == "" {
-		h, err := ipc.Home()
+		h, err := paths.Home()
 		if err != nil {
 			return nil, err
 		}
@@ -141,7 +142,7 @@ func NewHub(opts HubOptions) (*Hub, error) {
 		log = slog.New(logfile.NewScrubHandler(log.Handler(), secrets))
 	}
 	return &Hub{
-		opts: opts, log: log, socket: ipc.SocketPath(opts.Home), secrets: secrets,
+		opts: opts, log: log, socket: paths.Socket(opts.Home), secrets: secrets,
 		servers: map[string]*upstream{}, cancels: map[string]context.CancelFunc{},
 		subs: map[chan struct{}]struct{}{}, handover: make(chan struct{}),
 	}, nil

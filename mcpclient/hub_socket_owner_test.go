@@ -13,6 +13,7 @@ import (
 
 	"github.com/mcptray/mcptray/mcpclient"
 	"github.com/mcptray/mcptray/mcpclient/ipc"
+	"github.com/mcptray/mcptray/mcpclient/paths"
 )
 
 // ownerTestHub is a hub on home with an empty config.
@@ -69,7 +70,7 @@ func wantIn(t *testing.T, err error, parts ...string) {
 func deepOwnerHome(t *testing.T) (home, dir string) {
 	t.Helper()
 	home = filepath.Join(t.TempDir(), strings.Repeat("h", 60), strings.Repeat("i", 60))
-	dir = filepath.Dir(ipc.SocketPath(home))
+	dir = filepath.Dir(paths.Socket(home))
 	if filepath.Dir(dir) != filepath.Clean(os.TempDir()) {
 		t.Fatalf("socket dir %s is not the temp-dir fallback", dir)
 	}

@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/mcptray/mcptray/auth/flock"
+	"github.com/mcptray/mcptray/mcpclient/paths"
 )
 
 // lock takes the hub's single-instance lock in the state dir, so that two
@@ -17,7 +17,7 @@ import (
 // writes its pid into the file, for the error the next hub reports
 // (Windows keeps others from reading it while it is held).
 func (h *Hub) lock() (func(), error) {
-	p := filepath.Join(h.opts.Home, "hub.lock")
+	p := paths.HubLock(h.opts.Home)
 	l, err := flock.TryAcquire(p)
 	if errors.Is(err, flock.ErrLocked) {
 		b, _ := os.ReadFile(p)

@@ -23,6 +23,7 @@ import (
 	fs "github.com/mcptray/mcptray/mcpclient/internal/faultserver"
 	"github.com/mcptray/mcptray/mcpclient/ipc"
 	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
+	"github.com/mcptray/mcptray/mcpclient/paths"
 )
 
 // realHome is a state dir and config for the real binaries.
@@ -45,7 +46,7 @@ func (h *realHome) env() []string {
 func (h *realHome) ping() (*ipc.HubInfo, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	rep, err := ipc.Request(ctx, ipc.SocketPath(h.home), ipc.Hello{Op: ipc.OpPing})
+	rep, err := ipc.Request(ctx, paths.Socket(h.home), ipc.Hello{Op: ipc.OpPing})
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +174,7 @@ func TestServeLifecycle(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not stop on SIGTERM")
 	}
-	if _, err := os.Stat(ipc.SocketPath(h.home)); !os.IsNotExist(err) {
+	if _, err := os.Stat(paths.Socket(h.home)); !os.IsNotExist(err) {
 		t.Errorf("socket left behind: %v", err)
 	}
 	if st := srv.Stats(); st.SessionsClosed != 1 {

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/cookiejar"
-	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/mcptray/mcptray/auth"
+	"github.com/mcptray/mcptray/mcpclient/paths"
 )
 
 // OAuth in the supervisor. Each server that answers 401 gets an
@@ -55,7 +55,7 @@ func (c *credentials) get(context.Context) (auth.Store, error) {
 	store = c.fixed
 	if store == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		store, warning, err = auth.OpenStore(ctx, mode, c.home, auth.KeyringOptions{})
+		store, warning, err = auth.OpenStore(ctx, mode, paths.Credentials(c.home), auth.KeyringOptions{})
 		cancel()
 	}
 	c.mu.Lock()
@@ -167,7 +167,7 @@ func (u *upstream) manager(ctx context.Context, r resolved, cfg ServerConfig, cl
 		ServerURL: r.URL, Resource: o.Resource,
 		ClientID: o.ClientID, ClientSecret: o.ClientSecret, Scopes: o.Scopes, CallbackPort: o.CallbackPort,
 		ClientMetadataURL: u.clientMeta, HTTPClient: &http.Client{Transport: client.Transport, Timeout: 30 * time.Second},
-		Store: store, LockDir: filepath.Join(u.home, "locks"),
+		Store: store, LockDir: paths.AuthLocks(u.home),
 		OpenBrowser: u.openBrowser, Logger: u.log,
 	})
 	u.auth.mgrKey = key

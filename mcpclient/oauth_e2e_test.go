@@ -34,6 +34,7 @@ import (
 	fs "github.com/mcptray/mcptray/mcpclient/internal/faultserver"
 	"github.com/mcptray/mcptray/mcpclient/internal/testenv"
 	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
+	"github.com/mcptray/mcptray/mcpclient/paths"
 )
 
 // accessTokenTTL is the lifetime of the idp's access tokens.
@@ -133,7 +134,7 @@ func TestOAuthE2E(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	store, warning, err := auth.OpenStore(ctx, auth.StoreKeyring, t.TempDir(),
+	store, warning, err := auth.OpenStore(ctx, auth.StoreKeyring, paths.Credentials(t.TempDir()),
 		auth.KeyringOptions{Service: "mcptray-test-" + randHex(4), Timeout: 20 * time.Second})
 	if err != nil || warning != "" || store.Name() != "keychain" {
 		t.Fatalf("the keychain store: %v, warning %q, name %q", err, warning, store.Name())
@@ -211,7 +212,7 @@ func (e *oauthEnv) firstLogin() {
 		t.Fatalf("stored credentials: registered %v, port %d, resource %q, issuer %q, auth method %q, tokens %v/%v",
 			c.Registered, c.CallbackPort, c.Resource, c.Issuer, c.TokenEndpointAuthMethod, c.AccessToken != "", c.RefreshToken != "")
 	}
-	if _, err := os.Stat(filepath.Join(e.hub.home, auth.CredentialsFile)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(paths.Credentials(e.hub.home)); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("a credentials file exists beside the keychain: %v", err)
 	}
 	st := e.idp.stats(t)
@@ -667,7 +668,7 @@ func testStoreFallback(t *testing.T, mode, storeMode string, want []string) {
 		t.Fatalf("mcptray status: exit %d\n%s%s", code, out, errOut)
 	}
 	if storeMode == "auto" {
-		want = append(want, "credentials: file "+filepath.Join(f.home, auth.CredentialsFile))
+		want = append(want, "credentials: file "+paths.Credentials(f.home))
 	}
 	for _, w := range want {
 		if !strings.Contains(out, w) {

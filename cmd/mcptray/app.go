@@ -22,6 +22,7 @@ import (
 	"github.com/mcptray/mcptray/mcpclient/cli"
 	"github.com/mcptray/mcptray/mcpclient/ipc"
 	"github.com/mcptray/mcptray/mcpclient/logfile"
+	"github.com/mcptray/mcptray/mcpclient/paths"
 )
 
 // appID is the application ID (FyneApp.toml says the same).
@@ -42,12 +43,12 @@ func runApp(env cli.Env) int {
 		fmt.Fprintln(env.Stderr, "mcptray: no display (neither DISPLAY nor WAYLAND_DISPLAY is set); running the headless hub instead, as `mcptray serve` does.")
 		return cli.Serve(ctx, env, nil)
 	}
-	home, err := ipc.Home()
+	home, err := paths.Home()
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "mcptray: %v\n", err)
 		return 1
 	}
-	sock := ipc.SocketPath(home)
+	sock := paths.Socket(home)
 	// The hub adds the secrets it learns; the UI's log lines lose them too.
 	secrets := logfile.NewSecrets()
 	log, closeLog := cli.HubLogger(env.Stderr, secrets) // hub.log in the state dir, and stderr

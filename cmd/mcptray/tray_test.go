@@ -29,6 +29,7 @@ import (
 	"github.com/mcptray/mcptray/assets"
 	"github.com/mcptray/mcptray/mcpclient"
 	"github.com/mcptray/mcptray/mcpclient/ipc"
+	"github.com/mcptray/mcptray/mcpclient/paths"
 )
 
 // upstreams starts the servers the test config names: alpha is a working
@@ -176,7 +177,7 @@ func errIfNil(err error) error {
 func (e *desktopEnv) ping() (*ipc.HubInfo, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	rep, err := ipc.Request(ctx, ipc.SocketPath(e.home), ipc.Hello{Op: ipc.OpPing})
+	rep, err := ipc.Request(ctx, paths.Socket(e.home), ipc.Hello{Op: ipc.OpPing})
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +188,7 @@ func (e *desktopEnv) status(t *testing.T) mcpclient.StatusReport {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	rep, err := ipc.Request(ctx, ipc.SocketPath(e.home), ipc.Hello{Op: ipc.OpStatus})
+	rep, err := ipc.Request(ctx, paths.Socket(e.home), ipc.Hello{Op: ipc.OpStatus})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,7 +377,7 @@ func TestTrayRealDisplay(t *testing.T) {
 	if code := hub.wait(t, time.Second); code != 0 {
 		t.Errorf("mcptray exited %d after Quit; output:\n%s", code, hub.out)
 	}
-	if _, err := os.Stat(ipc.SocketPath(e.home)); !os.IsNotExist(err) {
+	if _, err := os.Stat(paths.Socket(e.home)); !os.IsNotExist(err) {
 		t.Errorf("socket left behind: %v", err)
 	}
 }

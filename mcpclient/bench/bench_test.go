@@ -17,6 +17,7 @@ import (
 
 	"github.com/mcptray/mcptray/mcpclient"
 	"github.com/mcptray/mcptray/mcpclient/ipc"
+	"github.com/mcptray/mcptray/mcpclient/paths"
 )
 
 // exitGrace is how long a stdio child may take to exit once its stdin
@@ -182,7 +183,7 @@ func BenchmarkPingHub(b *testing.B) {
 		env := shared.get(b)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		c, r, rep, err := ipc.Open(ctx, ipc.SocketPath(env.home), ipc.Hello{Op: ipc.OpAttach, Server: serverName, Client: "bench"})
+		c, r, rep, err := ipc.Open(ctx, paths.Socket(env.home), ipc.Hello{Op: ipc.OpAttach, Server: serverName, Client: "bench"})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/mcptray/mcptray/mcpclient"
 	fs "github.com/mcptray/mcptray/mcpclient/internal/faultserver"
 	"github.com/mcptray/mcptray/mcpclient/internal/testenv"
+	"github.com/mcptray/mcptray/mcpclient/paths"
 )
 
 // Recovery rows: how long the IDE's next call takes after the upstream
@@ -44,7 +45,7 @@ func recoveryHub(b *testing.B, url string) *stdioProc {
 	writeConfig(b, cfg, map[string]string{serverName: url})
 	hub, err := mcpclient.NewHub(mcpclient.HubOptions{
 		ConfigPath: cfg, Home: home, Logger: slog.New(slog.DiscardHandler),
-		CredentialStore: auth.NewFileStore(filepath.Join(home, "credentials.json")), NoAutoLogin: true,
+		CredentialStore: auth.NewFileStore(paths.Credentials(home)), NoAutoLogin: true,
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/mcptray/mcptray/mcpclient/ipc"
+	"github.com/mcptray/mcptray/mcpclient/paths"
 )
 
 // sockSession is a session on the hub's socket from this process: the
@@ -25,7 +26,7 @@ type sockSession struct {
 }
 
 func newSockSession(ctx context.Context, home string) (*sockSession, error) {
-	c, r, rep, err := ipc.Open(ctx, ipc.SocketPath(home), ipc.Hello{Op: ipc.OpAttach, Server: serverName, Client: "bench-socket"})
+	c, r, rep, err := ipc.Open(ctx, paths.Socket(home), ipc.Hello{Op: ipc.OpAttach, Server: serverName, Client: "bench-socket"})
 	if err != nil {
 		return nil, err
 	}

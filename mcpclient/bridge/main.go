@@ -12,6 +12,7 @@ import (
 	"runtime"
 
 	"github.com/mcptray/mcptray/mcpclient/ipc"
+	"github.com/mcptray/mcptray/mcpclient/paths"
 )
 
 // Main is the whole `mcptray-bridge NAME` command: args without the
@@ -34,7 +35,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	home, err := ipc.Home()
+	home, err := paths.Home()
 	if err != nil {
 		fmt.Fprintf(stderr, "mcptray-bridge: %v\n", err)
 		return 1
@@ -42,7 +43,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	stdin, stdout = pollableStdio(stdin, stdout)
 	opts := Options{
 		Server: fs.Arg(0),
-		Socket: ipc.SocketPath(home),
+		Socket: paths.Socket(home),
 		Stdin:  stdin, Stdout: stdout, Stderr: stderr,
 		EOFGrace: *eofGrace,
 	}
@@ -87,7 +88,7 @@ func StartHub(home string) error {
 	if err := ipc.PrepareHome(home); err != nil {
 		return err
 	}
-	logf, err := os.OpenFile(filepath.Join(home, "hub.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	logf, err := os.OpenFile(paths.HubLog(home), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		return err
 	}

@@ -13,8 +13,8 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/mcptray/mcptray/mcpclient/ipc"
 	"github.com/mcptray/mcptray/mcpclient/logfile"
+	"github.com/mcptray/mcptray/mcpclient/paths"
 )
 
 // HubLogger is the hub's logger: text lines with secrets redacted, to the
@@ -28,10 +28,10 @@ func HubLogger(stderr io.Writer, known *logfile.Secrets) (log *slog.Logger, clos
 	opts := &slog.HandlerOptions{Level: envLevel()}
 	var hs logfile.MultiHandler
 	var lf *logfile.File
-	home, err := ipc.Home()
+	home, err := paths.Home()
 	if err == nil {
 		if err = os.MkdirAll(home, 0o700); err == nil {
-			lf, err = logfile.Open(logfile.HubLogPath(home), logfile.Options{})
+			lf, err = logfile.Open(paths.HubLog(home), logfile.Options{})
 		}
 	}
 	if err != nil {
@@ -88,12 +88,12 @@ func Logs(ctx context.Context, env Env, args []string) int {
 		fmt.Fprintln(env.Stderr, "usage: mcptray logs [NAME] [-f] [-n N]")
 		return 2
 	}
-	home, err := ipc.Home()
+	home, err := paths.Home()
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "mcptray logs: %v\n", err)
 		return 1
 	}
-	path := logfile.HubLogPath(home)
+	path := paths.HubLog(home)
 	match := func([]byte) bool { return true }
 	if fs.NArg() == 1 {
 		re := regexp.MustCompile(`(^|\s)server="?` + regexp.QuoteMeta(fs.Arg(0)) + `"?(\s|$)`)

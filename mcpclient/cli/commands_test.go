@@ -18,6 +18,7 @@ import (
 	"github.com/mcptray/mcptray/mcpclient/cli"
 	"github.com/mcptray/mcptray/mcpclient/ideconfig"
 	"github.com/mcptray/mcptray/mcpclient/logfile"
+	"github.com/mcptray/mcptray/mcpclient/paths"
 )
 
 func TestAddRemoveList(t *testing.T) {
@@ -221,7 +222,7 @@ func TestServeLogsWithoutSecrets(t *testing.T) {
 	go func() {
 		done <- cli.Serve(ctx, cli.Env{Stdin: strings.NewReader(""), Stdout: &stderr, Stderr: &stderr}, nil)
 	}()
-	logPath := logfile.HubLogPath(s.state)
+	logPath := paths.HubLog(s.state)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		b, _ := os.ReadFile(logPath)
@@ -327,7 +328,7 @@ func TestLogsFollow(t *testing.T) {
 	if err := os.MkdirAll(s.state, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	lf, err := logfile.Open(logfile.HubLogPath(s.state), logfile.Options{MaxSize: 200, MaxBackups: 2})
+	lf, err := logfile.Open(paths.HubLog(s.state), logfile.Options{MaxSize: 200, MaxBackups: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,7 +372,7 @@ func TestLogsFollow(t *testing.T) {
 	if strings.Contains(got, "server=b") {
 		t.Errorf("another server's lines:\n%s", got)
 	}
-	if len(logfile.Files(logfile.HubLogPath(s.state), 2)) < 2 {
+	if len(logfile.Files(paths.HubLog(s.state), 2)) < 2 {
 		t.Error("the log did not rotate; the test proves nothing")
 	}
 }

@@ -9,8 +9,8 @@ import (
 
 	"github.com/mcptray/mcptray/auth"
 	"github.com/mcptray/mcptray/mcpclient"
-	"github.com/mcptray/mcptray/mcpclient/ipc"
 	"github.com/mcptray/mcptray/mcpclient/logfile"
+	"github.com/mcptray/mcptray/mcpclient/paths"
 )
 
 // doctorAuth answers doctor's credential questions with the auth package:
@@ -22,13 +22,13 @@ type doctorAuth struct {
 }
 
 func (a *doctorAuth) CredentialStore(ctx context.Context, setting string) (backend, warning string, err error) {
-	home, err := ipc.Home()
+	home, err := paths.Home()
 	if err != nil {
 		return "", "", err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	st, warning, err := auth.OpenStore(ctx, setting, home, auth.KeyringOptions{})
+	st, warning, err := auth.OpenStore(ctx, setting, paths.Credentials(home), auth.KeyringOptions{})
 	if err != nil {
 		return "", "", err
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/mcptray/mcptray/mcpclient"
 	"github.com/mcptray/mcptray/mcpclient/cli"
 	"github.com/mcptray/mcptray/mcpclient/logfile"
+	"github.com/mcptray/mcptray/mcpclient/paths"
 )
 
 // A server that echoes the request's headers — in a 500 body, in a
@@ -164,7 +165,7 @@ func TestSecretsNeverShown(t *testing.T) {
 
 	// Make sure the log has everything, then read it.
 	time.Sleep(200 * time.Millisecond)
-	hubLog := readFile(t, filepath.Join(s.state, "hub.log"))
+	hubLog := readFile(t, paths.HubLog(s.state))
 	if !strings.Contains(hubLog, "HTTP 500") {
 		t.Errorf("hub.log lacks the server's errors; the check proves little:\n%s", hubLog)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/mcptray/mcptray/mcpclient"
 	"github.com/mcptray/mcptray/mcpclient/ipc"
 	"github.com/mcptray/mcptray/mcpclient/logfile"
+	"github.com/mcptray/mcptray/mcpclient/paths"
 )
 
 // Status is how a finding came out.
@@ -150,7 +151,7 @@ func (NoAuth) LoginState(context.Context, string, mcpclient.ServerConfig) (strin
 type Options struct {
 	// ConfigPath is the config file; "" = mcpclient.DefaultConfigPath().
 	ConfigPath string
-	// Home is the state dir; "" = ipc.Home().
+	// Home is the state dir; "" = paths.Home().
 	Home string
 	// Server limits the per-server checks to one server.
 	Server string
@@ -365,7 +366,7 @@ func checkCredentials(ctx context.Context, opts Options, setting string, hub *mc
 func checkHub(ctx context.Context, opts Options, cfgPath string, add func(Finding)) *mcpclient.StatusReport {
 	home := opts.Home
 	if home == "" {
-		h, err := ipc.Home()
+		h, err := paths.Home()
 		if err != nil {
 			add(Finding{Check: CheckHub, Status: Fail, Summary: err.Error(), Fix: "set MCPTRAY_HOME to a directory for mcptray's state"})
 			return nil
@@ -373,7 +374,7 @@ func checkHub(ctx context.Context, opts Options, cfgPath string, add func(Findin
 		home = h
 	}
 	checkStateDir(home, add)
-	sock := ipc.SocketPath(home)
+	sock := paths.Socket(home)
 	client := ipc.NewClient(sock, "mcptray doctor")
 	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()

@@ -25,6 +25,7 @@ import (
 	"github.com/mcptray/mcptray/mcpclient/doctor"
 	"github.com/mcptray/mcptray/mcpclient/internal/faultserver"
 	"github.com/mcptray/mcptray/mcpclient/ipc"
+	"github.com/mcptray/mcptray/mcpclient/paths"
 )
 
 // fixture is a config file and a state dir for one doctor run.
@@ -501,7 +502,7 @@ func TestForeignSocket(t *testing.T) {
 	if err := os.MkdirAll(f.home, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	sock := ipc.SocketPath(f.home)
+	sock := paths.Socket(f.home)
 	if filepath.Dir(sock) == f.home {
 		t.Fatalf("the socket %s did not fall back to the temp dir", sock)
 	}

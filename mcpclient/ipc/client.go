@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/mcptray/mcptray/mcpclient/paths"
 )
 
 // Error is the hub's answer to a control request that failed (a Reply with
@@ -53,7 +55,7 @@ func (r *Reply) err() error {
 //
 // The bridge's attach is not a control request: it uses Open.
 type Client struct {
-	// Socket is the hub's socket path (SocketPath).
+	// Socket is the hub's socket path (paths.Socket).
 	Socket string
 	// Name tells the hub who asks, for its logs ("mcptray doctor", …).
 	Name string
@@ -64,13 +66,13 @@ func NewClient(socket, name string) *Client {
 	return &Client{Socket: socket, Name: name}
 }
 
-// DefaultClient is a client of this user's hub (Home, SocketPath).
+// DefaultClient is a client of this user's hub (paths.Home, paths.Socket).
 func DefaultClient(name string) (*Client, error) {
-	home, err := Home()
+	home, err := paths.Home()
 	if err != nil {
 		return nil, err
 	}
-	return NewClient(SocketPath(home), name), nil
+	return NewClient(paths.Socket(home), name), nil
 }
 
 func (c *Client) request(ctx context.Context, h Hello) (*Reply, error) {

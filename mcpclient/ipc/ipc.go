@@ -1,7 +1,8 @@
-// Package ipc is the hub's local socket protocol: where the socket lives,
-// the hello line that opens every connection, and Client, the typed client
-// of the control API that the CLI, doctor and the tray share. It uses only
-// the standard library so that the bridge binary stays small.
+// Package ipc is the hub's local socket protocol: that the socket is this
+// user's own (paths.Socket says where it lives), the hello line that opens
+// every connection, and Client, the typed client of the control API that
+// the CLI, doctor and the tray share. It uses only the standard library
+// and mcpclient/paths, so that the bridge binary stays small.
 //
 // Every connection starts with one JSON line from the client, a Hello, and
 // one JSON line from the hub, a Reply. For "attach" the connection then
@@ -21,9 +22,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
-	"runtime"
-	"strconv"
 	"time"
 )
 
@@ -79,53 +77,6 @@ type HubInfo struct {
 	Config  string `json:"config"`
 	Socket  string `json:"socket"`
 	Started int64  `json:"started"` // unix seconds
-}
-
-// Home is the state dir: MCPTRAY_HOME, else the OS user state dir.
-func Home() (string, error) {
-	if h := os.Getenv("MCPTRAY_HOME"); h != "" {
-		return filepath.Abs(h)
-	}
-	switch runtime.GOOS {
-	case "windows":
-		d, err := os.UserCacheDir() // %LocalAppData%
-		if err != nil {
-			return "", err
-		}
-		return filepath.Join(d, "mcptray"), nil
-	case "darwin":
-		d, err := os.UserConfigDir() // ~/Library/Application Support
-		if err != nil {
-			return "", err
-		}
-		return filepath.Join(d, "mcptray"), nil
-	}
-	if d := os.Getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
-		return filepath.Join(d, "mcptray"), nil
-	}
-	h, err := os.UserHomeDir()
-	if err != nil {
-		return "", fmt.Errorf("cannot find a state dir (set MCPTRAY_HOME): %w", err)
-	}
-	return filepath.Join(h, ".local", "state", "mcptray"), nil
-}
-
-// SocketPath is the hub's socket under home. Unix socket paths are short
-// (about 104 bytes); a home too deep gets a socket in the temp dir instead,
-// in a directory named after the uid and home. That name is predictable
-// (hub and bridges must agree on it without talking), so another user may
-// create it first: the hub creates it itself or refuses it (PrepareSocketDir)
-// and clients refuse a socket that is not this user's own (Dial).
-func SocketPath(home string) string {
-	p := filepath.Join(home, "hub.sock")
-	if len(p) < 100 || runtime.GOOS == "windows" {
-		return p
-	}
-	sum := 0
-	for _, c := range home {
-		sum = sum*31 + int(c)
-	}
-	return filepath.Join(os.TempDir(), "mcptray-"+strconv.Itoa(os.Getuid())+"-"+strconv.Itoa(sum&0xffffff), "hub.sock")
 }
 
 // ErrNoHub means nothing answers on the socket.

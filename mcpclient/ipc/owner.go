@@ -2,10 +2,10 @@ package ipc
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/mcptray/mcptray/mcpclient/paths"
 )
 
 // UnsafeError means the hub's socket, its directory or the state dir is not
@@ -46,13 +46,6 @@ func (e *UnsafeError) Error() string {
 	return b.String()
 }
 
-// isFallback tells whether dir is the temp-dir socket directory that
-// SocketPath picks for a state dir too deep for a socket path.
-func isFallback(dir string) bool {
-	return filepath.Dir(dir) == filepath.Clean(os.TempDir()) &&
-		strings.HasPrefix(filepath.Base(dir), "mcptray-"+strconv.Itoa(os.Getuid())+"-")
-}
-
 // ownedBy says who owns a path, for messages.
 func ownedBy(owner, uid int) string {
 	if owner < 0 {
@@ -73,7 +66,7 @@ func fixFor(path string, owner, uid int, stateDir bool) string {
 		}
 		return fmt.Sprintf("Set MCPTRAY_HOME to a directory of your own, or have %s removed or given to you (sudo chown -R %d %s).", path, uid, path)
 	}
-	if isFallback(path) {
+	if paths.IsTempSocketDir(path) {
 		return remove + ", or set MCPTRAY_HOME to a path shorter than 91 bytes so that the socket lives in your own state dir."
 	}
 	return remove + " and start the hub again (`mcptray serve` or the tray app)."

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"github.com/mcptray/mcptray/mcpclient/paths"
 )
 
 // fileOwner is the uid owning fi, or -1.
@@ -35,7 +37,7 @@ type dirCheck struct {
 // returned as the Lstat error.
 func checkDir(dir string, how dirCheck) error {
 	uid := os.Geteuid()
-	fallback := !how.stateDir && isFallback(dir)
+	fallback := !how.stateDir && paths.IsTempSocketDir(dir)
 	subject := "its directory " + dir
 	if how.stateDir {
 		subject = "the state dir " + dir
@@ -125,7 +127,7 @@ func checkServer(c net.Conn, socket string) error {
 
 func peerFix(socket string) string {
 	dir := filepath.Dir(socket)
-	if isFallback(dir) {
+	if paths.IsTempSocketDir(dir) {
 		return "Remove " + dir + " (an administrator can, if another user owns it or its files), or set MCPTRAY_HOME to a path shorter than 91 bytes so that the socket lives in your own state dir."
 	}
 	return "Stop the process serving it (`ss -xlp | grep " + socket + "` shows it), remove " + socket + " and start the hub again."
@@ -153,7 +155,7 @@ func PrepareHome(home string) error {
 // another user made first, one open to group or others, or a symbolic link.
 func PrepareSocketDir(socket string) error {
 	dir := filepath.Dir(socket)
-	if isFallback(dir) {
+	if paths.IsTempSocketDir(dir) {
 		if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("cannot create the socket directory %s: %w; set MCPTRAY_HOME to a path shorter than 91 bytes so that the socket lives in the state dir", dir, err)
 		}

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/mcptray/mcptray/mcpclient/ipc"
+	"github.com/mcptray/mcptray/mcpclient/paths"
 )
 
 // otherUID is the user the tests play the attacker as (nobody).
@@ -194,7 +195,7 @@ func (f *foreign) stop(t *testing.T) {
 func deepHome(t *testing.T) (home, sock string) {
 	t.Helper()
 	home = filepath.Join(t.TempDir(), strings.Repeat("d", 60), strings.Repeat("e", 60))
-	sock = ipc.SocketPath(home)
+	sock = paths.Socket(home)
 	if filepath.Dir(filepath.Dir(sock)) != filepath.Clean(os.TempDir()) {
 		t.Fatalf("socket %s is not in the temp-dir fallback", sock)
 	}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 )
@@ -161,9 +160,3 @@ func Files(path string, maxBackups int) []string {
 	}
 	return out
 }
-
-// HubLogName is the hub's log file name in the state dir.
-const HubLogName = "hub.log"
-
-// HubLogPath is the hub's log file in the state dir home.
-func HubLogPath(home string) string { return filepath.Join(home, HubLogName) }

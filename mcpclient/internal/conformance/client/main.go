@@ -36,6 +36,7 @@ import (
 	"github.com/mcptray/mcptray/mcpclient"
 	"github.com/mcptray/mcptray/mcpclient/ipc"
 	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
+	"github.com/mcptray/mcptray/mcpclient/paths"
 )
 
 // serverName is the name of the one configured server.
@@ -99,7 +100,7 @@ func run(ctx context.Context, scenario, serverURL string) error {
 		ConfigPath:      cfgPath,
 		Home:            home,
 		Logger:          log,
-		CredentialStore: auth.NewFileStore(filepath.Join(home, "credentials.json")),
+		CredentialStore: auth.NewFileStore(paths.Credentials(home)),
 		OpenBrowser:     c.browse,
 		// Used only with authorization servers that advertise
 		// client_id_metadata_document_supported; others get a dynamic
