@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -312,25 +310,11 @@ func hasDisplay() bool {
 	return os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND_DISPLAY") != ""
 }
 
-// bridgeCommand is the bridge executable to put in IDE configs: the one
-// beside this executable, else the one on PATH, else the bare name.
+// bridgeCommand is the bridge executable to put in IDE configs, found as
+// `mcptray install` finds it (paths.Sibling), else the bare name.
 func bridgeCommand() string {
-	name := "mcptray-bridge"
-	if runtime.GOOS == "windows" {
-		name += ".exe"
+	if p, err := paths.Sibling(paths.BridgeName); err == nil {
+		return p
 	}
-	if exe, err := os.Executable(); err == nil {
-		if exe, err = filepath.EvalSymlinks(exe); err == nil {
-			p := filepath.Join(filepath.Dir(exe), name)
-			if st, err := os.Stat(p); err == nil && !st.IsDir() {
-				return p
-			}
-		}
-	}
-	if p, err := exec.LookPath(name); err == nil {
-		if abs, err := filepath.Abs(p); err == nil {
-			return abs
-		}
-	}
-	return name
+	return paths.BridgeName
 }

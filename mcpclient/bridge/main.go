@@ -8,8 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
-	"runtime"
 
 	"github.com/mcptray/mcptray/mcpclient/ipc"
 	"github.com/mcptray/mcptray/mcpclient/paths"
@@ -55,31 +53,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return Run(ctx, opts)
 }
 
-// HubBinary finds the `mcptray` executable: beside this one, else on PATH.
-func HubBinary() (string, error) {
-	name := "mcptray"
-	if runtime.GOOS == "windows" {
-		name += ".exe"
-	}
-	if exe, err := os.Executable(); err == nil {
-		if exe, err = filepath.EvalSymlinks(exe); err == nil {
-			p := filepath.Join(filepath.Dir(exe), name)
-			if st, err := os.Stat(p); err == nil && !st.IsDir() {
-				return p, nil
-			}
-		}
-	}
-	p, err := exec.LookPath(name)
-	if err != nil {
-		return "", fmt.Errorf("cannot find the mcptray executable beside %s or on PATH", os.Args[0])
-	}
-	return p, nil
-}
-
 // StartHub starts `mcptray serve` detached from this process, with its
 // output appended to hub.log in home.
 func StartHub(home string) error {
-	bin, err := HubBinary()
+	bin, err := paths.Sibling(paths.HubName)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mcptray/mcptray/mcpclient"
 	"github.com/mcptray/mcptray/mcpclient/ideconfig"
+	"github.com/mcptray/mcptray/mcpclient/paths"
 )
 
 // configPath is --config, else MCPTRAY_CONFIG, else the user config dir.
@@ -93,7 +94,11 @@ func bridgePath(flagValue string) (string, error) {
 	if flagValue != "" {
 		return flagValue, nil
 	}
-	return ideconfig.BridgeBinary()
+	p, err := paths.Sibling(paths.BridgeName)
+	if err != nil {
+		return "", fmt.Errorf("%w; build it (make build) or pass --bridge PATH", err)
+	}
+	return p, nil
 }
 
 func clientName(t ideconfig.Target) string {

@@ -335,33 +335,6 @@ func FileTarget(path string) (Target, error) {
 	return t, nil
 }
 
-// BridgeBinary finds mcptray-bridge: beside the running executable (as
-// launched, then with symlinks resolved), else on PATH. The path is
-// absolute: IDEs often start servers with a bare PATH.
-func BridgeBinary() (string, error) {
-	name := "mcptray-bridge"
-	if runtime.GOOS == "windows" {
-		name += ".exe"
-	}
-	if exe, err := os.Executable(); err == nil {
-		dirs := []string{filepath.Dir(exe)}
-		if real, err := filepath.EvalSymlinks(exe); err == nil {
-			dirs = append(dirs, filepath.Dir(real))
-		}
-		for _, d := range dirs {
-			p := filepath.Join(d, name)
-			if st, err := os.Stat(p); err == nil && !st.IsDir() {
-				return filepath.Abs(p)
-			}
-		}
-	}
-	p, err := lookPath(name)
-	if err != nil {
-		return "", fmt.Errorf("cannot find %s beside %s or on PATH; build it (make build) or pass --bridge PATH", name, os.Args[0])
-	}
-	return filepath.Abs(p)
-}
-
 // sortedKeys returns m's keys sorted.
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))

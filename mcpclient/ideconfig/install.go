@@ -6,14 +6,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 
 	"github.com/mcptray/mcptray/auth/atomicfile"
 )
-
-var lookPath = exec.LookPath
 
 // Entry is one server entry of a client config.
 type Entry struct {

@@ -1,7 +1,7 @@
 // Package paths says where mcptray's files are: the per-user state dir and
-// every file in it. The hub, the bridge, the CLI, doctor and the tray call
-// these functions instead of joining file names themselves, so that they
-// cannot disagree.
+// every file in it, and mcptray's own executables (Sibling). The hub, the
+// bridge, the CLI, doctor and the tray call these functions instead of
+// joining names themselves, so that they cannot disagree.
 //
 // It imports only the standard library: the bridge links it.
 package paths
