@@ -1,13 +1,11 @@
 package mcpclient
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -79,7 +77,7 @@ func TestHubCredentialStoreReload(t *testing.T) {
 		}
 	}
 	writeCfg(auth.StoreFile)
-	var logs lockedBuffer
+	var logs syncBuffer
 	h, err := NewHub(HubOptions{ConfigPath: cfgPath, Home: filepath.Join(dir, "home"),
 		Logger: slog.New(slog.NewTextHandler(&logs, nil)), ReloadInterval: 10 * time.Millisecond})
 	if err != nil {
@@ -126,23 +124,4 @@ func TestHubCredentialStoreReload(t *testing.T) {
 	waitFor("the warning stays after the config names the open store again", func() bool {
 		return h.Status().CredentialWarning == ""
 	})
-}
-
-// lockedBuffer is a bytes.Buffer for a logger and a reader on other
-// goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
