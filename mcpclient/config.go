@@ -14,6 +14,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/mcptray/mcptray/mcpclient/transport"
+
 	"github.com/mcptray/mcptray/auth/atomicfile"
 )
 
@@ -462,20 +464,20 @@ func (sc ServerConfig) resolve(lookup func(string) (string, bool)) (resolved, er
 	var r resolved
 	u, err := expandEnv(sc.URL, lookup)
 	if err != nil {
-		return r, &ConfigError{fmt.Errorf("url: %w", err)}
+		return r, &transport.ConfigError{Err: fmt.Errorf("url: %w", err)}
 	}
 	if err := checkExpandedURL(u); err != nil {
-		return r, &ConfigError{fmt.Errorf("url %w", err)}
+		return r, &transport.ConfigError{Err: fmt.Errorf("url %w", err)}
 	}
 	r.URL = u
 	r.Headers = http.Header{}
 	for k, v := range sc.Headers {
 		ev, err := expandEnv(v, lookup)
 		if err != nil {
-			return r, &ConfigError{fmt.Errorf("header %s: %w", k, err)}
+			return r, &transport.ConfigError{Err: fmt.Errorf("header %s: %w", k, err)}
 		}
 		if strings.ContainsAny(ev, "\r\n") {
-			return r, &ConfigError{fmt.Errorf("header %s contains a line break after expansion", k)}
+			return r, &transport.ConfigError{Err: fmt.Errorf("header %s contains a line break after expansion", k)}
 		}
 		r.Headers.Set(k, ev)
 	}

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mcptray/mcptray/mcpclient/transport"
 )
 
 // testCAFile writes a freshly generated self-signed CA certificate as PEM
@@ -837,9 +839,9 @@ func TestResolveErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("resolve accepted it: %+v", r)
 			}
-			var ce *ConfigError
+			var ce *transport.ConfigError
 			if !errors.As(err, &ce) {
-				t.Fatalf("error %T %q is not a *ConfigError", err, err)
+				t.Fatalf("error %T %q is not a *transport.ConfigError", err, err)
 			}
 			for _, w := range tt.want {
 				if !strings.Contains(err.Error(), w) {
@@ -854,13 +856,13 @@ func TestResolveErrors(t *testing.T) {
 // reused the parse-time checkURL, which skipped every URL containing "${",
 // so a "${HOST}" (shell syntax) or "${env:MCP-HOST}" (invalid name) was
 // never checked and failed later as a retryable transport error instead of
-// a *ConfigError.
+// a *transport.ConfigError.
 func TestResolveRejectsURLLeftUnexpanded(t *testing.T) {
 	for _, raw := range []string{"${HOST}/mcp", "ftp://${MCP_HOST}/mcp", "https://${env:MCP-HOST}/mcp"} {
 		r, err := ServerConfig{URL: raw}.resolve(envMap(map[string]string{"HOST": "https://x.example"}))
-		var ce *ConfigError
+		var ce *transport.ConfigError
 		if !errors.As(err, &ce) {
-			t.Errorf("resolve(%q) = %+v, %v; want a *ConfigError about the url", raw, r, err)
+			t.Errorf("resolve(%q) = %+v, %v; want a *transport.ConfigError about the url", raw, r, err)
 		}
 	}
 }

@@ -360,7 +360,7 @@ func (d *downstream) notification(m *jsonrpc.Message) {
 			return
 		}
 		defer d.up.sem.release()
-		if err := s.conn.send(ctx, &jsonrpc.Message{JSONRPC: "2.0", Method: m.Method, Params: m.Params}); err != nil {
+		if err := s.conn.Send(ctx, &jsonrpc.Message{JSONRPC: "2.0", Method: m.Method, Params: m.Params}); err != nil {
 			d.log.Debug("forwarding a notification failed", "method", m.Method, "err", err)
 		}
 	}()

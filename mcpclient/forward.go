@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/mcptray/mcptray/mcpclient/transport"
+
 	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
 )
 
@@ -48,7 +50,7 @@ func (u *upstream) acquire(ctx context.Context, deadline time.Time) (*session, e
 		u.mu.Unlock()
 		switch st {
 		case StateConnected:
-			if s != nil && !isClosed(s.broken.done()) && !isClosed(s.conn.done()) {
+			if s != nil && !isClosed(s.broken.Done()) && !isClosed(s.conn.Done()) {
 				if timer != nil {
 					timer.Stop()
 				}
@@ -57,7 +59,7 @@ func (u *upstream) acquire(ctx context.Context, deadline time.Time) (*session, e
 		case StateLoggingIn:
 			// A sign-in (e.g. a step-up) may run while the session still
 			// works: keep serving from it.
-			if s != nil && !isClosed(s.broken.done()) && !isClosed(s.conn.done()) {
+			if s != nil && !isClosed(s.broken.Done()) && !isClosed(s.conn.Done()) {
 				if timer != nil {
 					timer.Stop()
 				}
@@ -227,7 +229,7 @@ func (u *upstream) forward(ctx context.Context, d *downstream, m *jsonrpc.Messag
 			}
 			return nil
 		}
-		resp, err := s.conn.call(cctx, req)
+		resp, err := s.conn.Call(cctx, req)
 		u.sem.release()
 		cause := context.Cause(cctx)
 		if errors.Is(cause, errCancelledByClient) {
@@ -249,13 +251,13 @@ func (u *upstream) forward(ctx context.Context, d *downstream, m *jsonrpc.Messag
 			go u.cancelUpstream(s, upKey, "the IDE disconnected")
 			return nil
 		}
-		if tl, ok := isTooLarge(err); ok {
+		if tl, ok := transport.IsTooLarge(err); ok {
 			// The answer is lost, the session is not.
 			return u.errorLine(m.ID, jsonrpc.CodeMessageTooLarge, fmt.Sprintf("mcptray: server %q answered %s with a message larger than the %s limit (maxMessageSize in the mcptray config); the answer was dropped", u.name, m.Method, jsonrpc.FormatSize(tl.Limit)))
 		}
-		var sessErr *SessionError
-		var authErr *AuthError
-		var statusErr *StatusError
+		var sessErr *transport.SessionError
+		var authErr *transport.AuthError
+		var statusErr *transport.StatusError
 		switch {
 		case errors.As(err, &sessErr):
 			if sessErr.Status == 400 && u.ping(s) == nil {
@@ -301,13 +303,13 @@ func (u *upstream) forward(ctx context.Context, d *downstream, m *jsonrpc.Messag
 		if sessionBroken(s, err) || u.checkSession(s) != nil {
 			s.fail(err)
 		}
-		if (idempotent(m.Method) || notSent(err)) && lostRetries < 3 && time.Now().Before(deadline) {
+		if (idempotent(m.Method) || transport.NotSent(err)) && lostRetries < 3 && time.Now().Before(deadline) {
 			lostRetries++
 			u.log.Info("request failed; retrying", "method", m.Method, "err", err)
 			u.pauseBeforeRetry(cctx, s, err, lostRetries) // an ended ctx: acquire says so
 			continue
 		}
-		if !idempotent(m.Method) && !notSent(err) {
+		if !idempotent(m.Method) && !transport.NotSent(err) {
 			return u.errorLine(m.ID, jsonrpc.CodeLostInFlight, fmt.Sprintf("mcptray: the connection to server %q broke while %s was running (%v). It may or may not have completed; mcptray is reconnecting, so check and retry if needed.", u.name, m.Method, err))
 		}
 		code, text := u.unavailableText(&unavailableError{state: StateBackoff, reason: describe(err)})
@@ -317,8 +319,8 @@ func (u *upstream) forward(ctx context.Context, d *downstream, m *jsonrpc.Messag
 
 // sessionBroken reports errors that show the session itself is unusable.
 func sessionBroken(s *session, err error) bool {
-	var se *StreamError
-	return errors.As(err, &se) || errors.Is(err, errConnClosed) || isClosed(s.conn.done()) || isClosed(s.broken.done())
+	var se *transport.StreamError
+	return errors.As(err, &se) || errors.Is(err, transport.ErrConnClosed) || isClosed(s.conn.Done()) || isClosed(s.broken.Done())
 }
 
 // sessionCheckFresh is how long a good health check vouches for a session.
@@ -360,11 +362,11 @@ func (u *upstream) checkSession(s *session) error {
 // step), and not at all when the session is being rebuilt: acquire waits
 // for that.
 func (u *upstream) pauseBeforeRetry(ctx context.Context, s *session, err error, attempt int) {
-	if isClosed(s.broken.done()) {
+	if isClosed(s.broken.Done()) {
 		return
 	}
 	wait := time.Duration(attempt) * 100 * time.Millisecond
-	var se *StatusError
+	var se *transport.StatusError
 	if errors.As(err, &se) && se.RetryAfter > 0 {
 		wait = min(se.RetryAfter, 2*time.Second)
 	}
@@ -389,7 +391,7 @@ func (u *upstream) cancelCall(c *call, upKey string, reason json.RawMessage) {
 		}
 		pb, _ := json.Marshal(p)
 		ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
-		if err := s.conn.send(ctx, &jsonrpc.Message{JSONRPC: "2.0", Method: "notifications/cancelled", Params: pb}); err != nil {
+		if err := s.conn.Send(ctx, &jsonrpc.Message{JSONRPC: "2.0", Method: "notifications/cancelled", Params: pb}); err != nil {
 			u.log.Debug("forwarding cancel failed", "err", err)
 		}
 		cancel()
@@ -401,7 +403,7 @@ func (u *upstream) cancelUpstream(s *session, upKey, reason string) {
 	pb, _ := json.Marshal(map[string]any{"requestId": json.RawMessage(upKey), "reason": reason})
 	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
 	defer cancel()
-	_ = s.conn.send(ctx, &jsonrpc.Message{JSONRPC: "2.0", Method: "notifications/cancelled", Params: pb})
+	_ = s.conn.Send(ctx, &jsonrpc.Message{JSONRPC: "2.0", Method: "notifications/cancelled", Params: pb})
 }
 
 // mapProgressToken swaps the downstream's progress token for one unique on
@@ -461,7 +463,7 @@ func (u *upstream) serverRequest(s *session, m *jsonrpc.Message, related string)
 	reply := func(result, errObj json.RawMessage) {
 		ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
 		defer cancel()
-		if err := s.conn.send(ctx, &jsonrpc.Message{JSONRPC: "2.0", ID: m.ID, Result: result, Error: errObj}); err != nil {
+		if err := s.conn.Send(ctx, &jsonrpc.Message{JSONRPC: "2.0", ID: m.ID, Result: result, Error: errObj}); err != nil {
 			u.log.Debug("answering a server request failed", "method", m.Method, "err", err)
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mcptray/mcptray/mcpclient/transport"
+
 	"github.com/mcptray/mcptray/auth"
 	"github.com/mcptray/mcptray/mcpclient/paths"
 )
@@ -250,7 +252,7 @@ func (u *upstream) dropCachedTokenLocked() {
 // afterUnauthorized handles a 401 while connecting: one refresh (or the
 // adoption of a token another process rotated) and a retry, else
 // needs_login. It reports whether to retry the connect at once.
-func (u *upstream) afterUnauthorized(ctx context.Context, ae *AuthError) (retry bool, err error) {
+func (u *upstream) afterUnauthorized(ctx context.Context, ae *transport.AuthError) (retry bool, err error) {
 	u.mu.Lock()
 	m, stale := u.auth.mgr, u.auth.lastToken
 	u.auth.challenge = ae.WWWAuthenticate
@@ -436,13 +438,13 @@ func (u *upstream) loginInBackground(what string) {
 }
 
 // insufficientScope reports a 403 asking for more scopes.
-func insufficientScope(ae *AuthError) bool {
+func insufficientScope(ae *transport.AuthError) bool {
 	ch, ok := auth.ParseBearerChallenge(ae.WWWAuthenticate)
 	return ok && ch.InsufficientScope()
 }
 
 // stepUp starts a step-up login for more scopes, at most maxStepUps times.
-func (u *upstream) stepUp(ae *AuthError) bool {
+func (u *upstream) stepUp(ae *transport.AuthError) bool {
 	u.mu.Lock()
 	if u.auth.stepUps >= maxStepUps || u.creds == nil {
 		u.mu.Unlock()

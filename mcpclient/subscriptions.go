@@ -118,13 +118,13 @@ func (u *upstream) replaySessionState(s *session) {
 	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
 	defer cancel()
 	if level != nil {
-		if _, err := s.conn.call(ctx, &jsonrpc.Message{JSONRPC: "2.0", ID: jsonrpc.IntID(u.nextID.Add(1)), Method: "logging/setLevel", Params: level}); err != nil {
+		if _, err := s.conn.Call(ctx, &jsonrpc.Message{JSONRPC: "2.0", ID: jsonrpc.IntID(u.nextID.Add(1)), Method: "logging/setLevel", Params: level}); err != nil {
 			u.log.Debug("replaying logging/setLevel failed", "err", err)
 		}
 	}
 	for _, uri := range uris {
 		p, _ := json.Marshal(map[string]string{"uri": uri})
-		if _, err := s.conn.call(ctx, &jsonrpc.Message{JSONRPC: "2.0", ID: jsonrpc.IntID(u.nextID.Add(1)), Method: "resources/subscribe", Params: p}); err != nil {
+		if _, err := s.conn.Call(ctx, &jsonrpc.Message{JSONRPC: "2.0", ID: jsonrpc.IntID(u.nextID.Add(1)), Method: "resources/subscribe", Params: p}); err != nil {
 			u.log.Debug("replaying a subscription failed", "err", err)
 		}
 	}
@@ -142,7 +142,7 @@ func (u *upstream) sendBestEffort(method string, params any) {
 	go func() {
 		ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
 		defer cancel()
-		_, _ = s.conn.call(ctx, &jsonrpc.Message{JSONRPC: "2.0", ID: jsonrpc.IntID(u.nextID.Add(1)), Method: method, Params: p})
+		_, _ = s.conn.Call(ctx, &jsonrpc.Message{JSONRPC: "2.0", ID: jsonrpc.IntID(u.nextID.Add(1)), Method: method, Params: p})
 	}()
 }
 

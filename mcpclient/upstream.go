@@ -3,13 +3,10 @@ package mcpclient
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
@@ -17,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/mcptray/mcptray/mcpclient/transport"
 
 	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
 	"github.com/mcptray/mcptray/mcpclient/logfile"
@@ -70,33 +69,15 @@ type ServerStatus struct {
 	Events          []Event   `json:"events,omitempty"`
 }
 
-// Backoff is a capped exponential backoff with jitter.
-type Backoff struct {
-	Base, Cap time.Duration
-	// Jitter is the +/- fraction applied to each delay (0.2 = ±20%).
-	Jitter float64
-}
+// Transport names, as in the config (transport.Auto and friends).
+const (
+	TransportAuto       = transport.Auto
+	TransportStreamable = transport.Streamable
+	TransportSSE        = transport.SSE
+)
 
-// Delay returns the wait before attempt n (1-based).
-func (b Backoff) Delay(n int) time.Duration {
-	base, capd := b.Base, b.Cap
-	if base <= 0 {
-		base = 500 * time.Millisecond
-	}
-	if capd <= 0 {
-		capd = 30 * time.Second
-	}
-	d := base
-	for i := 1; i < n && d < capd; i++ {
-		d *= 2
-	}
-	d = min(d, capd)
-	if j := min(b.Jitter, 1); j > 0 {
-		f := 1 + j*(2*rand.Float64()-1)
-		d = time.Duration(float64(d) * f)
-	}
-	return max(min(d, capd), time.Millisecond)
-}
+// Backoff is the supervisor's backoff: transport's one backoff type.
+type Backoff = transport.Backoff
 
 // Tuning holds the supervisor's timings. The zero value means defaults.
 type Tuning struct {
@@ -145,7 +126,7 @@ func (t Tuning) withDefaults() Tuning {
 
 // session is one live upstream connection plus what its initialize said.
 type session struct {
-	conn     upstreamConn
+	conn     transport.Conn
 	gen      int
 	init     json.RawMessage // the initialize result, raw
 	started  time.Time
@@ -155,7 +136,7 @@ type session struct {
 	installed atomic.Bool
 	// served is set once a forwarded request succeeded on the session.
 	served atomic.Bool
-	broken brokenState
+	broken transport.Broken
 	ctx    context.Context
 	cancel context.CancelFunc
 
@@ -170,7 +151,7 @@ type session struct {
 	checkedOK time.Time
 }
 
-func (s *session) fail(err error) { s.broken.fail(err) }
+func (s *session) fail(err error) { s.broken.Fail(err) }
 
 func (s *session) touch() { s.lastUsed.Store(time.Now().UnixNano()) }
 
@@ -367,7 +348,7 @@ func (u *upstream) status(withEvents bool) ServerStatus {
 		SignedIn: u.auth.signedIn,
 	}
 	if u.cur != nil {
-		st.Transport = u.cur.conn.transport()
+		st.Transport = u.cur.conn.Transport()
 		st.ProtocolVersion = protocolOf(u.cur.init)
 	} else {
 		st.Transport = u.lastTrans
@@ -465,8 +446,8 @@ func (u *upstream) run(ctx context.Context) {
 				continue
 			}
 			u.log.Warn("connect failed", "err", err)
-			var ae *AuthError
-			var ce *ConfigError
+			var ae *transport.AuthError
+			var ce *transport.ConfigError
 			switch {
 			case errors.As(err, &ae) && ae.Status == http.StatusUnauthorized:
 				retry, rerr := u.afterUnauthorized(ctx, ae)
@@ -547,7 +528,7 @@ func (u *upstream) retryAfterHint() time.Duration {
 	if h == nil {
 		return 0
 	}
-	var se *StatusError
+	var se *transport.StatusError
 	if errors.As(h.err, &se) {
 		return se.RetryAfter
 	}
@@ -622,53 +603,18 @@ var errRebuildAfterLogin = errors.New("signed in; using the new credentials")
 // httpClient builds a fresh HTTP client (new connection pool) sharing the
 // server's cookie jar.
 func (u *upstream) httpClient(g globalSettings) (*http.Client, error) {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = 64
-	tr.MaxIdleConns = 128
-	tr.IdleConnTimeout = 90 * time.Second
-	tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	opts := transport.ClientOptions{MaxIdlePerHost: 64}
 	if g.CAFile != "" {
 		pool, err := loadCAFile(g.CAFile)
 		if err != nil {
-			return nil, &ConfigError{fmt.Errorf("caFile: %w", err)}
+			return nil, &transport.ConfigError{Err: fmt.Errorf("caFile: %w", err)}
 		}
-		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		opts.RootCAs = pool
 	}
 	u.mu.Lock()
-	jar := u.jar
+	opts.Jar = u.jar
 	u.mu.Unlock()
-	return &http.Client{Transport: tr, Jar: jar, CheckRedirect: keepMethod}, nil
-}
-
-// keepMethod is the upstream clients' redirect policy: a POST (or DELETE)
-// stays one, with its body, whatever the status. Go's client, as browsers
-// do, turns them into body-less GETs on 301, 302 and 303, which an MCP
-// endpoint answers with an event stream or an error; yet an endpoint that
-// moved (http:// to https://, a trailing slash, a new path) usually says so
-// with 301 or 302. Headers Go dropped with the body come back; those it
-// withholds from another host (Authorization, Cookie) stay withheld.
-func keepMethod(req *http.Request, via []*http.Request) error {
-	if len(via) >= 10 {
-		return fmt.Errorf("stopped after %d redirects (last to %s)", len(via), req.URL.Redacted())
-	}
-	orig := via[0]
-	if req.Method == orig.Method {
-		return nil
-	}
-	req.Method = orig.Method
-	if orig.GetBody != nil {
-		body, err := orig.GetBody()
-		if err != nil {
-			return err
-		}
-		req.Body, req.GetBody, req.ContentLength = body, orig.GetBody, orig.ContentLength
-	}
-	for _, k := range []string{"Content-Type", "Content-Length", "Content-Encoding"} {
-		if v := orig.Header.Values(k); len(v) > 0 && req.Header.Get(k) == "" {
-			req.Header[k] = v
-		}
-	}
-	return nil
+	return transport.NewHTTPClient(opts), nil
 }
 
 // connect opens and initializes a session, trying the transports the
@@ -737,7 +683,7 @@ func (u *upstream) connect(ctx context.Context, cfg ServerConfig, g globalSettin
 		tried = append(tried, tname+": "+err.Error())
 		// Fall back (auto only) on a 4xx other than auth, per the spec's
 		// backwards-compatibility rule.
-		var se *StatusError
+		var se *transport.StatusError
 		if i+1 < len(order) && !(errors.As(err, &se) && se.Status >= 400 && se.Status < 500 && se.Status != 429 && se.Status != 408) {
 			if order[0] == TransportStreamable {
 				return nil, err
@@ -761,8 +707,8 @@ func (e *fallbackError) Error() string { return e.msg }
 func (e *fallbackError) Unwrap() error { return e.first }
 
 func (u *upstream) connectWith(ctx context.Context, tname string, r resolved, client *http.Client, pv string, token func(context.Context) (string, error)) (*session, error) {
-	opts := connOptions{URL: r.URL, Client: client, Headers: r.Headers, Logger: u.log, Token: token, MaxMessage: u.limits().MaxMessageSize}
-	sess := &session{broken: newBroken(), started: time.Now(), serverReqs: make(chan struct{}, maxServerRequests)}
+	opts := transport.Options{URL: r.URL, Client: client, Headers: r.Headers, Logger: u.log, Token: token, MaxMessage: u.limits().MaxMessageSize}
+	sess := &session{broken: transport.NewBroken(), started: time.Now(), serverReqs: make(chan struct{}, maxServerRequests)}
 	sess.ctx, sess.cancel = context.WithCancel(context.Background())
 	ok := false
 	defer func() {
@@ -771,16 +717,16 @@ func (u *upstream) connectWith(ctx context.Context, tname string, r resolved, cl
 		}
 	}()
 	opts.Inbound = func(m *jsonrpc.Message, related string) { u.inbound(sess, m, related) }
-	var conn upstreamConn
+	var conn transport.Conn
 	switch tname {
 	case TransportSSE:
-		c, err := dialSSE(ctx, opts)
+		c, err := transport.DialSSE(ctx, opts)
 		if err != nil {
 			return nil, err
 		}
 		conn = c
 	default:
-		conn = newStreamableConn(opts)
+		conn = transport.NewStreamable(opts)
 	}
 	sess.conn = conn
 	initParams, _ := json.Marshal(map[string]any{
@@ -793,13 +739,13 @@ func (u *upstream) connectWith(ctx context.Context, tname string, r resolved, cl
 		"clientInfo": map[string]any{"name": "mcptray", "title": "mcptray", "version": Version},
 	})
 	req := &jsonrpc.Message{JSONRPC: "2.0", ID: jsonrpc.IntID(u.nextID.Add(1)), Method: "initialize", Params: initParams}
-	resp, err := conn.call(ctx, req)
+	resp, err := conn.Call(ctx, req)
 	if err != nil {
-		conn.close()
+		conn.Close()
 		return nil, err
 	}
 	if resp.Error != nil {
-		conn.close()
+		conn.Close()
 		var re jsonrpc.Error
 		_ = json.Unmarshal(resp.Error, &re)
 		return nil, fmt.Errorf("initialize was refused: %s", re.Message)
@@ -812,16 +758,16 @@ func (u *upstream) connectWith(ctx context.Context, tname string, r resolved, cl
 		} `json:"serverInfo"`
 	}
 	if err := json.Unmarshal(resp.Result, &ir); err != nil || ir.ProtocolVersion == "" {
-		conn.close()
-		return nil, &StreamError{Err: fmt.Errorf("initialize result is not valid: %q", shortBody(resp.Result)), Garbage: true}
+		conn.Close()
+		return nil, &transport.StreamError{Err: fmt.Errorf("initialize result is not valid: %q", transport.ShortBody(resp.Result)), Garbage: true}
 	}
-	conn.setProtocolVersion(ir.ProtocolVersion)
-	if err := conn.send(ctx, &jsonrpc.Message{JSONRPC: "2.0", Method: "notifications/initialized"}); err != nil {
-		conn.close()
+	conn.SetProtocolVersion(ir.ProtocolVersion)
+	if err := conn.Send(ctx, &jsonrpc.Message{JSONRPC: "2.0", Method: "notifications/initialized"}); err != nil {
+		conn.Close()
 		return nil, err
 	}
-	if sc, ok := conn.(*streamableConn); ok {
-		sc.listen()
+	if sc, ok := conn.(*transport.StreamableConn); ok {
+		sc.Listen()
 	}
 	sess.init = resp.Result
 	sess.touch()
@@ -843,9 +789,9 @@ func (u *upstream) install(s *session) {
 	u.lastInit = s.init
 	u.everUp = true
 	u.sessionsN++
-	u.lastTrans = s.conn.transport()
+	u.lastTrans = s.conn.Transport()
 	u.mu.Unlock()
-	u.log.Info("session up", "transport", s.conn.transport(), "protocol", protocolOf(s.init))
+	u.log.Info("session up", "transport", s.conn.Transport(), "protocol", protocolOf(s.init))
 	u.setState(StateConnected, "", time.Time{})
 	go func() {
 		u.replaySessionState(s)
@@ -863,11 +809,11 @@ func (u *upstream) uninstall(s *session, reason error) {
 	u.mu.Unlock()
 	s.fail(reason)
 	u.log.Info("session down", "reason", describe(reason))
-	var se *StreamError
+	var se *transport.StreamError
 	drainable := errors.As(reason, &se) || errors.Is(reason, errRebuildAfterLogin)
-	if !drainable || s.conn.busy() == 0 || u.stopping.Load() {
+	if !drainable || s.conn.Busy() == 0 || u.stopping.Load() {
 		s.cancel()
-		s.conn.close()
+		s.conn.Close()
 		return
 	}
 	// Requests still running on their own response streams may finish;
@@ -876,11 +822,11 @@ func (u *upstream) uninstall(s *session, reason error) {
 	go func() {
 		defer u.drains.Done()
 		deadline := time.Now().Add(drainGrace)
-		for s.conn.busy() > 0 && time.Now().Before(deadline) && !u.stopping.Load() {
+		for s.conn.Busy() > 0 && time.Now().Before(deadline) && !u.stopping.Load() {
 			time.Sleep(50 * time.Millisecond)
 		}
 		s.cancel()
-		s.conn.close()
+		s.conn.Close()
 	}()
 }
 
@@ -899,10 +845,10 @@ func (u *upstream) serve(ctx context.Context, s *session) (reason error, again b
 		select {
 		case <-ctx.Done():
 			return ctx.Err(), false
-		case <-s.conn.done():
-			return s.conn.err(), false
-		case <-s.broken.done():
-			return s.broken.err(), false
+		case <-s.conn.Done():
+			return s.conn.Err(), false
+		case <-s.broken.Done():
+			return s.broken.Err(), false
 		case <-u.kick:
 			if u.graceful.Swap(false) {
 				return errRebuildAfterLogin, true
@@ -929,7 +875,7 @@ func (u *upstream) serve(ctx context.Context, s *session) (reason error, again b
 func (u *upstream) ping(s *session) error {
 	ctx, cancel := context.WithTimeoutCause(s.ctx, u.tuning.ProbeTimeout, fmt.Errorf("no answer to ping within %s", u.tuning.ProbeTimeout))
 	defer cancel()
-	resp, err := s.conn.call(ctx, &jsonrpc.Message{JSONRPC: "2.0", ID: jsonrpc.IntID(u.nextID.Add(1)), Method: "ping"})
+	resp, err := s.conn.Call(ctx, &jsonrpc.Message{JSONRPC: "2.0", ID: jsonrpc.IntID(u.nextID.Add(1)), Method: "ping"})
 	if err != nil {
 		if c := context.Cause(ctx); c != nil && ctx.Err() != nil {
 			return c
@@ -984,7 +930,7 @@ func (u *upstream) listAll(s *session, method, field string) (int, string, error
 		if cursor != "" {
 			params, _ = json.Marshal(map[string]string{"cursor": cursor})
 		}
-		resp, err := s.conn.call(ctx, &jsonrpc.Message{JSONRPC: "2.0", ID: jsonrpc.IntID(u.nextID.Add(1)), Method: method, Params: params})
+		resp, err := s.conn.Call(ctx, &jsonrpc.Message{JSONRPC: "2.0", ID: jsonrpc.IntID(u.nextID.Add(1)), Method: method, Params: params})
 		if err != nil {
 			return 0, "", err
 		}

@@ -1,4 +1,4 @@
-package mcpclient
+package transport
 
 import (
 	"bytes"
@@ -30,7 +30,7 @@ func readAllSSE(t testing.TB, r io.Reader, max int) sseResult {
 			t.Fatalf("Next returned events without end")
 		}
 		ev, err := s.Next()
-		if _, ok := isTooLarge(err); ok {
+		if _, ok := IsTooLarge(err); ok {
 			if ev != nil {
 				t.Errorf("Next returned event %+v along with error %v", ev, err)
 			}

@@ -1,4 +1,4 @@
-package mcpclient
+package transport
 
 import (
 	"errors"
@@ -8,9 +8,6 @@ import (
 	"syscall"
 	"time"
 )
-
-// maxMessageSize bounds one JSON-RPC message from any side.
-const maxMessageSize = 64 << 20
 
 // SessionError reports that the upstream no longer knows the session a
 // request carried: 404 (the spec's answer) or 400 (what the reference
@@ -77,8 +74,8 @@ type ConfigError struct{ Err error }
 func (e *ConfigError) Error() string { return e.Err.Error() }
 func (e *ConfigError) Unwrap() error { return e.Err }
 
-// errConnClosed is returned for calls on a connection that was torn down.
-var errConnClosed = errors.New("upstream connection was closed for a rebuild")
+// ErrConnClosed is returned for calls on a connection that was torn down.
+var ErrConnClosed = errors.New("upstream connection was closed for a rebuild")
 
 func bodySuffix(b string) string {
 	if b == "" {
@@ -87,9 +84,9 @@ func bodySuffix(b string) string {
 	return ": " + b
 }
 
-// notSent reports errors after which the upstream certainly did not run
+// NotSent reports errors after which the upstream certainly did not run
 // the request: it could not be delivered or was refused before processing.
-func notSent(err error) bool {
+func NotSent(err error) bool {
 	var se *StatusError
 	if errors.As(err, &se) {
 		return se.Status == http.StatusTooManyRequests || se.Status == http.StatusServiceUnavailable ||
@@ -106,8 +103,8 @@ func notSent(err error) bool {
 	return errors.Is(err, syscall.ECONNREFUSED)
 }
 
-// shortBody trims an HTTP error body for messages.
-func shortBody(b []byte) string {
+// ShortBody trims an HTTP error body for messages.
+func ShortBody(b []byte) string {
 	const max = 200
 	s := string(b)
 	if len(s) > max {

@@ -1,4 +1,4 @@
-package mcpclient
+package transport
 
 import (
 	"bufio"
@@ -37,7 +37,7 @@ type sseReader struct {
 
 func newSSEReader(r io.Reader, max int64) *sseReader {
 	if max <= 0 {
-		max = DefaultMaxMessageSize
+		max = defaultMaxMessage
 	}
 	return &sseReader{r: bufio.NewReaderSize(r, 32<<10), max: max}
 }
@@ -160,8 +160,8 @@ func (s *sseReader) Next() (*sseEvent, error) {
 	}
 }
 
-// isTooLarge reports a message dropped for its size.
-func isTooLarge(err error) (*jsonrpc.TooLargeError, bool) {
+// IsTooLarge reports a message dropped for its size.
+func IsTooLarge(err error) (*jsonrpc.TooLargeError, bool) {
 	var tl *jsonrpc.TooLargeError
 	ok := errors.As(err, &tl)
 	return tl, ok
