@@ -520,3 +520,23 @@ func TestForeignSocket(t *testing.T) {
 		t.Errorf("the fix does not say what to remove: %q", h.Fix)
 	}
 }
+
+// TestMovedEndpoint: an endpoint that answers 301 with its new address
+// works for the hub (it keeps the POST), so doctor, which uses the hub's
+// HTTP client, must find initialize working too instead of calling it
+// broken the way a client that turns the POST into a GET would.
+func TestMovedEndpoint(t *testing.T) {
+	fs := startFault(t, "")
+	moved := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/old" {
+			http.NotFound(w, r)
+			return
+		}
+		http.Redirect(w, r, fs.URL(), http.StatusMovedPermanently)
+	}))
+	t.Cleanup(moved.Close)
+	f := newFixture(t)
+	f.config("", map[string]string{"moved": fmt.Sprintf(`{"url": %q}`, moved.URL+"/old")})
+	rep := f.run("moved", nil)
+	expect(t, rep, "moved", doctor.CheckInitialize, doctor.OK, "Streamable HTTP")
+}

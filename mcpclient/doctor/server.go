@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/mcptray/mcptray/mcpclient"
+	"github.com/mcptray/mcptray/mcpclient/transport"
 )
 
 // serverCheck runs the checks of one server.
@@ -151,13 +152,14 @@ func (s *serverCheck) resolve() bool {
 }
 
 func (s *serverCheck) buildClient() {
-	tr := &http.Transport{
+	// The hub's own client, redirect policy included: a 301 the hub
+	// follows (keeping the POST) is not reported as broken here.
+	s.client = transport.NewHTTPClient(transport.ClientOptions{
+		RootCAs:               s.pool,
 		Proxy:                 s.opts.Proxy,
-		DialContext:           (&net.Dialer{Timeout: s.opts.Timeout}).DialContext,
-		TLSHandshakeTimeout:   s.opts.Timeout,
+		DialTimeout:           s.opts.Timeout,
 		ResponseHeaderTimeout: s.opts.Timeout,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConnsPerHost:   4,
+		MaxIdlePerHost:        4,
 		OnProxyConnectResponse: func(ctx context.Context, _ *url.URL, _ *http.Request, res *http.Response) error {
 			if t := traceOf(ctx); t != nil {
 				t.connectStatus = res.StatusCode
@@ -165,16 +167,7 @@ func (s *serverCheck) buildClient() {
 			}
 			return nil
 		},
-	}
-	if s.pool != nil {
-		tr.TLSClientConfig = &tls.Config{RootCAs: s.pool, MinVersion: tls.VersionTLS12}
-	}
-	s.client = &http.Client{Transport: tr, CheckRedirect: func(req *http.Request, via []*http.Request) error {
-		if len(via) >= 5 {
-			return errors.New("more than 5 redirects")
-		}
-		return nil
-	}}
+	})
 	req := &http.Request{Method: http.MethodGet, URL: s.u, Header: http.Header{}}
 	p, err := s.opts.Proxy(req)
 	switch {
