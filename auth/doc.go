@@ -11,7 +11,8 @@
 //     loopback callback listener on 127.0.0.1, the iss check (RFC 9207);
 //   - tokens: refresh before expiry and on a 401 under a cross-process lock,
 //     adopting a token another process already rotated; revocation (RFC 7009)
-//     on logout;
+//     on logout; a TokenSource that caches a Manager's token for the requests
+//     of a session, and never re-caches one the server has just rejected;
 //   - credential stores: the OS keychain (with chunking and timeouts) and a
 //     0600 JSON file.
 //
