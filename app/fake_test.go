@@ -15,6 +15,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/mcptray/mcptray/mcpclient"
+	"github.com/mcptray/mcptray/mcpclient/config"
 )
 
 // fakeHub is an in-memory hub: tests set its snapshot and read the
@@ -23,7 +24,7 @@ type fakeHub struct {
 	mu       sync.Mutex
 	snap     []mcpclient.ServerStatus
 	cfgErr   string
-	servers  map[string]mcpclient.ServerConfig
+	servers  map[string]config.Server
 	subs     map[chan struct{}]bool
 	calls    []string
 	called   chan string
@@ -33,9 +34,9 @@ type fakeHub struct {
 }
 
 func newFakeHub(snap ...mcpclient.ServerStatus) *fakeHub {
-	h := &fakeHub{servers: map[string]mcpclient.ServerConfig{}, subs: map[chan struct{}]bool{}, called: make(chan string, 100)}
+	h := &fakeHub{servers: map[string]config.Server{}, subs: map[chan struct{}]bool{}, called: make(chan string, 100)}
 	for _, s := range snap {
-		h.servers[s.Name] = mcpclient.ServerConfig{URL: s.URL, Transport: mcpclient.TransportAuto}
+		h.servers[s.Name] = config.Server{URL: s.URL, Transport: config.TransportAuto}
 	}
 	h.snap = snap
 	return h
@@ -115,19 +116,19 @@ func (h *fakeHub) SetEnabled(name string, enabled bool) error {
 	return nil
 }
 
-func (h *fakeHub) EditConfig(fn func(*mcpclient.Config) error) error {
+func (h *fakeHub) EditConfig(fn func(*config.Config) error) error {
 	if h.editErr != nil {
 		h.record("edit failed")
 		return h.editErr
 	}
 	h.mu.Lock()
-	cfg := &mcpclient.Config{Servers: maps.Clone(h.servers)}
+	cfg := &config.Config{Servers: maps.Clone(h.servers)}
 	h.mu.Unlock()
 	if err := fn(cfg); err != nil {
 		return err
 	}
 	for name, sc := range cfg.Servers {
-		if err := mcpclient.ValidateServer(h.ConfigPath(), name, sc); err != nil {
+		if err := config.ValidateServer(h.ConfigPath(), name, sc); err != nil {
 			return err
 		}
 	}
@@ -138,7 +139,7 @@ func (h *fakeHub) EditConfig(fn func(*mcpclient.Config) error) error {
 	return nil
 }
 
-func (h *fakeHub) ServerConfig(name string) (mcpclient.ServerConfig, error) {
+func (h *fakeHub) ServerConfig(name string) (config.Server, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	sc, ok := h.servers[name]

@@ -13,16 +13,16 @@ import (
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/mcptray/mcptray/mcpclient"
+	"github.com/mcptray/mcptray/mcpclient/config"
 )
 
 // serverForm adds or edits one server. It validates as the user types,
-// with the config file's own rules (mcpclient.ValidateServer), and saves
+// with the config file's own rules (config.ValidateServer), and saves
 // through the hub's EditConfig, which writes the file atomically.
 type serverForm struct {
 	u       *UI
-	editing string                 // "" when adding, else the server's name
-	base    mcpclient.ServerConfig // fields the form does not show are kept
+	editing string        // "" when adding, else the server's name
+	base    config.Server // fields the form does not show are kept
 
 	name, url, headers, clientID, scopes *widget.Entry
 	transport                            *widget.Select
@@ -35,10 +35,10 @@ type serverForm struct {
 }
 
 // Transports offered by the form, as the config file spells them.
-var formTransports = []string{mcpclient.TransportAuto, mcpclient.TransportStreamable, mcpclient.TransportSSE}
+var formTransports = []string{config.TransportAuto, config.TransportStreamable, config.TransportSSE}
 
 func (u *UI) openAddForm() {
-	u.newServerForm("", mcpclient.ServerConfig{Transport: mcpclient.TransportAuto}).show()
+	u.newServerForm("", config.Server{Transport: config.TransportAuto}).show()
 }
 
 // openEditForm reads the server's entry off the Fyne goroutine, then
@@ -56,7 +56,7 @@ func (u *UI) openEditForm(name string) {
 	}()
 }
 
-func (u *UI) newServerForm(editing string, sc mcpclient.ServerConfig) *serverForm {
+func (u *UI) newServerForm(editing string, sc config.Server) *serverForm {
 	f := &serverForm{u: u, editing: editing, base: sc}
 	f.name = widget.NewEntry()
 	f.name.SetPlaceHolder("jira")
@@ -65,7 +65,7 @@ func (u *UI) newServerForm(editing string, sc mcpclient.ServerConfig) *serverFor
 	f.url.SetPlaceHolder("https://mcp.example.com/mcp")
 	f.url.SetText(sc.URL)
 	f.transport = widget.NewSelect(formTransports, nil)
-	f.transport.SetSelected(orDefault(sc.Transport, mcpclient.TransportAuto))
+	f.transport.SetSelected(orDefault(sc.Transport, config.TransportAuto))
 	f.headers = widget.NewMultiLineEntry()
 	f.headers.SetPlaceHolder("X-Team: platform\nAuthorization: Bearer ${env:JIRA_TOKEN}")
 	f.headers.SetMinRowsVisible(3)
@@ -134,7 +134,7 @@ func (f *serverForm) check() bool {
 
 // entry builds the server's name and config from the fields, or says in
 // words what is wrong.
-func (f *serverForm) entry() (string, mcpclient.ServerConfig, error) {
+func (f *serverForm) entry() (string, config.Server, error) {
 	name := strings.TrimSpace(f.name.Text)
 	sc := f.base
 	sc.URL = strings.TrimSpace(f.url.Text)
@@ -155,7 +155,7 @@ func (f *serverForm) entry() (string, mcpclient.ServerConfig, error) {
 	}
 	sc.Headers = h
 	sc.OAuth = formOAuth(f.base.OAuth, strings.TrimSpace(f.clientID.Text), strings.Fields(strings.ReplaceAll(f.scopes.Text, ",", " ")))
-	if err := mcpclient.ValidateServer(f.u.hub.ConfigPath(), name, sc); err != nil {
+	if err := config.ValidateServer(f.u.hub.ConfigPath(), name, sc); err != nil {
 		return "", sc, errors.New(FormError(err))
 	}
 	return name, sc, nil
@@ -172,9 +172,9 @@ func (f *serverForm) submit() {
 	f.save.Disable()
 	editing := f.editing
 	go func() {
-		err := f.u.hub.EditConfig(func(c *mcpclient.Config) error {
+		err := f.u.hub.EditConfig(func(c *config.Config) error {
 			if c.Servers == nil {
-				c.Servers = map[string]mcpclient.ServerConfig{}
+				c.Servers = map[string]config.Server{}
 			}
 			if _, exists := c.Servers[name]; exists && name != editing {
 				return fmt.Errorf("a server named %q already exists", name)
@@ -205,7 +205,7 @@ func (u *UI) confirmRemove(name string) {
 			return
 		}
 		u.run(name, "Remove", func() error {
-			return u.hub.EditConfig(func(c *mcpclient.Config) error {
+			return u.hub.EditConfig(func(c *config.Config) error {
 				if _, ok := c.Servers[name]; !ok {
 					return fmt.Errorf("%s is no longer in the config file", name)
 				}
@@ -219,7 +219,7 @@ func (u *UI) confirmRemove(name string) {
 // FormError is a config validation error as the form shows it: the field
 // by its label, then what is wrong, without the file path.
 func FormError(err error) string {
-	var fe *mcpclient.ConfigFileError
+	var fe *config.FileError
 	if !errors.As(err, &fe) {
 		return err.Error()
 	}
@@ -292,8 +292,8 @@ func sortedKeys(m map[string]string) []string {
 
 // formOAuth merges the form's OAuth fields into the entry's: settings the
 // form does not show (client secret, callback port, resource) are kept.
-func formOAuth(base *mcpclient.OAuthConfig, clientID string, scopes []string) *mcpclient.OAuthConfig {
-	var o mcpclient.OAuthConfig
+func formOAuth(base *config.OAuth, clientID string, scopes []string) *config.OAuth {
+	var o config.OAuth
 	if base != nil {
 		o = *base
 	}

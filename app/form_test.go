@@ -8,6 +8,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/mcptray/mcptray/mcpclient"
+	"github.com/mcptray/mcptray/mcpclient/config"
 )
 
 func openAdd(t *testing.T, h *harness) *serverForm {
@@ -64,7 +65,7 @@ func TestAddFormSaves(t *testing.T) {
 	}
 	test.Type(f.name, "linear")
 	test.Type(f.url, "https://mcp.linear.app/sse")
-	f.transport.SetSelected(mcpclient.TransportSSE)
+	f.transport.SetSelected(config.TransportSSE)
 	test.Type(f.headers, "X-Team: platform")
 	test.Type(f.scopes, "read, write")
 	if f.message.Text != "" || f.save.Disabled() {
@@ -110,9 +111,9 @@ func TestSaveFailureStaysInForm(t *testing.T) {
 // the form does not show, renames it, and checks they survive.
 func TestEditFormKeepsHiddenFields(t *testing.T) {
 	h := newHarness(t, server("jira", mcpclient.StateConnected))
-	h.hub.servers["jira"] = mcpclient.ServerConfig{
+	h.hub.servers["jira"] = config.Server{
 		URL: "https://mcp.atlassian.com/v1/sse", Transport: "auto", ProtocolVersion: "2025-06-18",
-		OAuth: &mcpclient.OAuthConfig{ClientID: "abc", ClientSecret: "s3cret", CallbackPort: 33418},
+		OAuth: &config.OAuth{ClientID: "abc", ClientSecret: "s3cret", CallbackPort: 33418},
 	}
 	test.Tap(h.row("jira").edit)
 	h.pump("the edit form", func() bool { return h.ui.form != nil && h.ui.form.editing == "jira" })
@@ -158,10 +159,10 @@ func TestRemoveAsksThenEdits(t *testing.T) {
 func TestFormError(t *testing.T) {
 	t.Parallel()
 	cases := map[string]error{
-		"URL is required.":                         &mcpclient.ConfigFileError{Path: "/c.json", Server: "x", Field: "url", Msg: "is required"},
-		"Header X-A must not contain line breaks.": &mcpclient.ConfigFileError{Path: "/c.json", Server: "x", Field: "headers.X-A", Msg: "must not contain line breaks"},
-		"OAuth callbackPort must be a port.":       &mcpclient.ConfigFileError{Field: "oauth.callbackPort", Msg: "must be a port"},
-		"Must be an object.":                       &mcpclient.ConfigFileError{Msg: "must be an object"},
+		"URL is required.":                         &config.FileError{Path: "/c.json", Server: "x", Field: "url", Msg: "is required"},
+		"Header X-A must not contain line breaks.": &config.FileError{Path: "/c.json", Server: "x", Field: "headers.X-A", Msg: "must not contain line breaks"},
+		"OAuth callbackPort must be a port.":       &config.FileError{Field: "oauth.callbackPort", Msg: "must be a port"},
+		"Must be an object.":                       &config.FileError{Msg: "must be an object"},
 		"plain":                                    errors.New("plain"),
 	}
 	for want, err := range cases {

@@ -12,6 +12,7 @@ import (
 	"context"
 
 	"github.com/mcptray/mcptray/mcpclient"
+	"github.com/mcptray/mcptray/mcpclient/config"
 )
 
 // Hub is what the UI needs from the hub. *mcpclient.Hub provides all of
@@ -38,10 +39,10 @@ type Hub interface {
 	SetEnabled(name string, enabled bool) error
 	// EditConfig changes the config file through fn, validates it, writes
 	// it atomically and applies it.
-	EditConfig(fn func(*mcpclient.Config) error) error
+	EditConfig(fn func(*config.Config) error) error
 	// ServerConfig returns a server's entry as the config file has it now
 	// (for the edit form).
-	ServerConfig(name string) (mcpclient.ServerConfig, error)
+	ServerConfig(name string) (config.Server, error)
 	// ConfigPath is the config file.
 	ConfigPath() string
 	// ConfigError is the last rejected edit of the config file, if any.

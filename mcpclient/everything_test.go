@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mcptray/mcptray/mcpclient"
+	"github.com/mcptray/mcptray/mcpclient/config"
 	"github.com/mcptray/mcptray/mcpclient/internal/testenv"
 )
 
@@ -17,10 +18,10 @@ func TestEverything(t *testing.T) {
 	for _, tc := range []struct {
 		name, transport, cfgTransport, want string
 	}{
-		{"streamable-auto", testenv.TransportStreamable, "auto", mcpclient.TransportStreamable},
-		{"streamable", testenv.TransportStreamable, "streamable-http", mcpclient.TransportStreamable},
-		{"sse-auto-fallback", testenv.TransportSSE, "auto", mcpclient.TransportSSE},
-		{"sse", testenv.TransportSSE, "sse", mcpclient.TransportSSE},
+		{"streamable-auto", testenv.TransportStreamable, "auto", config.TransportStreamable},
+		{"streamable", testenv.TransportStreamable, "streamable-http", config.TransportStreamable},
+		{"sse-auto-fallback", testenv.TransportSSE, "auto", config.TransportSSE},
+		{"sse", testenv.TransportSSE, "sse", config.TransportSSE},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ev := testenv.StartEverything(t, tc.transport, 0)

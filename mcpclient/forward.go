@@ -9,9 +9,9 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/mcptray/mcptray/mcpclient/transport"
-
+	"github.com/mcptray/mcptray/mcpclient/config"
 	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
+	"github.com/mcptray/mcptray/mcpclient/transport"
 )
 
 // unavailableError is what acquire reports when no session can be had:
@@ -624,8 +624,8 @@ func (u *upstream) initializeResult(ctx context.Context, requested string) json.
 	}
 	u.mu.Unlock()
 
-	pv := supportedProtocolVersions[0]
-	for _, v := range supportedProtocolVersions {
+	pv := config.SupportedProtocolVersions[0]
+	for _, v := range config.SupportedProtocolVersions {
 		if v == requested {
 			pv = v
 		}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/mcptray/mcptray/auth"
+	"github.com/mcptray/mcptray/mcpclient/config"
 	"github.com/mcptray/mcptray/mcpclient/ipc"
 	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
 	"github.com/mcptray/mcptray/mcpclient/logfile"
@@ -33,7 +34,7 @@ var Version = "0.1.0-dev"
 // HubOptions configure a hub. The zero value works: default config path,
 // default state dir, headless, logs discarded.
 type HubOptions struct {
-	// ConfigPath is the config file; "" = DefaultConfigPath().
+	// ConfigPath is the config file; "" = config.DefaultPath().
 	ConfigPath string
 	// Home is the state dir (socket, locks); "" = paths.Home().
 	Home string
@@ -96,7 +97,7 @@ type Hub struct {
 	started time.Time
 
 	mu       sync.Mutex
-	cfg      *Config
+	cfg      *config.Config
 	cfgErr   string
 	cfgHash  []byte
 	servers  map[string]*upstream
@@ -113,7 +114,7 @@ type Hub struct {
 // NewHub prepares a hub; Run starts it.
 func NewHub(opts HubOptions) (*Hub, error) {
 	if opts.ConfigPath == "" {
-		p, err := DefaultConfigPath()
+		p, err := config.DefaultPath()
 		if err != nil {
 			return nil, err
 		}
@@ -178,7 +179,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	}
 	defer os.Remove(h.socket)
 
-	cfg, err := LoadConfig(h.opts.ConfigPath)
+	cfg, err := config.Load(h.opts.ConfigPath)
 	if err != nil {
 		ln.Close()
 		return err
@@ -365,7 +366,7 @@ func (h *Hub) server(name string) (*upstream, error) {
 
 // apply starts, rebuilds and stops upstreams to match cfg: only servers
 // whose entry changed are touched.
-func (h *Hub) apply(cfg *Config) {
+func (h *Hub) apply(cfg *config.Config) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	old := h.cfg
@@ -438,7 +439,7 @@ func (h *Hub) watchConfig(ctx context.Context) {
 		if same {
 			continue
 		}
-		cfg, err := ParseConfig(h.opts.ConfigPath, b)
+		cfg, err := config.Parse(h.opts.ConfigPath, b)
 		h.mu.Lock()
 		h.cfgHash = b
 		h.mu.Unlock()
@@ -461,7 +462,7 @@ func (h *Hub) Reload() error {
 	if err != nil {
 		return err
 	}
-	cfg, err := ParseConfig(h.opts.ConfigPath, b)
+	cfg, err := config.Parse(h.opts.ConfigPath, b)
 	if err != nil {
 		return err
 	}
@@ -680,46 +681,16 @@ func (u *upstream) closeDownstreams() {
 // serialized across processes under the config's edit lock, and the file
 // is re-read under it, so other edits and edits made by hand meanwhile are
 // kept (see EditConfigFile, in configedit.go; fn may run more than once).
-func (h *Hub) EditConfig(fn func(*Config) error) error {
-	if err := EditConfigFile(h.opts.ConfigPath, fn); err != nil {
+func (h *Hub) EditConfig(fn func(*config.Config) error) error {
+	if err := config.Edit(h.opts.ConfigPath, fn); err != nil {
 		return err
 	}
 	return h.Reload()
 }
 
-// MarshalConfig renders a config as the indented JSON users edit.
-func MarshalConfig(cfg *Config) ([]byte, error) {
-	servers := cfg.Servers
-	if servers == nil {
-		servers = map[string]ServerConfig{}
-	}
-	out := struct {
-		Servers         map[string]ServerConfig `json:"mcpServers"`
-		CredentialStore string                  `json:"credentialStore,omitempty"`
-		CAFile          string                  `json:"caFile,omitempty"`
-		Limits
-	}{servers, cfg.CredentialStore, cfg.CAFile, cfg.Limits}
-	b, err := json.MarshalIndent(out, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	return append(b, '\n'), nil
-}
-
-// ValidateServer checks one server entry with the config file's rules, for
-// forms that validate as the user types.
-func ValidateServer(path, name string, sc ServerConfig) error {
-	b, err := json.Marshal(sc)
-	if err != nil {
-		return err
-	}
-	_, err = parseServer(path, name, b)
-	return err
-}
-
 // SetEnabled enables or disables a server in the config.
 func (h *Hub) SetEnabled(name string, enabled bool) error {
-	return h.EditConfig(func(c *Config) error {
+	return h.EditConfig(func(c *config.Config) error {
 		sc, ok := c.Servers[name]
 		if !ok {
 			return fmt.Errorf("mcptray: no server named %q in %s", name, h.opts.ConfigPath)

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/mcptray/mcptray/mcpclient"
+	"github.com/mcptray/mcptray/mcpclient/config"
 	fs "github.com/mcptray/mcptray/mcpclient/internal/faultserver"
 	"github.com/mcptray/mcptray/mcpclient/ipc"
 	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
@@ -386,7 +387,7 @@ func TestConfigErrors(t *testing.T) {
 		t.Errorf("code %d, stderr %q", code, errOut)
 	}
 	os.Remove(h.cfg)
-	cfg, err := mcpclient.LoadConfig(h.cfg)
+	cfg, err := config.Load(h.cfg)
 	if err != nil || len(cfg.Servers) != 0 {
 		t.Fatalf("missing config: %v %+v", err, cfg)
 	}

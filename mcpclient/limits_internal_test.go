@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcptray/mcptray/mcpclient/config"
 	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
 )
 
@@ -149,7 +150,7 @@ func TestDroppedNotificationsLoggedOnce(t *testing.T) {
 	t.Parallel()
 	var buf syncBuffer
 	log := slog.New(slog.NewTextHandler(&buf, nil))
-	u := newUpstream("x", ServerConfig{URL: "http://127.0.0.1:1/mcp"}, globalSettings{}, upstreamDeps{log: log})
+	u := newUpstream("x", config.Server{URL: "http://127.0.0.1:1/mcp"}, globalSettings{}, upstreamDeps{log: log})
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()

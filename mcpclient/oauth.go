@@ -9,10 +9,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mcptray/mcptray/mcpclient/transport"
-
 	"github.com/mcptray/mcptray/auth"
+	"github.com/mcptray/mcptray/mcpclient/config"
 	"github.com/mcptray/mcptray/mcpclient/paths"
+	"github.com/mcptray/mcptray/mcpclient/transport"
 )
 
 // OAuth in the supervisor. Each server that answers 401 gets an
@@ -146,7 +146,7 @@ const maxStepUps = 2 // with the first sign-in, at most 3 authorization requests
 
 // manager returns the server's auth.Manager for its current config, or nil
 // when the server's own headers carry authorization.
-func (u *upstream) manager(ctx context.Context, r resolved, cfg ServerConfig, client *http.Client) (*auth.Manager, error) {
+func (u *upstream) manager(ctx context.Context, r config.Resolved, cfg config.Server, client *http.Client) (*auth.Manager, error) {
 	if r.Headers.Get("Authorization") != "" || u.creds == nil {
 		return nil, nil
 	}
@@ -156,7 +156,7 @@ func (u *upstream) manager(ctx context.Context, r resolved, cfg ServerConfig, cl
 	}
 	o := cfg.OAuth
 	if o == nil {
-		o = &OAuthConfig{}
+		o = &config.OAuth{}
 	}
 	u.secrets.Add(o.ClientSecret)
 	key := fmt.Sprintf("%s|%s|%s|%t|%v|%d", r.URL, o.Resource, o.ClientID, o.ClientSecret != "", o.Scopes, o.CallbackPort)

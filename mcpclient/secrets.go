@@ -2,12 +2,10 @@ package mcpclient
 
 import (
 	"encoding/json"
-	"net/http"
-	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/mcptray/mcptray/auth"
+	"github.com/mcptray/mcptray/mcpclient/config"
 	"github.com/mcptray/mcptray/mcpclient/logfile"
 )
 
@@ -72,9 +70,9 @@ func (u *upstream) scrubValue(v any) any {
 
 // resolve expands the server's entry as cfg.resolve does, after making
 // its secret values known: they are about to be sent.
-func (u *upstream) resolve(cfg ServerConfig) (resolved, error) {
-	u.secrets.Add(KnownSecrets(cfg, u.env)...)
-	return cfg.resolve(u.env)
+func (u *upstream) resolve(cfg config.Server) (config.Resolved, error) {
+	u.secrets.Add(config.KnownSecrets(cfg, u.env)...)
+	return cfg.Resolve(u.env)
 }
 
 // knowCredentials makes stored credentials' secrets known.
@@ -84,45 +82,4 @@ func (u *upstream) knowCredentials(c *auth.Credentials) {
 	}
 	u.secrets.AddToken(c.AccessToken, c.RefreshToken)
 	u.secrets.Add(c.ClientSecret)
-}
-
-// notSecretHeaders are header names whose values are not credentials:
-// "application/json" must not be scrubbed out of every log line.
-var notSecretHeaders = map[string]bool{
-	"Accept": true, "Accept-Language": true, "Content-Type": true, "User-Agent": true,
-}
-
-// KnownSecrets lists the secret values of a server entry, for a
-// logfile.Secrets set: each header value as sent (with ${env:…} expanded)
-// and, for "Scheme credential", the credential alone; each ${env:…}
-// expansion in the URL and the headers; a password in the URL; the OAuth
-// client secret. Variables lookup does not know are skipped.
-func KnownSecrets(sc ServerConfig, lookup func(string) (string, bool)) []string {
-	var out []string
-	expand := func(s string) string {
-		return envRefRE.ReplaceAllStringFunc(s, func(m string) string {
-			v, _ := lookup(envRefRE.FindStringSubmatch(m)[1])
-			out = append(out, v)
-			return v
-		})
-	}
-	if u, err := url.Parse(expand(sc.URL)); err == nil && u.User != nil {
-		if p, ok := u.User.Password(); ok {
-			out = append(out, p)
-		}
-	}
-	for k, v := range sc.Headers {
-		if notSecretHeaders[http.CanonicalHeaderKey(k)] {
-			continue
-		}
-		ev := expand(v)
-		out = append(out, ev)
-		if f := strings.Fields(ev); len(f) == 2 {
-			out = append(out, f[1]) // "Bearer TOKEN": servers may echo TOKEN alone
-		}
-	}
-	if sc.OAuth != nil {
-		out = append(out, sc.OAuth.ClientSecret, expand(sc.OAuth.ClientSecret))
-	}
-	return out
 }

@@ -6,13 +6,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mcptray/mcptray/mcpclient/config"
 	"github.com/mcptray/mcptray/mcpclient/logfile"
 )
 
 func TestKnownSecrets(t *testing.T) {
 	env := map[string]string{"TOK": "env-token-0123456789", "PATHKEY": "path-key-abcdefgh", "PW": "url-password-xyz"}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
-	sc := ServerConfig{
+	sc := config.Server{
 		URL: "https://user:${env:PW}@example.com/${env:PATHKEY}/mcp",
 		Headers: map[string]string{
 			"X-Custom-Auth": "Token literal-secret-42",
@@ -21,9 +22,9 @@ func TestKnownSecrets(t *testing.T) {
 			"Accept":        "application/json",
 			"content-type":  "application/json",
 		},
-		OAuth: &OAuthConfig{ClientSecret: "client-secret-abcdef"},
+		OAuth: &config.OAuth{ClientSecret: "client-secret-abcdef"},
 	}
-	got := KnownSecrets(sc, lookup)
+	got := config.KnownSecrets(sc, lookup)
 	for _, want := range []string{"env-token-0123456789", "path-key-abcdefgh", "url-password-xyz",
 		"Token literal-secret-42", "literal-secret-42", "client-secret-abcdef", "pre--post-123"} {
 		if !slices.Contains(got, want) {
@@ -38,7 +39,7 @@ func TestKnownSecrets(t *testing.T) {
 func TestUpstreamScrub(t *testing.T) {
 	set := logfile.NewSecrets()
 	t.Setenv("MCPTRAY_TEST_SCRUB", "env-secret-0123456789")
-	u := newUpstream("s", ServerConfig{
+	u := newUpstream("s", config.Server{
 		URL:     "https://example.com/mcp",
 		Headers: map[string]string{"X-Custom-Auth": "Token custom-secret-9876", "X-Key": "${env:MCPTRAY_TEST_SCRUB}"},
 	}, globalSettings{}, upstreamDeps{secrets: set})

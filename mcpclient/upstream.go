@@ -15,10 +15,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/mcptray/mcptray/mcpclient/transport"
-
+	"github.com/mcptray/mcptray/mcpclient/config"
 	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
 	"github.com/mcptray/mcptray/mcpclient/logfile"
+	"github.com/mcptray/mcptray/mcpclient/transport"
 )
 
 // State is where a server's supervisor is.
@@ -68,13 +68,6 @@ type ServerStatus struct {
 	SignedIn        bool      `json:"signedIn,omitempty"`
 	Events          []Event   `json:"events,omitempty"`
 }
-
-// Transport names, as in the config (transport.Auto and friends).
-const (
-	TransportAuto       = transport.Auto
-	TransportStreamable = transport.Streamable
-	TransportSSE        = transport.SSE
-)
 
 // Backoff is the supervisor's backoff: transport's one backoff type.
 type Backoff = transport.Backoff
@@ -191,7 +184,7 @@ type upstream struct {
 	serverReqDrops dropLog
 
 	mu          sync.Mutex
-	cfg         ServerConfig
+	cfg         config.Server
 	global      globalSettings
 	state       State
 	since       time.Time
@@ -221,14 +214,14 @@ type upstream struct {
 // globalSettings are config values shared by every server.
 type globalSettings struct {
 	CAFile string
-	Limits Limits
+	Limits config.Limits
 }
 
 // limits are the server's effective limits.
-func (u *upstream) limits() Limits {
+func (u *upstream) limits() config.Limits {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	return effectiveLimits(u.cfg.Limits, u.global.Limits)
+	return config.EffectiveLimits(u.cfg.Limits, u.global.Limits)
 }
 
 // call is one downstream request in flight upstream.
@@ -260,7 +253,7 @@ type upstreamDeps struct {
 	secrets *logfile.Secrets
 }
 
-func newUpstream(name string, cfg ServerConfig, g globalSettings, deps upstreamDeps) *upstream {
+func newUpstream(name string, cfg config.Server, g globalSettings, deps upstreamDeps) *upstream {
 	jar, _ := cookiejar.New(nil)
 	log := deps.log
 	if log == nil {
@@ -282,7 +275,7 @@ func newUpstream(name string, cfg ServerConfig, g globalSettings, deps upstreamD
 		runCtx:      context.Background(),
 		kick:        make(chan struct{}, 1),
 		reconfCh:    make(chan struct{}, 1),
-		sem:         newFairSem(effectiveLimits(cfg.Limits, g.Limits).MaxInFlight),
+		sem:         newFairSem(config.EffectiveLimits(cfg.Limits, g.Limits).MaxInFlight),
 		serverReqDrops: dropLog{
 			msg: "the server sent more requests (sampling, elicitation, roots) than mcptray serves at once; dropped some",
 		},
@@ -381,18 +374,18 @@ func (u *upstream) reconnect() {
 }
 
 // reconfigure swaps the server's config and rebuilds.
-func (u *upstream) reconfigure(cfg ServerConfig, g globalSettings) {
+func (u *upstream) reconfigure(cfg config.Server, g globalSettings) {
 	u.mu.Lock()
 	u.cfg, u.global = cfg, g
 	u.mu.Unlock()
-	u.sem.setMax(effectiveLimits(cfg.Limits, g.Limits).MaxInFlight)
+	u.sem.setMax(config.EffectiveLimits(cfg.Limits, g.Limits).MaxInFlight)
 	select {
 	case u.reconfCh <- struct{}{}:
 	default:
 	}
 }
 
-func (u *upstream) config() (ServerConfig, globalSettings) {
+func (u *upstream) config() (config.Server, globalSettings) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return u.cfg, u.global
@@ -605,7 +598,7 @@ var errRebuildAfterLogin = errors.New("signed in; using the new credentials")
 func (u *upstream) httpClient(g globalSettings) (*http.Client, error) {
 	opts := transport.ClientOptions{MaxIdlePerHost: 64}
 	if g.CAFile != "" {
-		pool, err := loadCAFile(g.CAFile)
+		pool, err := config.LoadCAFile(g.CAFile)
 		if err != nil {
 			return nil, &transport.ConfigError{Err: fmt.Errorf("caFile: %w", err)}
 		}
@@ -619,7 +612,7 @@ func (u *upstream) httpClient(g globalSettings) (*http.Client, error) {
 
 // connect opens and initializes a session, trying the transports the
 // config allows.
-func (u *upstream) connect(ctx context.Context, cfg ServerConfig, g globalSettings) (*session, error) {
+func (u *upstream) connect(ctx context.Context, cfg config.Server, g globalSettings) (*session, error) {
 	ctx, cancel := context.WithTimeoutCause(ctx, u.tuning.ConnectTimeout, fmt.Errorf("connect and initialize took longer than %s", u.tuning.ConnectTimeout))
 	defer cancel()
 	// A config change cancels the attempt.
@@ -649,17 +642,17 @@ func (u *upstream) connect(ctx context.Context, cfg ServerConfig, g globalSettin
 	}
 	token := func(ctx context.Context) (string, error) { return u.bearer(ctx, am) }
 	order := []string{cfg.Transport}
-	if cfg.Transport == TransportAuto || cfg.Transport == "" {
-		order = []string{TransportStreamable, TransportSSE}
+	if cfg.Transport == config.TransportAuto || cfg.Transport == "" {
+		order = []string{config.TransportStreamable, config.TransportSSE}
 		u.mu.Lock()
-		if u.lastTrans == TransportSSE {
-			order = []string{TransportSSE, TransportStreamable}
+		if u.lastTrans == config.TransportSSE {
+			order = []string{config.TransportSSE, config.TransportStreamable}
 		}
 		u.mu.Unlock()
 	}
 	pv := cfg.ProtocolVersion
 	if pv == "" {
-		pv = DefaultProtocolVersion
+		pv = config.DefaultProtocolVersion
 	}
 	var firstErr error
 	var tried []string
@@ -685,7 +678,7 @@ func (u *upstream) connect(ctx context.Context, cfg ServerConfig, g globalSettin
 		// backwards-compatibility rule.
 		var se *transport.StatusError
 		if i+1 < len(order) && !(errors.As(err, &se) && se.Status >= 400 && se.Status < 500 && se.Status != 429 && se.Status != 408) {
-			if order[0] == TransportStreamable {
+			if order[0] == config.TransportStreamable {
 				return nil, err
 			}
 			// SSE was tried first from memory; still try streamable.
@@ -706,7 +699,7 @@ type fallbackError struct {
 func (e *fallbackError) Error() string { return e.msg }
 func (e *fallbackError) Unwrap() error { return e.first }
 
-func (u *upstream) connectWith(ctx context.Context, tname string, r resolved, client *http.Client, pv string, token func(context.Context) (string, error)) (*session, error) {
+func (u *upstream) connectWith(ctx context.Context, tname string, r config.Resolved, client *http.Client, pv string, token func(context.Context) (string, error)) (*session, error) {
 	opts := transport.Options{URL: r.URL, Client: client, Headers: r.Headers, Logger: u.log, Token: token, MaxMessage: u.limits().MaxMessageSize}
 	sess := &session{broken: transport.NewBroken(), started: time.Now(), serverReqs: make(chan struct{}, maxServerRequests)}
 	sess.ctx, sess.cancel = context.WithCancel(context.Background())
@@ -719,7 +712,7 @@ func (u *upstream) connectWith(ctx context.Context, tname string, r resolved, cl
 	opts.Inbound = func(m *jsonrpc.Message, related string) { u.inbound(sess, m, related) }
 	var conn transport.Conn
 	switch tname {
-	case TransportSSE:
+	case config.TransportSSE:
 		c, err := transport.DialSSE(ctx, opts)
 		if err != nil {
 			return nil, err

@@ -18,6 +18,7 @@ import (
 	"github.com/mcptray/mcptray/mcpclient"
 	"github.com/mcptray/mcptray/mcpclient/autostart"
 	"github.com/mcptray/mcptray/mcpclient/cli"
+	"github.com/mcptray/mcptray/mcpclient/config"
 	"github.com/mcptray/mcptray/mcpclient/ipc"
 	"github.com/mcptray/mcptray/mcpclient/logfile"
 	"github.com/mcptray/mcptray/mcpclient/paths"
@@ -265,10 +266,10 @@ func runUI(env cli.Env, hub *mcpclient.Hub, hubDone <-chan error, startErr error
 type hubAdapter struct{ *mcpclient.Hub }
 
 // ServerConfig reads a server's entry from the config file as it is now.
-func (h hubAdapter) ServerConfig(name string) (mcpclient.ServerConfig, error) {
-	cfg, err := mcpclient.LoadConfig(h.ConfigPath())
+func (h hubAdapter) ServerConfig(name string) (config.Server, error) {
+	cfg, err := config.Load(h.ConfigPath())
 	if err != nil {
-		return mcpclient.ServerConfig{}, err
+		return config.Server{}, err
 	}
 	sc, ok := cfg.Servers[name]
 	if !ok {

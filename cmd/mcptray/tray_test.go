@@ -28,6 +28,7 @@ import (
 
 	"github.com/mcptray/mcptray/assets"
 	"github.com/mcptray/mcptray/mcpclient"
+	"github.com/mcptray/mcptray/mcpclient/config"
 	"github.com/mcptray/mcptray/mcpclient/ipc"
 	"github.com/mcptray/mcptray/mcpclient/paths"
 )
@@ -36,7 +37,7 @@ import (
 // MCP server with two tools, beta answers 401 (needs sign-in), gamma is a
 // closed port (retrying); delta's URL names an unset variable (failed) and
 // echo is disabled.
-func upstreams(t *testing.T) map[string]mcpclient.ServerConfig {
+func upstreams(t *testing.T) map[string]config.Server {
 	t.Helper()
 	s := server.NewMCPServer("alpha-test", "1.0.0", server.WithToolCapabilities(true))
 	for _, name := range []string{"echo", "add"} {
@@ -57,10 +58,10 @@ func upstreams(t *testing.T) map[string]mcpclient.ServerConfig {
 	}
 	closed := ln.Addr().String()
 	ln.Close()
-	return map[string]mcpclient.ServerConfig{
-		"alpha": {URL: alpha.URL + "/mcp", Transport: mcpclient.TransportStreamable},
-		"beta":  {URL: beta.URL + "/mcp", Transport: mcpclient.TransportStreamable},
-		"gamma": {URL: "http://" + closed + "/mcp", Transport: mcpclient.TransportStreamable},
+	return map[string]config.Server{
+		"alpha": {URL: alpha.URL + "/mcp", Transport: config.TransportStreamable},
+		"beta":  {URL: beta.URL + "/mcp", Transport: config.TransportStreamable},
+		"gamma": {URL: "http://" + closed + "/mcp", Transport: config.TransportStreamable},
 		"delta": {URL: "https://${env:MCPTRAY_TEST_UNSET_HOST}/mcp"},
 		"echo":  {URL: "https://echo.invalid/mcp", Disabled: true},
 	}
@@ -72,7 +73,7 @@ type desktopEnv struct {
 	vars              []string
 }
 
-func newDesktopEnv(t *testing.T, display, bus string, servers map[string]mcpclient.ServerConfig) *desktopEnv {
+func newDesktopEnv(t *testing.T, display, bus string, servers map[string]config.Server) *desktopEnv {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "mcptray-desk-") // short: the socket path must stay under ~100 bytes
 	if err != nil {
@@ -90,7 +91,7 @@ func newDesktopEnv(t *testing.T, display, bus string, servers map[string]mcpclie
 		}
 		os.RemoveAll(dir)
 	})
-	b, err := mcpclient.MarshalConfig(&mcpclient.Config{Servers: servers})
+	b, err := config.Marshal(&config.Config{Servers: servers})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,7 +318,7 @@ func TestTrayRealDisplay(t *testing.T) {
 
 	// A config edit shows up in the menu and the icon: beta disabled
 	// leaves delta failed and gamma retrying.
-	if err := mcpclient.EditConfigFile(e.config, func(c *mcpclient.Config) error {
+	if err := config.Edit(e.config, func(c *config.Config) error {
 		sc := c.Servers["beta"]
 		sc.Disabled = true
 		c.Servers["beta"] = sc
@@ -490,7 +491,7 @@ func rssKB(pid int) int {
 // headless hub.
 func TestNoDisplayRunsHeadless(t *testing.T) {
 	bin := binaries(t)
-	e := newDesktopEnv(t, "", "", map[string]mcpclient.ServerConfig{})
+	e := newDesktopEnv(t, "", "", map[string]config.Server{})
 	p := e.start(t, filepath.Join(bin, "mcptray"))
 	var info *ipc.HubInfo
 	err := eventually(context.Background(), 15*time.Second, func() error {
@@ -522,7 +523,7 @@ func TestHandoverFromHeadless(t *testing.T) {
 	w := startWatcher(t, bus)
 	bin := binaries(t)
 	servers := upstreams(t)
-	e := newDesktopEnv(t, display, bus, map[string]mcpclient.ServerConfig{"alpha": servers["alpha"]})
+	e := newDesktopEnv(t, display, bus, map[string]config.Server{"alpha": servers["alpha"]})
 	ctx := context.Background()
 
 	headless := e.start(t, filepath.Join(bin, "mcptray"), "serve")
@@ -672,7 +673,7 @@ func TestBrokenConfigShowsWindow(t *testing.T) {
 	bus := startBus(t)
 	w := startWatcher(t, bus)
 	bin := binaries(t)
-	e := newDesktopEnv(t, display, bus, map[string]mcpclient.ServerConfig{})
+	e := newDesktopEnv(t, display, bus, map[string]config.Server{})
 	if err := os.WriteFile(e.config, []byte(`{"mcpServers": {`), 0o600); err != nil {
 		t.Fatal(err)
 	}

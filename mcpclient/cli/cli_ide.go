@@ -10,7 +10,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/mcptray/mcptray/mcpclient"
+	"github.com/mcptray/mcptray/mcpclient/config"
 	"github.com/mcptray/mcptray/mcpclient/ideconfig"
 	"github.com/mcptray/mcptray/mcpclient/paths"
 )
@@ -20,20 +20,20 @@ func configPath(flagValue string) (string, error) {
 	if flagValue != "" {
 		return flagValue, nil
 	}
-	return mcpclient.DefaultConfigPath()
+	return config.DefaultPath()
 }
 
 // readConfig reads the config without creating it; a missing file is an
 // empty config.
-func readConfig(path string) (*mcpclient.Config, error) {
+func readConfig(path string) (*config.Config, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return &mcpclient.Config{Path: path, Servers: map[string]mcpclient.ServerConfig{}}, nil
+		return &config.Config{Path: path, Servers: map[string]config.Server{}}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("config %s: cannot read it: %w", path, err)
 	}
-	return mcpclient.ParseConfig(path, b)
+	return config.Parse(path, b)
 }
 
 // importTargets are the existing files of the clients named in a
@@ -302,12 +302,12 @@ func Import(ctx context.Context, env Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "mcptray import: %v\n  Fix the config first; import adds to it.\n", err)
 		return 1
 	}
-	validate := func(name string, sc mcpclient.ServerConfig) error { return mcpclient.ValidateServer(cfgPath, name, sc) }
+	validate := func(name string, sc config.Server) error { return config.ValidateServer(cfgPath, name, sc) }
 	items := ideconfig.PlanImport(sources, cfg.Servers, validate)
 	writeImportReport(env.Stdout, items)
 
 	// Add the new servers to the mcptray config, in one edit.
-	added := map[string]mcpclient.ServerConfig{}
+	added := map[string]config.Server{}
 	for _, it := range items {
 		if it.Status == ideconfig.ImportNew {
 			added[it.Name] = *it.Server
@@ -316,19 +316,19 @@ func Import(ctx context.Context, env Env, args []string) int {
 	code := 0
 	if len(added) > 0 {
 		if *dryRun {
-			before, _ := mcpclient.MarshalConfig(cfg)
+			before, _ := config.Marshal(cfg)
 			next := *cfg
-			next.Servers = map[string]mcpclient.ServerConfig{}
+			next.Servers = map[string]config.Server{}
 			for k, v := range cfg.Servers {
 				next.Servers[k] = v
 			}
 			for k, v := range added {
 				next.Servers[k] = v
 			}
-			after, _ := mcpclient.MarshalConfig(&next)
+			after, _ := config.Marshal(&next)
 			fmt.Fprintf(env.Stdout, "\nwould change %s:\n%s", cfgPath, ideconfig.UnifiedDiff(cfgPath, cfgPath, before, after))
 		} else {
-			err := mcpclient.EditConfigFile(cfgPath, func(c *mcpclient.Config) error {
+			err := config.Edit(cfgPath, func(c *config.Config) error {
 				for k, v := range added {
 					if _, ok := c.Servers[k]; ok {
 						return fmt.Errorf("server %q appeared in %s meanwhile; run import again", k, cfgPath)
@@ -448,7 +448,7 @@ func writeImportReport(w io.Writer, items []ideconfig.ImportItem) {
 }
 
 // describeServer is a one-line summary without secrets: header names only.
-func describeServer(sc mcpclient.ServerConfig) string {
+func describeServer(sc config.Server) string {
 	u := sc.URL
 	if i := strings.IndexAny(u, "?#"); i >= 0 {
 		u = u[:i] + "?…"

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/mcptray/mcptray/mcpclient"
+	"github.com/mcptray/mcptray/mcpclient/config"
 	"github.com/mcptray/mcptray/mcpclient/ideconfig"
 )
 
@@ -41,7 +41,7 @@ func Add(ctx context.Context, env Env, args []string) int {
 	fs := newFlags("add", env)
 	headers := headerFlags{}
 	fs.Var(headers, "header", "an HTTP header for every request, 'Name: value' (repeatable; ${env:VAR} expands)")
-	transport := fs.String("transport", mcpclient.TransportAuto, "auto, streamable-http or sse")
+	transport := fs.String("transport", config.TransportAuto, "auto, streamable-http or sse")
 	cfgFlag := fs.String("config", "", "config file (default: $MCPTRAY_CONFIG or the user config dir)")
 	if err := parseArgs(fs, args); err != nil {
 		return 2
@@ -56,11 +56,11 @@ func Add(ctx context.Context, env Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "mcptray add: %v\n", err)
 		return 1
 	}
-	sc := mcpclient.ServerConfig{URL: rawURL, Transport: *transport}
+	sc := config.Server{URL: rawURL, Transport: *transport}
 	if len(headers) > 0 {
 		sc.Headers = headers
 	}
-	err = mcpclient.EditConfigFile(path, func(c *mcpclient.Config) error {
+	err = config.Edit(path, func(c *config.Config) error {
 		if _, ok := c.Servers[name]; ok {
 			return fmt.Errorf("%s already has a server %q: remove it first (mcptray remove %s) or pick another name", path, name, name)
 		}
@@ -81,9 +81,9 @@ func Add(ctx context.Context, env Env, args []string) int {
 	return 0
 }
 
-func normalized(sc mcpclient.ServerConfig) mcpclient.ServerConfig {
+func normalized(sc config.Server) config.Server {
 	if sc.Transport == "" {
-		sc.Transport = mcpclient.TransportAuto
+		sc.Transport = config.TransportAuto
 	}
 	return sc
 }
@@ -105,7 +105,7 @@ func Remove(ctx context.Context, env Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "mcptray remove: %v\n", err)
 		return 1
 	}
-	err = mcpclient.EditConfigFile(path, func(c *mcpclient.Config) error {
+	err = config.Edit(path, func(c *config.Config) error {
 		if _, ok := c.Servers[name]; !ok {
 			return fmt.Errorf("no server named %q in %s (see mcptray list)", name, path)
 		}

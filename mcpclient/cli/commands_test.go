@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcptray/mcptray/mcpclient"
 	"github.com/mcptray/mcptray/mcpclient/cli"
+	"github.com/mcptray/mcptray/mcpclient/config"
 	"github.com/mcptray/mcptray/mcpclient/ideconfig"
 	"github.com/mcptray/mcptray/mcpclient/logfile"
 	"github.com/mcptray/mcptray/mcpclient/paths"
@@ -29,7 +29,7 @@ func TestAddRemoveList(t *testing.T) {
 	}
 	mustRun(t, "add", "jira", "https://mcp.atlassian.com/v1/sse")
 	mustRun(t, "add", "gh", "https://api.githubcopilot.com/mcp/", "--header", "Authorization: Bearer ${env:GH_TOKEN}", "--header", "X-Team:blue", "--transport", "streamable-http")
-	cfg, err := mcpclient.LoadConfig(s.cfgPath)
+	cfg, err := config.Load(s.cfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestAddRemoveList(t *testing.T) {
 	if !strings.Contains(out, "mcptray uninstall gh --client cursor") || !strings.Contains(out, "mcptray uninstall gh --client windsurf") {
 		t.Errorf("remove does not point at the client entries:\n%s", out)
 	}
-	cfg, _ = mcpclient.LoadConfig(s.cfgPath)
+	cfg, _ = config.Load(s.cfgPath)
 	if _, ok := cfg.Servers["gh"]; ok || len(cfg.Servers) != 1 {
 		t.Errorf("after remove: %v", cfg.Servers)
 	}
@@ -127,7 +127,7 @@ func TestImportCommand(t *testing.T) {
 	if !strings.Contains(out, "added 3 servers") || !strings.Contains(out, "--replace") {
 		t.Errorf("import:\n%s", out)
 	}
-	cfg, err := mcpclient.LoadConfig(s.cfgPath)
+	cfg, err := config.Load(s.cfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -505,7 +505,7 @@ func TestImportClaudeCodeProjects(t *testing.T) {
 	if strings.Contains(out, "/home/u/empty") {
 		t.Errorf("a project without servers is listed:\n%s", out)
 	}
-	cfg, err := mcpclient.LoadConfig(s.cfgPath)
+	cfg, err := config.Load(s.cfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcptray/mcptray/mcpclient"
+	"github.com/mcptray/mcptray/mcpclient/config"
 )
 
 // Twenty `mcptray add` processes at once against one config: every one
@@ -65,7 +65,7 @@ func TestConcurrentAddProcessesAllLand(t *testing.T) {
 	}
 
 	b := readFile(t, s.cfgPath)
-	cfg, err := mcpclient.ParseConfig(s.cfgPath, []byte(b))
+	cfg, err := config.Parse(s.cfgPath, []byte(b))
 	if err != nil {
 		t.Fatalf("the config is not valid after %d parallel adds: %v\n%s", n, err, b)
 	}

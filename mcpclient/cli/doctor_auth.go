@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/mcptray/mcptray/auth"
-	"github.com/mcptray/mcptray/mcpclient"
+	"github.com/mcptray/mcptray/mcpclient/config"
 	"github.com/mcptray/mcptray/mcpclient/logfile"
 	"github.com/mcptray/mcptray/mcpclient/paths"
 )
@@ -36,7 +36,7 @@ func (a *doctorAuth) CredentialStore(ctx context.Context, setting string) (backe
 	return st.Name(), warning, nil
 }
 
-func (a *doctorAuth) LoginState(ctx context.Context, server string, sc mcpclient.ServerConfig) (string, error) {
+func (a *doctorAuth) LoginState(ctx context.Context, server string, sc config.Server) (string, error) {
 	if a.store == nil {
 		return "", errors.New("no credential store")
 	}
@@ -44,7 +44,7 @@ func (a *doctorAuth) LoginState(ctx context.Context, server string, sc mcpclient
 	if sc.OAuth != nil {
 		resource = sc.OAuth.Resource
 	}
-	url, err := mcpclient.ExpandURL(sc, os.LookupEnv)
+	url, err := config.ExpandURL(sc, os.LookupEnv)
 	if err != nil {
 		return "", err
 	}

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/mcptray/mcptray/mcpclient"
+	"github.com/mcptray/mcptray/mcpclient/config"
 	"github.com/mcptray/mcptray/mcpclient/ipc"
 	"github.com/mcptray/mcptray/mcpclient/logfile"
 	"github.com/mcptray/mcptray/mcpclient/paths"
@@ -127,7 +128,7 @@ type Auth interface {
 	CredentialStore(ctx context.Context, setting string) (backend, warning string, err error)
 	// LoginState describes the stored login of a server ("signed in,
 	// token valid for 40 min", "no login", …).
-	LoginState(ctx context.Context, server string, sc mcpclient.ServerConfig) (string, error)
+	LoginState(ctx context.Context, server string, sc config.Server) (string, error)
 }
 
 // ErrAuthUnavailable is what NoAuth answers.
@@ -142,14 +143,14 @@ func (NoAuth) CredentialStore(context.Context, string) (string, string, error) {
 }
 
 // LoginState implements Auth.
-func (NoAuth) LoginState(context.Context, string, mcpclient.ServerConfig) (string, error) {
+func (NoAuth) LoginState(context.Context, string, config.Server) (string, error) {
 	return "", ErrAuthUnavailable
 }
 
 // Options configure Run. The zero value checks the default config with
 // the process's environment.
 type Options struct {
-	// ConfigPath is the config file; "" = mcpclient.DefaultConfigPath().
+	// ConfigPath is the config file; "" = config.DefaultPath().
 	ConfigPath string
 	// Home is the state dir; "" = paths.Home().
 	Home string
@@ -223,7 +224,7 @@ func run(ctx context.Context, opts Options) *Report {
 
 	cfgPath := opts.ConfigPath
 	if cfgPath == "" {
-		p, err := mcpclient.DefaultConfigPath()
+		p, err := config.DefaultPath()
 		if err != nil {
 			add(Finding{Check: CheckConfig, Status: Fail, Summary: err.Error(), Fix: "set MCPTRAY_CONFIG to the config file, or pass --config"})
 			return rep
@@ -234,7 +235,7 @@ func run(ctx context.Context, opts Options) *Report {
 	cfg := checkConfig(cfgPath, add)
 	if cfg != nil {
 		for _, sc := range cfg.Servers {
-			opts.Secrets.Add(mcpclient.KnownSecrets(sc, opts.LookupEnv)...)
+			opts.Secrets.Add(config.KnownSecrets(sc, opts.LookupEnv)...)
 		}
 	}
 
@@ -293,7 +294,7 @@ func run(ctx context.Context, opts Options) *Report {
 	return rep
 }
 
-func checkConfig(path string, add func(Finding)) *mcpclient.Config {
+func checkConfig(path string, add func(Finding)) *config.Config {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		add(Finding{Check: CheckConfig, Status: Info, Summary: "no config file yet at " + path,
@@ -305,7 +306,7 @@ func checkConfig(path string, add func(Finding)) *mcpclient.Config {
 			Fix: "check the file's permissions"})
 		return nil
 	}
-	cfg, err := mcpclient.ParseConfig(path, b)
+	cfg, err := config.Parse(path, b)
 	if err != nil {
 		add(Finding{Check: CheckConfig, Status: Fail, Summary: err.Error(),
 			Fix: "fix the file (the message names the server and field); the hub keeps running the last good config meanwhile"})

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/mcptray/mcptray/mcpclient"
+	"github.com/mcptray/mcptray/mcpclient/config"
 )
 
 // rpcResponse is a JSON-RPC response.
@@ -52,7 +53,7 @@ func (s *serverCheck) initialize(ctx context.Context) Finding {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*s.opts.Timeout)
 	defer cancel()
-	if s.sc.Transport == mcpclient.TransportSSE {
+	if s.sc.Transport == config.TransportSSE {
 		return s.legacyInitialize(ctx, f, "")
 	}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.u.String(), bytes.NewReader(s.initBody()))
@@ -83,7 +84,7 @@ func (s *serverCheck) initialize(ctx context.Context) Finding {
 			fix = "the token lacks a scope the server needs: sign in again so mcptray asks for it"
 		}
 		return f(Fail, sum, fix)
-	case (code == http.StatusNotFound || code == http.StatusMethodNotAllowed) && s.sc.Transport != mcpclient.TransportStreamable:
+	case (code == http.StatusNotFound || code == http.StatusMethodNotAllowed) && s.sc.Transport != config.TransportStreamable:
 		// auto: a legacy SSE server answers the POST with 404/405.
 		return s.legacyInitialize(ctx, f, fmt.Sprintf("POST answered %s, so ", resp.Status))
 	case code == http.StatusNotFound || code == http.StatusMethodNotAllowed:

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/mcptray/mcptray/mcpclient"
+	"github.com/mcptray/mcptray/mcpclient/config"
 )
 
 var resourceMetadataRE = regexp.MustCompile(`resource_metadata\s*=\s*(?:"([^"]*)"|([^\s,]+))`)
@@ -50,7 +51,7 @@ func (s *serverCheck) protocolVersion() string {
 	if s.sc.ProtocolVersion != "" {
 		return s.sc.ProtocolVersion
 	}
-	return mcpclient.DefaultProtocolVersion
+	return config.DefaultProtocolVersion
 }
 
 // wellKnown builds origin/.well-known/NAME with the URL's path appended

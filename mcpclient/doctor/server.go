@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/mcptray/mcptray/mcpclient"
+	"github.com/mcptray/mcptray/mcpclient/config"
 	"github.com/mcptray/mcptray/mcpclient/transport"
 )
 
@@ -24,8 +25,8 @@ import (
 type serverCheck struct {
 	opts     *Options
 	name     string
-	sc       mcpclient.ServerConfig
-	cfg      *mcpclient.Config
+	sc       config.Server
+	cfg      *config.Config
 	cfgPath  string
 	pool     *x509.CertPool
 	hubState *mcpclient.ServerStatus

@@ -8,7 +8,7 @@ import (
 	"runtime"
 	"strings"
 
-	"github.com/mcptray/mcptray/mcpclient"
+	"github.com/mcptray/mcptray/mcpclient/config"
 )
 
 func checkStateDir(home string, add func(Finding)) {
@@ -36,7 +36,7 @@ func checkStateDir(home string, add func(Finding)) {
 // checkCAFile reports on the config's extra CA bundle and returns the
 // pool to verify servers with (system roots plus the bundle), or nil for
 // the system roots alone.
-func checkCAFile(opts Options, cfg *mcpclient.Config, add func(Finding)) *x509.CertPool {
+func checkCAFile(opts Options, cfg *config.Config, add func(Finding)) *x509.CertPool {
 	if cfg.CAFile == "" {
 		return nil
 	}

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/mcptray/mcptray/mcpclient"
+	"github.com/mcptray/mcptray/mcpclient/config"
 )
 
 // Statuses of an ImportItem.
@@ -33,7 +33,7 @@ type ImportItem struct {
 	Key string
 	// Name is the mcptray server name (Key, made valid).
 	Name   string
-	Server *mcpclient.ServerConfig
+	Server *config.Server
 	Status string
 	Reason string
 	Notes  []string
@@ -42,9 +42,9 @@ type ImportItem struct {
 // PlanImport reads the sources and decides for each entry. existing holds
 // the servers mcptray has; validate checks a converted server with the
 // config's own rules (nil skips that).
-func PlanImport(sources []Target, existing map[string]mcpclient.ServerConfig, validate func(name string, sc mcpclient.ServerConfig) error) []ImportItem {
+func PlanImport(sources []Target, existing map[string]config.Server, validate func(name string, sc config.Server) error) []ImportItem {
 	var items []ImportItem
-	taken := map[string]mcpclient.ServerConfig{}
+	taken := map[string]config.Server{}
 	for k, v := range existing {
 		taken[k] = v
 	}
@@ -106,10 +106,10 @@ func PlanImport(sources []Target, existing map[string]mcpclient.ServerConfig, va
 }
 
 // sameServer compares what matters of two server configs.
-func sameServer(a, b mcpclient.ServerConfig) bool {
-	norm := func(s mcpclient.ServerConfig) mcpclient.ServerConfig {
+func sameServer(a, b config.Server) bool {
+	norm := func(s config.Server) config.Server {
 		if s.Transport == "" {
-			s.Transport = mcpclient.TransportAuto
+			s.Transport = config.TransportAuto
 		}
 		if len(s.Headers) == 0 {
 			s.Headers = nil
@@ -151,7 +151,7 @@ func skipf(format string, args ...any) error {
 // source client's ID ("" for a file), which decides how a bare "url" is
 // read (Gemini CLI means SSE by it). notes say what was dropped or needs
 // the user's attention.
-func Convert(client string, fields map[string]any) (sc mcpclient.ServerConfig, notes []string, err error) {
+func Convert(client string, fields map[string]any) (sc config.Server, notes []string, err error) {
 	if fields == nil {
 		return sc, nil, skipf("the entry is not an object")
 	}
@@ -172,7 +172,7 @@ var benignKeys = map[string]bool{
 	"disabledTools": true, "gallery": true, "version": true, "name": true,
 }
 
-func convertRemote(client string, fields map[string]any) (sc mcpclient.ServerConfig, notes []string, err error) {
+func convertRemote(client string, fields map[string]any) (sc config.Server, notes []string, err error) {
 	var rawURL, urlKey string
 	for _, k := range []string{"httpUrl", "serverUrl", "url"} {
 		if v, ok := fields[k]; ok {
@@ -197,16 +197,16 @@ func convertRemote(client string, fields map[string]any) (sc mcpclient.ServerCon
 	sc.URL = u
 
 	// Transport: explicit type, else what the URL key means.
-	sc.Transport = mcpclient.TransportAuto
+	sc.Transport = config.TransportAuto
 	switch urlKey {
 	case "httpUrl":
-		sc.Transport = mcpclient.TransportStreamable
+		sc.Transport = config.TransportStreamable
 	case "url":
 		if client == "gemini-cli" {
-			sc.Transport = mcpclient.TransportSSE // Gemini CLI: url is the SSE endpoint
+			sc.Transport = config.TransportSSE // Gemini CLI: url is the SSE endpoint
 		}
 		if client == "codex" {
-			sc.Transport = mcpclient.TransportStreamable // Codex speaks Streamable HTTP
+			sc.Transport = config.TransportStreamable // Codex speaks Streamable HTTP
 		}
 	}
 	for _, k := range []string{"type", "transport"} {
@@ -217,11 +217,11 @@ func convertRemote(client string, fields map[string]any) (sc mcpclient.ServerCon
 		s, _ := v.(string)
 		switch strings.ToLower(s) {
 		case "http", "streamable-http", "streamablehttp", "streamable_http", "streamable":
-			sc.Transport = mcpclient.TransportStreamable
+			sc.Transport = config.TransportStreamable
 		case "sse":
-			sc.Transport = mcpclient.TransportSSE
+			sc.Transport = config.TransportSSE
 		case "auto":
-			sc.Transport = mcpclient.TransportAuto
+			sc.Transport = config.TransportAuto
 		case "stdio":
 			return sc, notes, skipf("is a stdio entry (%s %q) with a url", k, s)
 		default:
@@ -320,8 +320,8 @@ func convertRemote(client string, fields map[string]any) (sc mcpclient.ServerCon
 	return sc, notes, nil
 }
 
-func convertOAuth(o map[string]any, notes *[]string) *mcpclient.OAuthConfig {
-	oc := &mcpclient.OAuthConfig{}
+func convertOAuth(o map[string]any, notes *[]string) *config.OAuth {
+	oc := &config.OAuth{}
 	str := func(keys ...string) string {
 		for _, k := range keys {
 			if s, ok := o[k].(string); ok {
@@ -515,7 +515,7 @@ func packageRunner(args []string) ([]string, bool) {
 	return nil, false
 }
 
-func convertCommand(client string, fields map[string]any) (sc mcpclient.ServerConfig, notes []string, err error) {
+func convertCommand(client string, fields map[string]any) (sc config.Server, notes []string, err error) {
 	command, ok := fields["command"].(string)
 	if !ok || command == "" {
 		return sc, nil, skipf(`"command" must be a non-empty string`)
@@ -576,12 +576,12 @@ func isEmptyList(v any) bool {
 // convertMCPRemote reads mcp-remote's arguments the way mcp-remote does:
 // --header pairs anywhere, then the server URL and an optional callback
 // port, then options.
-func convertMCPRemote(client string, args []string) (sc mcpclient.ServerConfig, notes []string, err error) {
+func convertMCPRemote(client string, args []string) (sc config.Server, notes []string, err error) {
 	headers := map[string]string{}
 	var positional []string
 	var ignored []string
-	sc.Transport = mcpclient.TransportAuto
-	oauth := &mcpclient.OAuthConfig{}
+	sc.Transport = config.TransportAuto
+	oauth := &config.OAuth{}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if !strings.HasPrefix(a, "--") {
@@ -619,11 +619,11 @@ func convertMCPRemote(client string, args []string) (sc mcpclient.ServerConfig, 
 		case flag == "--transport":
 			switch val {
 			case "http-only":
-				sc.Transport = mcpclient.TransportStreamable
+				sc.Transport = config.TransportStreamable
 			case "sse-only":
-				sc.Transport = mcpclient.TransportSSE
+				sc.Transport = config.TransportSSE
 			case "http-first", "sse-first":
-				sc.Transport = mcpclient.TransportAuto
+				sc.Transport = config.TransportAuto
 			default:
 				return sc, notes, skipf("mcp-remote --transport %q is not http-only, sse-only, http-first or sse-first", val)
 			}

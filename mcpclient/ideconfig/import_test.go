@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mcptray/mcptray/mcpclient"
+	"github.com/mcptray/mcptray/mcpclient/config"
 )
 
 // decodeEntry parses one entry the way ReadEntries does.
@@ -24,12 +24,12 @@ func decodeEntry(t *testing.T, raw string) map[string]any {
 // The shapes below are taken from client docs and READMEs of hosted
 // servers (Atlassian, Notion, Linear, GitHub, Sentry, Cloudflare, …).
 func TestConvertCorpus(t *testing.T) {
-	auto, sh, sse := mcpclient.TransportAuto, mcpclient.TransportStreamable, mcpclient.TransportSSE
+	auto, sh, sse := config.TransportAuto, config.TransportStreamable, config.TransportSSE
 	type want struct {
 		url       string
 		transport string
 		headers   map[string]string
-		oauth     *mcpclient.OAuthConfig
+		oauth     *config.OAuth
 		disabled  bool
 		skip      string // substring of the skip reason
 		note      string // substring of one note
@@ -41,7 +41,7 @@ func TestConvertCorpus(t *testing.T) {
 		{"npx mcp-remote", "cursor", `{"command": "npx", "args": ["-y", "mcp-remote", "https://mcp.atlassian.com/v1/sse"]}`,
 			want{url: "https://mcp.atlassian.com/v1/sse", transport: auto}},
 		{"versioned with port", "claude-desktop", `{"command": "npx", "args": ["mcp-remote@0.1.29", "https://mcp.linear.app/sse", "3334"]}`,
-			want{url: "https://mcp.linear.app/sse", transport: auto, oauth: &mcpclient.OAuthConfig{CallbackPort: 3334}, note: "callback port 3334"}},
+			want{url: "https://mcp.linear.app/sse", transport: auto, oauth: &config.OAuth{CallbackPort: 3334}, note: "callback port 3334"}},
 		{"header with env ref", "claude-desktop", `{"command": "npx", "args": ["-y", "mcp-remote", "https://mcp.notion.com/mcp", "--header", "Authorization: Bearer ${NOTION_TOKEN}", "--transport", "http-only"], "env": {"NOTION_TOKEN": "ntn_x"}}`,
 			want{url: "https://mcp.notion.com/mcp", transport: sh, headers: map[string]string{"Authorization": "Bearer ${env:NOTION_TOKEN}"}, note: "NOTION_TOKEN is set in the client entry's env"}},
 		{"header without space", "cursor", `{"command": "npx", "args": ["mcp-remote", "https://x.example/mcp", "--header", "Authorization:${AUTH_HEADER}", "--header", "X-Team: blue"]}`,
@@ -49,9 +49,9 @@ func TestConvertCorpus(t *testing.T) {
 		{"header before url, sse-only", "windsurf", `{"command": "npx", "args": ["-y", "mcp-remote", "--header", "X-A: 1", "https://x.example/sse", "--transport", "sse-only", "--debug"]}`,
 			want{url: "https://x.example/sse", transport: sse, headers: map[string]string{"X-A": "1"}}},
 		{"flag=value form", "cursor", `{"command": "npx", "args": ["mcp-remote", "https://x.example/mcp", "--transport=http-first", "--resource=https://tenant.example/"]}`,
-			want{url: "https://x.example/mcp", transport: auto, oauth: &mcpclient.OAuthConfig{Resource: "https://tenant.example/"}}},
+			want{url: "https://x.example/mcp", transport: auto, oauth: &config.OAuth{Resource: "https://tenant.example/"}}},
 		{"static client info", "cursor", `{"command": "npx", "args": ["mcp-remote", "https://x.example/mcp", "--static-oauth-client-info", "{\"client_id\":\"abc\",\"client_secret\":\"${SECRET}\"}", "--static-oauth-client-metadata", "{\"scope\":\"read write\"}"]}`,
-			want{url: "https://x.example/mcp", transport: auto, oauth: &mcpclient.OAuthConfig{ClientID: "abc", ClientSecret: "${env:SECRET}", Scopes: []string{"read", "write"}}}},
+			want{url: "https://x.example/mcp", transport: auto, oauth: &config.OAuth{ClientID: "abc", ClientSecret: "${env:SECRET}", Scopes: []string{"read", "write"}}}},
 		{"windows cmd /c", "claude-desktop", `{"command": "cmd", "args": ["/c", "npx", "-y", "mcp-remote", "https://mcp.example.com/sse"]}`,
 			want{url: "https://mcp.example.com/sse", transport: auto}},
 		{"npx.cmd path", "cursor", `{"command": "C:\\Program Files\\nodejs\\npx.cmd", "args": ["-y", "mcp-remote@latest", "https://mcp.example.com/mcp"]}`,
@@ -81,7 +81,7 @@ func TestConvertCorpus(t *testing.T) {
 		{"gemini url is sse", "gemini-cli", `{"url": "http://localhost:8080/sse"}`,
 			want{url: "http://localhost:8080/sse", transport: sse}},
 		{"gemini oauth", "gemini-cli", `{"httpUrl": "https://x.example/mcp", "oauth": {"enabled": true, "clientId": "cid", "scopes": ["a"]}}`,
-			want{url: "https://x.example/mcp", transport: sh, oauth: &mcpclient.OAuthConfig{ClientID: "cid", Scopes: []string{"a"}}}},
+			want{url: "https://x.example/mcp", transport: sh, oauth: &config.OAuth{ClientID: "cid", Scopes: []string{"a"}}}},
 		{"codex url and env headers", "codex", `{"url": "https://x.example/mcp", "bearer_token_env_var": "TOK", "http_headers": {"X-A": "1"}, "env_http_headers": {"X-B": "B_VAR"}, "enabled": false}`,
 			want{url: "https://x.example/mcp", transport: sh, headers: map[string]string{"Authorization": "Bearer ${env:TOK}", "X-A": "1", "X-B": "${env:B_VAR}"}, disabled: true}},
 		{"url with env ref", "cursor", `{"url": "https://mcp.example.com/mcp?key=${API_KEY}"}`,
@@ -138,7 +138,7 @@ func TestConvertCorpus(t *testing.T) {
 			if w.note != "" && !strings.Contains(strings.Join(notes, "\n"), w.note) {
 				t.Errorf("notes %q, want one with %q", notes, w.note)
 			}
-			if err := mcpclient.ValidateServer("test", "x", sc); err != nil {
+			if err := config.ValidateServer("test", "x", sc); err != nil {
 				t.Errorf("converted server does not validate: %v", err)
 			}
 		})
@@ -175,12 +175,12 @@ url = "http://127.0.0.1:3845/mcp"
 `), ServersKey: []string{"mcp_servers"}}
 	broken := Target{Client: "windsurf", Path: write("broken.json", `{"mcpServers": {"a": }`), ServersKey: []string{"mcpServers"}}
 	missing := Target{Client: "gemini-cli", Path: filepath.Join(dir, "nope.json"), ServersKey: []string{"mcpServers"}}
-	existing := map[string]mcpclient.ServerConfig{
-		"same":  {URL: "https://same.example/mcp", Transport: mcpclient.TransportAuto},
-		"clash": {URL: "https://clash.example/old", Transport: mcpclient.TransportAuto},
+	existing := map[string]config.Server{
+		"same":  {URL: "https://same.example/mcp", Transport: config.TransportAuto},
+		"clash": {URL: "https://clash.example/old", Transport: config.TransportAuto},
 	}
-	validate := func(name string, sc mcpclient.ServerConfig) error {
-		return mcpclient.ValidateServer("config.json", name, sc)
+	validate := func(name string, sc config.Server) error {
+		return config.ValidateServer("config.json", name, sc)
 	}
 	items := PlanImport([]Target{cursor, codex, broken, missing}, existing, validate)
 

@@ -1,4 +1,4 @@
-package mcpclient
+package config
 
 import (
 	"bytes"
@@ -63,8 +63,8 @@ var configSeeds = []string{
 	`{"mcpServers": {}} trailing`,
 }
 
-// Whatever the bytes, ParseConfig does not panic; a config it accepts is
-// rendered by MarshalConfig into a file that parses again to the same
+// Whatever the bytes, Parse does not panic; a config it accepts is
+// rendered by Marshal into a file that parses again to the same
 // config, and rendering that gives the same bytes (edits do not drift).
 func FuzzParseConfig(f *testing.F) {
 	for _, s := range configSeeds {
@@ -72,25 +72,25 @@ func FuzzParseConfig(f *testing.F) {
 	}
 	const path = "/home/u/.config/mcptray/config.json"
 	f.Fuzz(func(t *testing.T, in []byte) {
-		cfg, err := ParseConfig(path, in)
+		cfg, err := Parse(path, in)
 		if err != nil {
 			if cfg != nil {
-				t.Fatalf("ParseConfig returned a config and the error %v", err)
+				t.Fatalf("Parse returned a config and the error %v", err)
 			}
 			return
 		}
-		out, err := MarshalConfig(cfg)
+		out, err := Marshal(cfg)
 		if err != nil {
-			t.Fatalf("MarshalConfig of an accepted config: %v\nin: %q", err, in)
+			t.Fatalf("Marshal of an accepted config: %v\nin: %q", err, in)
 		}
-		again, err := ParseConfig(path, out)
+		again, err := Parse(path, out)
 		if err != nil {
-			t.Fatalf("MarshalConfig's output does not parse: %v\nin:  %q\nout: %s", err, in, out)
+			t.Fatalf("Marshal's output does not parse: %v\nin:  %q\nout: %s", err, in, out)
 		}
 		if !reflect.DeepEqual(normalizeConfig(cfg), normalizeConfig(again)) {
 			t.Fatalf("config changed on a round trip\nin:     %q\nparsed: %#v\nagain:  %#v", in, cfg, again)
 		}
-		out2, err := MarshalConfig(again)
+		out2, err := Marshal(again)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,10 +101,10 @@ func FuzzParseConfig(f *testing.F) {
 }
 
 // normalizeConfig makes empty headers and scopes nil: the file cannot
-// tell them apart (MarshalConfig omits both), and neither can the hub.
+// tell them apart (Marshal omits both), and neither can the hub.
 func normalizeConfig(c *Config) *Config {
 	n := *c
-	n.Servers = make(map[string]ServerConfig, len(c.Servers))
+	n.Servers = make(map[string]Server, len(c.Servers))
 	for name, sc := range c.Servers {
 		if len(sc.Headers) == 0 {
 			sc.Headers = nil

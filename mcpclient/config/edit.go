@@ -1,8 +1,9 @@
-package mcpclient
+package config
 
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -113,7 +114,7 @@ func createConfig(path string) ([]byte, error) {
 	return emptyConfig, nil
 }
 
-// EditConfigFile is EditConfig without a running hub (CLI, tests).
+// Edit is EditConfig without a running hub (CLI, tests).
 //
 // The edit is a read-modify-write under the config's cross-process edit
 // lock, so concurrent edits (mcptray add in parallel, the window's form,
@@ -123,7 +124,7 @@ func createConfig(path string) ([]byte, error) {
 // may be called more than once, each time on a freshly read config, and
 // must only depend on what it is given. A missing file is created; a file
 // that is not valid config is left alone and its error returned.
-func EditConfigFile(path string, fn func(*Config) error) error {
+func Edit(path string, fn func(*Config) error) error {
 	unlock, err := lockConfig(path)
 	if err != nil {
 		return err
@@ -134,7 +135,7 @@ func EditConfigFile(path string, fn func(*Config) error) error {
 		return err
 	}
 	for try := 1; ; try++ {
-		cfg, err := ParseConfig(path, read.content())
+		cfg, err := Parse(path, read.content())
 		if err != nil {
 			if try == 1 || try == configEditTries {
 				return err
@@ -150,11 +151,11 @@ func EditConfigFile(path string, fn func(*Config) error) error {
 		if err := fn(cfg); err != nil {
 			return err
 		}
-		b, err := MarshalConfig(cfg)
+		b, err := Marshal(cfg)
 		if err != nil {
 			return fmt.Errorf("config %s: cannot render it: %w", path, err)
 		}
-		if _, err := ParseConfig(path, b); err != nil {
+		if _, err := Parse(path, b); err != nil {
 			return err
 		}
 		err = atomicfile.WriteChecked(path, b, 0o600, func() error {
@@ -179,4 +180,30 @@ func EditConfigFile(path string, fn func(*Config) error) error {
 		}
 		slog.Debug("config: changed by hand during an edit; doing the edit again on the new content", "config", path)
 	}
+}
+
+// Marshal renders a config as the indented JSON users edit.
+func Marshal(cfg *Config) ([]byte, error) {
+	servers := cfg.Servers
+	if servers == nil {
+		servers = map[string]Server{}
+	}
+	out := *cfg // the file's keys are Config's own json tags: one list
+	out.Servers = servers
+	b, err := json.MarshalIndent(&out, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// ValidateServer checks one server entry with the config file's rules, for
+// forms that validate as the user types.
+func ValidateServer(path, name string, sc Server) error {
+	b, err := json.Marshal(sc)
+	if err != nil {
+		return err
+	}
+	_, err = parseServer(path, name, b)
+	return err
 }

@@ -1,4 +1,4 @@
-package mcpclient
+package config
 
 import (
 	"context"
@@ -20,7 +20,7 @@ func addServer(name string) func(*Config) error {
 		if _, ok := c.Servers[name]; ok {
 			return fmt.Errorf("server %q is there already", name)
 		}
-		c.Servers[name] = ServerConfig{URL: "https://" + name + ".example.com/mcp"}
+		c.Servers[name] = Server{URL: "https://" + name + ".example.com/mcp"}
 		return nil
 	}
 }
@@ -31,7 +31,7 @@ func mustLoad(t *testing.T, path string) *Config {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := ParseConfig(path, b)
+	c, err := Parse(path, b)
 	if err != nil {
 		t.Fatalf("the config is not valid after the edits: %v\n%s", err, b)
 	}
@@ -52,7 +52,7 @@ func TestEditConfigFileConcurrentEditsAllLand(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			errs <- EditConfigFile(path, addServer(fmt.Sprintf("s%02d", i)))
+			errs <- Edit(path, addServer(fmt.Sprintf("s%02d", i)))
 		}()
 	}
 	close(start)
@@ -60,7 +60,7 @@ func TestEditConfigFileConcurrentEditsAllLand(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		if err != nil {
-			t.Errorf("EditConfigFile: %v", err)
+			t.Errorf("Edit: %v", err)
 		}
 	}
 	c := mustLoad(t, path)
@@ -87,7 +87,7 @@ func TestEditConfigFileKeepsHandEditMadeMeanwhile(t *testing.T) {
 		t.Fatal(err)
 	}
 	calls := 0
-	err := EditConfigFile(path, func(c *Config) error {
+	err := Edit(path, func(c *Config) error {
 		calls++
 		if calls == 1 {
 			// The user's editor saves now: a server added, caFile unset.
@@ -99,7 +99,7 @@ func TestEditConfigFileKeepsHandEditMadeMeanwhile(t *testing.T) {
 		return addServer("cli")(c)
 	})
 	if err != nil {
-		t.Fatalf("EditConfigFile: %v", err)
+		t.Fatalf("Edit: %v", err)
 	}
 	c := mustLoad(t, path)
 	for _, name := range []string{"old", "hand", "cli"} {
@@ -122,7 +122,7 @@ func TestEditConfigFileGivesUpOnAFileThatKeepsChanging(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "config.json")
 	calls := 0
 	var last string
-	err := EditConfigFile(path, func(c *Config) error {
+	err := Edit(path, func(c *Config) error {
 		calls++
 		last = fmt.Sprintf(`{"mcpServers": {"hand%d": {"url": "https://h.example.com/"}}}`, calls)
 		if err := os.WriteFile(path, []byte(last), 0o600); err != nil {
@@ -148,7 +148,7 @@ func TestEditConfigFileLeavesAnInvalidHandEditAlone(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "config.json")
 	const broken = `{"mcpServers": {"hand": {"url": `
 	calls := 0
-	err := EditConfigFile(path, func(c *Config) error {
+	err := Edit(path, func(c *Config) error {
 		calls++
 		if calls == 1 {
 			if err := os.WriteFile(path, []byte(broken), 0o600); err != nil {
@@ -195,8 +195,8 @@ func TestEditConfigFileRemovesStaleTempFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	keep = append(keep, ".config.json.tmp55")
-	if err := EditConfigFile(path, addServer("a")); err != nil {
-		t.Fatalf("EditConfigFile: %v", err)
+	if err := Edit(path, addServer("a")); err != nil {
+		t.Fatalf("Edit: %v", err)
 	}
 	for _, n := range stale {
 		if _, err := os.Lstat(filepath.Join(dir, n)); !os.IsNotExist(err) {
@@ -231,7 +231,7 @@ func TestEditConfigFileLockTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	err = EditConfigFile(path, addServer("a"))
+	err = Edit(path, addServer("a"))
 	took := time.Since(start)
 	want := "another mcptray is editing " + path + "; try again"
 	if err == nil || !strings.Contains(err.Error(), want) {
@@ -243,25 +243,25 @@ func TestEditConfigFileLockTimeout(t *testing.T) {
 	if b, _ := os.ReadFile(path); string(b) != content {
 		t.Errorf("file changed while locked: %s", b)
 	}
-	// LoadConfig creating a missing file waits on the same lock.
+	// Load creating a missing file waits on the same lock.
 	missing := filepath.Join(filepath.Dir(path), "other.json")
 	l2, err := atomicfile.Lock(context.Background(), missing)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadConfig(missing); err == nil || !strings.Contains(err.Error(), "another mcptray is editing") {
-		t.Errorf("LoadConfig of a missing file while locked: err = %v", err)
+	if _, err := Load(missing); err == nil || !strings.Contains(err.Error(), "another mcptray is editing") {
+		t.Errorf("Load of a missing file while locked: err = %v", err)
 	}
 	l2.Unlock()
 
 	// Once the holder lets go, edits work again.
 	l.Unlock()
-	if err := EditConfigFile(path, addServer("a")); err != nil {
-		t.Fatalf("EditConfigFile after unlock: %v", err)
+	if err := Edit(path, addServer("a")); err != nil {
+		t.Fatalf("Edit after unlock: %v", err)
 	}
 }
 
-// LoadConfig creating a missing file never clobbers a file another process
+// Load creating a missing file never clobbers a file another process
 // has just written: here edits race with loads of the missing file, and
 // every edit must survive.
 func TestLoadConfigCreateDoesNotClobberARacingWrite(t *testing.T) {
@@ -275,14 +275,14 @@ func TestLoadConfigCreateDoesNotClobberARacingWrite(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				<-start
-				if _, err := LoadConfig(path); err != nil {
+				if _, err := Load(path); err != nil {
 					t.Error(err)
 				}
 			}()
 			go func() {
 				defer wg.Done()
 				<-start
-				if err := EditConfigFile(path, addServer(fmt.Sprint("s", i))); err != nil {
+				if err := Edit(path, addServer(fmt.Sprint("s", i))); err != nil {
 					t.Error(err)
 				}
 			}()

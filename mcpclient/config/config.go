@@ -1,4 +1,12 @@
-package mcpclient
+// Package config owns mcptray's config file: its schema (Config, Server,
+// OAuth, Limits, one list of keys: the structs' json tags and the parse
+// tables beside them), loading, validation with errors that name the file,
+// the server and the field, ${env:…} expansion, the secrets an entry holds,
+// and edits that are serialized under a lock and keep hand edits. It
+// imports auth/atomicfile, auth/flock and transport (for the transport
+// names and ConfigError), nothing of the hub: ideconfig, doctor and the app
+// read the config without linking the hub.
+package config
 
 import (
 	"bytes"
@@ -14,16 +22,15 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/mcptray/mcptray/mcpclient/transport"
-
 	"github.com/mcptray/mcptray/auth/atomicfile"
+	"github.com/mcptray/mcptray/mcpclient/transport"
 )
 
 // Config is the user's config file.
 type Config struct {
-	Servers         map[string]ServerConfig `json:"mcpServers"`
-	CredentialStore string                  `json:"credentialStore,omitempty"`
-	CAFile          string                  `json:"caFile,omitempty"`
+	Servers         map[string]Server `json:"mcpServers"`
+	CredentialStore string            `json:"credentialStore,omitempty"`
+	CAFile          string            `json:"caFile,omitempty"`
 	// Limits for every server; a server's own limits override them.
 	Limits
 
@@ -31,12 +38,12 @@ type Config struct {
 	Path string `json:"-"`
 }
 
-// ServerConfig is one entry of mcpServers.
-type ServerConfig struct {
+// Server is one entry of mcpServers.
+type Server struct {
 	URL             string            `json:"url"`
 	Transport       string            `json:"transport,omitempty"`
 	Headers         map[string]string `json:"headers,omitempty"`
-	OAuth           *OAuthConfig      `json:"oauth,omitempty"`
+	OAuth           *OAuth            `json:"oauth,omitempty"`
 	Disabled        bool              `json:"disabled,omitempty"`
 	ProtocolVersion string            `json:"protocolVersion,omitempty"`
 	// Limits override the config's top-level limits for this server.
@@ -104,9 +111,9 @@ func parseLimit(l *Limits, k string, v json.RawMessage) (ok bool, err error) {
 	return true, nil
 }
 
-// effectiveLimits is a server's limits with the top level and the
+// EffectiveLimits is a server's limits with the top level and the
 // defaults filled in.
-func effectiveLimits(server, top Limits) Limits {
+func EffectiveLimits(server, top Limits) Limits {
 	pick := func(vals ...int64) int64 {
 		for _, v := range vals {
 			if v > 0 {
@@ -122,8 +129,8 @@ func effectiveLimits(server, top Limits) Limits {
 	}
 }
 
-// OAuthConfig is a server's OAuth settings.
-type OAuthConfig struct {
+// OAuth is a server's OAuth settings.
+type OAuth struct {
 	ClientID     string   `json:"clientId,omitempty"`
 	ClientSecret string   `json:"clientSecret,omitempty"`
 	Scopes       []string `json:"scopes,omitempty"`
@@ -131,16 +138,16 @@ type OAuthConfig struct {
 	Resource     string   `json:"resource,omitempty"`
 }
 
-// ConfigFileError is a config problem, with the file, the server and the
+// FileError is a config problem, with the file, the server and the
 // field it is about.
-type ConfigFileError struct {
+type FileError struct {
 	Path   string
 	Server string
 	Field  string
 	Msg    string
 }
 
-func (e *ConfigFileError) Error() string {
+func (e *FileError) Error() string {
 	var b strings.Builder
 	b.WriteString("config ")
 	b.WriteString(e.Path)
@@ -156,7 +163,14 @@ func (e *ConfigFileError) Error() string {
 }
 
 // Protocol versions the hub speaks, newest first.
-var supportedProtocolVersions = []string{"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"}
+var SupportedProtocolVersions = []string{"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"}
+
+// Transport names, as in the config.
+const (
+	TransportAuto       = transport.Auto
+	TransportStreamable = transport.Streamable
+	TransportSSE        = transport.SSE
+)
 
 // DefaultProtocolVersion is the upstream handshake version.
 const DefaultProtocolVersion = "2025-11-25"
@@ -166,9 +180,9 @@ var serverNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 // headerNameRE is an HTTP token (RFC 9110).
 var headerNameRE = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
-// DefaultConfigPath is where the config lives unless overridden: --config,
+// DefaultPath is where the config lives unless overridden: --config,
 // then MCPTRAY_CONFIG, then the OS user config dir.
-func DefaultConfigPath() (string, error) {
+func DefaultPath() (string, error) {
 	if p := os.Getenv("MCPTRAY_CONFIG"); p != "" {
 		return p, nil
 	}
@@ -179,9 +193,9 @@ func DefaultConfigPath() (string, error) {
 	return filepath.Join(dir, "mcptray", "config.json"), nil
 }
 
-// LoadConfig reads and validates the config file, creating it with an empty
+// Load reads and validates the config file, creating it with an empty
 // mcpServers when it does not exist.
-func LoadConfig(path string) (*Config, error) {
+func Load(path string) (*Config, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		// Under the edit lock, and never over a file another process
@@ -192,14 +206,14 @@ func LoadConfig(path string) (*Config, error) {
 	} else if err != nil {
 		return nil, fmt.Errorf("config %s: cannot read it: %w", path, err)
 	}
-	return ParseConfig(path, b)
+	return Parse(path, b)
 }
 
-// ParseConfig validates config bytes; path is used in messages.
-func ParseConfig(path string, b []byte) (*Config, error) {
-	cfg := &Config{Path: path, Servers: map[string]ServerConfig{}}
+// Parse validates config bytes; path is used in messages.
+func Parse(path string, b []byte) (*Config, error) {
+	cfg := &Config{Path: path, Servers: map[string]Server{}}
 	ferr := func(server, field, format string, args ...any) error {
-		return &ConfigFileError{Path: path, Server: server, Field: field, Msg: fmt.Sprintf(format, args...)}
+		return &FileError{Path: path, Server: server, Field: field, Msg: fmt.Sprintf(format, args...)}
 	}
 	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")) // a BOM, as Notepad writes
 	if len(bytes.TrimSpace(b)) == 0 {
@@ -242,7 +256,7 @@ func ParseConfig(path string, b []byte) (*Config, error) {
 				return nil, ferr("", k, "must be a string")
 			}
 			if cfg.CAFile != "" {
-				if _, err := loadCAFile(cfg.CAFile); err != nil {
+				if _, err := LoadCAFile(cfg.CAFile); err != nil {
 					return nil, ferr("", k, "%v", err)
 				}
 			}
@@ -260,10 +274,10 @@ func ParseConfig(path string, b []byte) (*Config, error) {
 	return cfg, nil
 }
 
-func parseServer(path, name string, raw json.RawMessage) (ServerConfig, error) {
-	var sc ServerConfig
+func parseServer(path, name string, raw json.RawMessage) (Server, error) {
+	var sc Server
 	ferr := func(field, format string, args ...any) error {
-		return &ConfigFileError{Path: path, Server: name, Field: field, Msg: fmt.Sprintf(format, args...)}
+		return &FileError{Path: path, Server: name, Field: field, Msg: fmt.Sprintf(format, args...)}
 	}
 	if !serverNameRE.MatchString(name) {
 		return sc, ferr("", "a server name must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
@@ -332,11 +346,11 @@ func parseServer(path, name string, raw json.RawMessage) (ServerConfig, error) {
 		case "protocolVersion":
 			if err = str(k, &sc.ProtocolVersion); err == nil {
 				found := false
-				for _, p := range supportedProtocolVersions {
+				for _, p := range SupportedProtocolVersions {
 					found = found || p == sc.ProtocolVersion
 				}
 				if !found {
-					err = ferr(k, "must be one of %s (got %q)", strings.Join(supportedProtocolVersions, ", "), sc.ProtocolVersion)
+					err = ferr(k, "must be one of %s (got %q)", strings.Join(SupportedProtocolVersions, ", "), sc.ProtocolVersion)
 				}
 			}
 		case "command", "args", "env", "cwd":
@@ -367,15 +381,15 @@ func parseServer(path, name string, raw json.RawMessage) (ServerConfig, error) {
 	return sc, nil
 }
 
-func parseOAuth(path, name string, raw json.RawMessage) (*OAuthConfig, error) {
+func parseOAuth(path, name string, raw json.RawMessage) (*OAuth, error) {
 	ferr := func(field, format string, args ...any) error {
-		return &ConfigFileError{Path: path, Server: name, Field: "oauth." + field, Msg: fmt.Sprintf(format, args...)}
+		return &FileError{Path: path, Server: name, Field: "oauth." + field, Msg: fmt.Sprintf(format, args...)}
 	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &fields); err != nil {
-		return nil, &ConfigFileError{Path: path, Server: name, Field: "oauth", Msg: "must be an object"}
+		return nil, &FileError{Path: path, Server: name, Field: "oauth", Msg: "must be an object"}
 	}
-	o := &OAuthConfig{}
+	o := &OAuth{}
 	for k, v := range fields {
 		var err error
 		switch k {
@@ -454,14 +468,14 @@ func expandEnv(s string, lookup func(string) (string, bool)) (string, error) {
 	return out, nil
 }
 
-// resolved is a server entry with ${env:…} expanded.
-type resolved struct {
+// Resolved is a server entry with ${env:…} expanded.
+type Resolved struct {
 	URL     string
 	Headers http.Header
 }
 
-func (sc ServerConfig) resolve(lookup func(string) (string, bool)) (resolved, error) {
-	var r resolved
+func (sc Server) Resolve(lookup func(string) (string, bool)) (Resolved, error) {
+	var r Resolved
 	u, err := expandEnv(sc.URL, lookup)
 	if err != nil {
 		return r, &transport.ConfigError{Err: fmt.Errorf("url: %w", err)}
@@ -484,7 +498,7 @@ func (sc ServerConfig) resolve(lookup func(string) (string, bool)) (resolved, er
 	return r, nil
 }
 
-func loadCAFile(path string) (*x509.CertPool, error) {
+func LoadCAFile(path string) (*x509.CertPool, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the CA bundle: %v", err)
@@ -533,7 +547,7 @@ func writeFileAtomic(path string, b []byte, perm os.FileMode) error {
 }
 
 // ExpandURL returns a server's URL with ${env:VAR} expanded.
-func ExpandURL(sc ServerConfig, lookup func(string) (string, bool)) (string, error) {
-	r, err := sc.resolve(lookup)
+func ExpandURL(sc Server, lookup func(string) (string, bool)) (string, error) {
+	r, err := sc.Resolve(lookup)
 	return r.URL, err
 }

@@ -1,4 +1,4 @@
-package mcpclient
+package config
 
 import (
 	"crypto/ecdsa"
@@ -122,7 +122,7 @@ func TestParseConfigValid(t *testing.T) {
 				if j.Headers["X-Team"] != "platform" || j.Headers["Authorization"] != "Bearer ${env:JIRA_TOKEN}" {
 					t.Errorf("headers = %v (references must stay unexpanded in the config)", j.Headers)
 				}
-				want := OAuthConfig{ClientID: "cid", ClientSecret: "secret", Scopes: []string{"read", "write"}, CallbackPort: 33418, Resource: "https://mcp.atlassian.com/"}
+				want := OAuth{ClientID: "cid", ClientSecret: "secret", Scopes: []string{"read", "write"}, CallbackPort: 33418, Resource: "https://mcp.atlassian.com/"}
 				if j.OAuth == nil || j.OAuth.ClientID != want.ClientID || j.OAuth.ClientSecret != want.ClientSecret ||
 					!slices.Equal(j.OAuth.Scopes, want.Scopes) || j.OAuth.CallbackPort != want.CallbackPort || j.OAuth.Resource != want.Resource {
 					t.Errorf("oauth = %+v, want %+v", j.OAuth, want)
@@ -339,9 +339,9 @@ func TestParseConfigValid(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := ParseConfig(path, []byte(tt.in))
+			c, err := Parse(path, []byte(tt.in))
 			if err != nil {
-				t.Fatalf("ParseConfig: %v", err)
+				t.Fatalf("Parse: %v", err)
 			}
 			if c.Path != path {
 				t.Errorf("Path = %q, want %q", c.Path, path)
@@ -490,16 +490,16 @@ func TestParseConfigRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := ParseConfig(path, []byte(tt.in))
+			c, err := Parse(path, []byte(tt.in))
 			if err == nil {
-				t.Fatalf("ParseConfig accepted it: %+v", c)
+				t.Fatalf("Parse accepted it: %+v", c)
 			}
 			if c != nil {
 				t.Errorf("config %+v returned along with the error", c)
 			}
-			var ce *ConfigFileError
+			var ce *FileError
 			if !errors.As(err, &ce) {
-				t.Fatalf("error %T %q is not a *ConfigFileError", err, err)
+				t.Fatalf("error %T %q is not a *FileError", err, err)
 			}
 			if ce.Path != path {
 				t.Errorf("Path = %q, want %q", ce.Path, path)
@@ -530,13 +530,13 @@ func TestParseConfigRejects(t *testing.T) {
 func TestConfigFileErrorMessage(t *testing.T) {
 	tests := []struct {
 		name string
-		err  ConfigFileError
+		err  FileError
 		want string
 	}{
-		{"file only", ConfigFileError{Path: "/c.json", Msg: "boom"}, `config /c.json: boom`},
-		{"field", ConfigFileError{Path: "/c.json", Field: "caFile", Msg: "boom"}, `config /c.json: field "caFile": boom`},
-		{"server", ConfigFileError{Path: "/c.json", Server: "jira", Msg: "boom"}, `config /c.json: server "jira": boom`},
-		{"server and field", ConfigFileError{Path: "/c.json", Server: "jira", Field: "oauth.scopes", Msg: "boom"}, `config /c.json: server "jira": field "oauth.scopes": boom`},
+		{"file only", FileError{Path: "/c.json", Msg: "boom"}, `config /c.json: boom`},
+		{"field", FileError{Path: "/c.json", Field: "caFile", Msg: "boom"}, `config /c.json: field "caFile": boom`},
+		{"server", FileError{Path: "/c.json", Server: "jira", Msg: "boom"}, `config /c.json: server "jira": boom`},
+		{"server and field", FileError{Path: "/c.json", Server: "jira", Field: "oauth.scopes", Msg: "boom"}, `config /c.json: server "jira": field "oauth.scopes": boom`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -552,9 +552,9 @@ func TestLoadConfigCreatesMissingFile(t *testing.T) {
 	dir := filepath.Join(root, "nested", "mcptray")
 	path := filepath.Join(dir, "config.json")
 
-	c, err := LoadConfig(path)
+	c, err := Load(path)
 	if err != nil {
-		t.Fatalf("LoadConfig: %v", err)
+		t.Fatalf("Load: %v", err)
 	}
 	if c.Path != path || c.Servers == nil || len(c.Servers) != 0 {
 		t.Errorf("config = %+v, want an empty one at %s", c, path)
@@ -591,9 +591,9 @@ func TestLoadConfigCreatesMissingFile(t *testing.T) {
 	}
 
 	// A second load reads the file it created and leaves it alone.
-	c2, err := LoadConfig(path)
+	c2, err := Load(path)
 	if err != nil {
-		t.Fatalf("second LoadConfig: %v", err)
+		t.Fatalf("second Load: %v", err)
 	}
 	if len(c2.Servers) != 0 {
 		t.Errorf("second load servers = %v", c2.Servers)
@@ -613,15 +613,15 @@ func TestLoadConfigExisting(t *testing.T) {
 		if err := os.WriteFile(path, []byte(in), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		c, err := LoadConfig(path)
+		c, err := Load(path)
 		if err != nil {
-			t.Fatalf("LoadConfig: %v", err)
+			t.Fatalf("Load: %v", err)
 		}
 		if c.Path != path || c.Servers["jira"].Transport != TransportSSE {
 			t.Errorf("config = %+v", c)
 		}
 		if b, _ := os.ReadFile(path); string(b) != in {
-			t.Errorf("LoadConfig rewrote an existing file: %q", b)
+			t.Errorf("Load rewrote an existing file: %q", b)
 		}
 	})
 
@@ -630,10 +630,10 @@ func TestLoadConfigExisting(t *testing.T) {
 		if err := os.WriteFile(path, []byte(oneServer(`{"url": "gopher://x"}`)), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		_, err := LoadConfig(path)
-		var ce *ConfigFileError
+		_, err := Load(path)
+		var ce *FileError
 		if !errors.As(err, &ce) {
-			t.Fatalf("err = %v, want *ConfigFileError", err)
+			t.Fatalf("err = %v, want *FileError", err)
 		}
 		if ce.Path != path || ce.Server != "s" || ce.Field != "url" {
 			t.Errorf("err = %+v", ce)
@@ -645,9 +645,9 @@ func TestLoadConfigExisting(t *testing.T) {
 		if err := os.WriteFile(path, nil, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		c, err := LoadConfig(path)
+		c, err := Load(path)
 		if err != nil {
-			t.Fatalf("LoadConfig: %v", err)
+			t.Fatalf("Load: %v", err)
 		}
 		if c.Servers == nil || len(c.Servers) != 0 {
 			t.Errorf("servers = %#v", c.Servers)
@@ -660,9 +660,9 @@ func TestLoadConfigExisting(t *testing.T) {
 		if err := os.Mkdir(path, 0o700); err != nil {
 			t.Fatal(err)
 		}
-		_, err := LoadConfig(path)
+		_, err := Load(path)
 		if err == nil {
-			t.Fatal("LoadConfig of a directory succeeded")
+			t.Fatal("Load of a directory succeeded")
 		}
 		if !strings.Contains(err.Error(), path) {
 			t.Errorf("error %q does not name the file", err)
@@ -675,9 +675,9 @@ func TestLoadConfigExisting(t *testing.T) {
 			t.Fatal(err)
 		}
 		path := filepath.Join(parent, "sub", "config.json")
-		_, err := LoadConfig(path)
+		_, err := Load(path)
 		if err == nil {
-			t.Fatal("LoadConfig under a plain file succeeded")
+			t.Fatal("Load under a plain file succeeded")
 		}
 		if !strings.Contains(err.Error(), path) {
 			t.Errorf("error %q does not name the file", err)
@@ -749,7 +749,7 @@ func TestExpandEnv(t *testing.T) {
 }
 
 func TestResolveExpandsURLAndHeaders(t *testing.T) {
-	sc := ServerConfig{
+	sc := Server{
 		URL: "https://${env:HOST}/v1/${env:PATH_PART}",
 		Headers: map[string]string{
 			"X-Team":        "${env:TEAM}",
@@ -758,7 +758,7 @@ func TestResolveExpandsURLAndHeaders(t *testing.T) {
 		},
 	}
 	env := envMap(map[string]string{"HOST": "mcp.example.com:8443", "PATH_PART": "mcp", "TEAM": "platform", "TOKEN": "s3cr3t"})
-	r, err := sc.resolve(env)
+	r, err := sc.Resolve(env)
 	if err != nil {
 		t.Fatalf("resolve: %v", err)
 	}
@@ -776,17 +776,17 @@ func TestResolveExpandsURLAndHeaders(t *testing.T) {
 	}
 	// The config itself is left unexpanded.
 	if sc.Headers["X-Team"] != "${env:TEAM}" || sc.URL != "https://${env:HOST}/v1/${env:PATH_PART}" {
-		t.Errorf("resolve changed its ServerConfig: %+v", sc)
+		t.Errorf("resolve changed its Server: %+v", sc)
 	}
 }
 
 func TestResolveNoHeaders(t *testing.T) {
-	r, err := ServerConfig{URL: "http://127.0.0.1:3000/mcp"}.resolve(envMap(nil))
+	r, err := Server{URL: "http://127.0.0.1:3000/mcp"}.Resolve(envMap(nil))
 	if err != nil {
 		t.Fatalf("resolve: %v", err)
 	}
 	if r.URL != "http://127.0.0.1:3000/mcp" || r.Headers == nil || len(r.Headers) != 0 {
-		t.Errorf("resolved = %+v", r)
+		t.Errorf("Resolved = %+v", r)
 	}
 }
 
@@ -799,43 +799,43 @@ func TestResolveErrors(t *testing.T) {
 	})
 	tests := []struct {
 		name string
-		sc   ServerConfig
+		sc   Server
 		want []string // substrings of the message
 	}{
 		{
 			name: "unset variable in url",
-			sc:   ServerConfig{URL: "https://${env:MCP_HOST}/mcp"},
+			sc:   Server{URL: "https://${env:MCP_HOST}/mcp"},
 			want: []string{"MCP_HOST", "url"},
 		},
 		{
 			name: "unset variable in header",
-			sc:   ServerConfig{URL: "https://x.example/mcp", Headers: map[string]string{"Authorization": "Bearer ${env:JIRA_TOKEN}"}},
+			sc:   Server{URL: "https://x.example/mcp", Headers: map[string]string{"Authorization": "Bearer ${env:JIRA_TOKEN}"}},
 			want: []string{"JIRA_TOKEN", "Authorization"},
 		},
 		{
 			name: "url expands to a non-http scheme",
-			sc:   ServerConfig{URL: "${env:FTP}"},
+			sc:   Server{URL: "${env:FTP}"},
 			want: []string{"url", "https://", "ftp://files.example.com/"},
 		},
 		{
 			name: "url expands to no scheme",
-			sc:   ServerConfig{URL: "${env:HOSTONLY}/mcp"},
+			sc:   Server{URL: "${env:HOSTONLY}/mcp"},
 			want: []string{"url", "https://"},
 		},
 		{
 			name: "url expands to no host",
-			sc:   ServerConfig{URL: "https://${env:EMPTY}/mcp"},
+			sc:   Server{URL: "https://${env:EMPTY}/mcp"},
 			want: []string{"url", "no host"},
 		},
 		{
 			name: "header expands to a line break",
-			sc:   ServerConfig{URL: "https://x.example/mcp", Headers: map[string]string{"X-Team": "${env:NEWLINE}"}},
+			sc:   Server{URL: "https://x.example/mcp", Headers: map[string]string{"X-Team": "${env:NEWLINE}"}},
 			want: []string{"X-Team", "line break"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, err := tt.sc.resolve(env)
+			r, err := tt.sc.Resolve(env)
 			if err == nil {
 				t.Fatalf("resolve accepted it: %+v", r)
 			}
@@ -859,7 +859,7 @@ func TestResolveErrors(t *testing.T) {
 // a *transport.ConfigError.
 func TestResolveRejectsURLLeftUnexpanded(t *testing.T) {
 	for _, raw := range []string{"${HOST}/mcp", "ftp://${MCP_HOST}/mcp", "https://${env:MCP-HOST}/mcp"} {
-		r, err := ServerConfig{URL: raw}.resolve(envMap(map[string]string{"HOST": "https://x.example"}))
+		r, err := Server{URL: raw}.Resolve(envMap(map[string]string{"HOST": "https://x.example"}))
 		var ce *transport.ConfigError
 		if !errors.As(err, &ce) {
 			t.Errorf("resolve(%q) = %+v, %v; want a *transport.ConfigError about the url", raw, r, err)
@@ -871,10 +871,10 @@ func TestResolveRejectsURLLeftUnexpanded(t *testing.T) {
 // names ignore case on the wire, and with {"X-Team": "a", "x-team": "b"}
 // resolve used to pick a value in map order, differently from run to run.
 func TestParseConfigRejectsDuplicateHeaderNames(t *testing.T) {
-	_, err := ParseConfig("/c.json", []byte(oneServer(`{"url": "https://x.example/mcp", "headers": {"X-Team": "a", "x-team": "b"}}`)))
-	var ce *ConfigFileError
+	_, err := Parse("/c.json", []byte(oneServer(`{"url": "https://x.example/mcp", "headers": {"X-Team": "a", "x-team": "b"}}`)))
+	var ce *FileError
 	if !errors.As(err, &ce) || ce.Server != "s" || !strings.HasPrefix(strings.ToLower(ce.Field), "headers.x-team") {
-		t.Errorf("ParseConfig = %v, want a *ConfigFileError for headers.x-team", err)
+		t.Errorf("Parse = %v, want a *FileError for headers.x-team", err)
 	}
 }
 
