@@ -16,7 +16,8 @@ import (
 )
 
 // OAuth in the supervisor. Each server that answers 401 gets an
-// auth.Manager; the supervisor asks it for a token before every request,
+// auth.Manager and an auth.TokenSource (the token cache); the session asks
+// the TokenSource for a token before every request, the supervisor
 // refreshes once on a 401, and goes to needs_login when no token can be
 // had. A browser login stores new credentials; the supervisor then
 // re-reads the store (through the Manager) and rebuilds the session.
@@ -129,16 +130,9 @@ type authState struct {
 	stepUps    int    // step-up logins for insufficient_scope
 	bgLogins   int    // logins started by the supervisor that have not ended
 	signedIn   bool   // the current session carries a token
-	lastToken  string // the token sent last (never logged)
-	// cachedTok is the access token in use, valid until cachedExp, so that
-	// requests do not read the keychain each time.
-	cachedTok string
-	cachedMgr *auth.Manager
-	cachedExp time.Time
-	// tokGen counts invalidations of the cached token. A lookup that
-	// started before one (and may have read the rejected token from the
-	// store) does not put its result in the cache.
-	tokGen uint64
+	// tokens is mgr's token cache (it has its own lock); it is replaced
+	// with mgr.
+	tokens *auth.TokenSource
 }
 
 // maxStepUps bounds step-up logins for one server.
@@ -173,41 +167,44 @@ func (u *upstream) manager(ctx context.Context, r config.Resolved, cfg config.Se
 		OpenBrowser: u.openBrowser, Logger: u.log,
 	})
 	u.auth.mgrKey = key
+	u.auth.tokens = auth.NewTokenSource(u.auth.mgr, u.sawToken)
 	return u.auth.mgr, nil
 }
 
-// bearer returns the Authorization value for the next request, or "" when
-// there is no token (the server may not need one; a 401 will tell).
-func (u *upstream) bearer(ctx context.Context, m *auth.Manager) (string, error) {
+// tokenSource returns the token cache of m for a session (nil for a nil
+// m): the server's, or, for a Manager already replaced by a config
+// change, one of its own.
+func (u *upstream) tokenSource(m *auth.Manager) *auth.TokenSource {
 	if m == nil {
+		return nil
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if ts := u.auth.tokens; ts != nil && ts.Manager() == m {
+		return ts
+	}
+	return auth.NewTokenSource(m, u.sawToken)
+}
+
+// sawToken makes a token and the stored credentials' secrets known, before
+// the token is sent.
+func (u *upstream) sawToken(tok string, c *auth.Credentials) {
+	u.secrets.AddToken(tok)
+	u.knowCredentials(c) // the refresh token and client secret too
+}
+
+// bearer returns the Authorization value for the next request, or "" when
+// there is no token (the server may not need one; a 401 will tell). ts
+// caches the token, and remembers for auth.NoTokenRecheck that there is
+// none (a sign-in, a 401 or a rebuild after credentials appeared clears
+// that), so servers without OAuth do not cost a keychain read per request.
+func (u *upstream) bearer(ctx context.Context, ts *auth.TokenSource) (string, error) {
+	if ts == nil {
 		return "", nil
 	}
-	now := time.Now()
-	u.mu.Lock()
-	gen := u.auth.tokGen
-	if u.auth.cachedMgr == m && now.Before(u.auth.cachedExp) {
-		tok := u.auth.cachedTok
-		u.mu.Unlock()
-		if tok == "" {
-			return "", nil // known to have no token: do not ask the store each time
-		}
-		return "Bearer " + tok, nil
-	}
-	u.mu.Unlock()
-	tok, err := m.Token(ctx)
+	tok, err := ts.Token(ctx)
 	switch {
 	case err == nil:
-	case errors.Is(err, auth.ErrLoginRequired), errors.Is(err, auth.ErrInvalidClient):
-		// Remembered for a while (a sign-in, a 401 or a rebuild after
-		// credentials appeared clears it), so servers without OAuth do not
-		// cost a keychain read per request.
-		u.mu.Lock()
-		u.auth.lastToken = ""
-		if u.auth.tokGen == gen {
-			u.auth.cachedTok, u.auth.cachedMgr, u.auth.cachedExp = "", m, now.Add(noTokenRecheck)
-		}
-		u.mu.Unlock()
-		return "", nil
 	case !errors.Is(err, auth.ErrTemporary) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded):
 		// The store failed (a locked or hanging keychain): go on without a
 		// token, so servers that need none keep working; one that does
@@ -217,36 +214,21 @@ func (u *upstream) bearer(ctx context.Context, m *auth.Manager) (string, error) 
 	default:
 		return "", fmt.Errorf("getting an access token: %w", err)
 	}
-	u.secrets.AddToken(tok)         // before it is sent
-	exp := now.Add(5 * time.Minute) // no expiry known: check the store again later
-	if c, err := m.Stored(ctx); err == nil && c != nil {
-		u.knowCredentials(c) // the refresh token and client secret too
-		if c.AccessToken == tok && !c.Expiry.IsZero() {
-			exp = c.RefreshAt()
-		}
+	if tok == "" {
+		return "", nil // no token stored (or it was rejected and cleared)
 	}
-	u.mu.Lock()
-	u.auth.lastToken = tok
-	if u.auth.tokGen == gen {
-		u.auth.cachedTok, u.auth.cachedMgr, u.auth.cachedExp = tok, m, exp
-	}
-	u.mu.Unlock()
 	return "Bearer " + tok, nil
 }
 
-// noTokenRecheck is how long "the store has no token" is believed.
-const noTokenRecheck = 30 * time.Second
-
-// dropCachedToken forgets the cached token (or its absence).
+// dropCachedToken forgets the cached token (or its absence); lookups under
+// way do not cache what they find (see auth.TokenSource).
 func (u *upstream) dropCachedToken() {
 	u.mu.Lock()
-	u.dropCachedTokenLocked()
+	ts := u.auth.tokens
 	u.mu.Unlock()
-}
-
-func (u *upstream) dropCachedTokenLocked() {
-	u.auth.cachedTok, u.auth.cachedExp = "", time.Time{}
-	u.auth.tokGen++
+	if ts != nil {
+		ts.Invalidate()
+	}
 }
 
 // afterUnauthorized handles a 401 while connecting: one refresh (or the
@@ -254,21 +236,16 @@ func (u *upstream) dropCachedTokenLocked() {
 // needs_login. It reports whether to retry the connect at once.
 func (u *upstream) afterUnauthorized(ctx context.Context, ae *transport.AuthError) (retry bool, err error) {
 	u.mu.Lock()
-	m, stale := u.auth.mgr, u.auth.lastToken
+	ts := u.auth.tokens
 	u.auth.challenge = ae.WWWAuthenticate
-	u.dropCachedTokenLocked()
 	u.mu.Unlock()
-	if m == nil || stale == "" {
+	if ts == nil {
 		return false, nil
 	}
-	tok, err := m.Refresh(ctx, stale)
-	u.secrets.AddToken(tok)
-	if c, serr := m.Stored(ctx); err == nil && serr == nil {
-		u.knowCredentials(c) // a rotated refresh token
-	}
-	// A request that looked the token up during the refresh may have
-	// cached the rejected one: forget it.
-	u.dropCachedToken()
+	// The token sent last is refreshed (or one rotated meanwhile adopted);
+	// a request that looks the token up meanwhile does not cache the
+	// rejected one. The sawToken hook learns a rotated refresh token.
+	tok, err := ts.Refresh(ctx)
 	if err != nil {
 		if errors.Is(err, auth.ErrTemporary) {
 			return false, err
@@ -276,7 +253,7 @@ func (u *upstream) afterUnauthorized(ctx context.Context, ae *transport.AuthErro
 		u.log.Info("refresh did not help; a sign-in is needed", "err", err)
 		return false, nil
 	}
-	return true, nil
+	return tok != "", nil // "": no token was sent, nothing to refresh
 }
 
 // Login runs a browser sign-in for the server through its Manager. Callers
@@ -375,9 +352,11 @@ func (u *upstream) Logout(ctx context.Context) error {
 	u.jar = jar
 	u.auth.autoOpened = true // signed out on purpose: do not pop a browser
 	u.auth.signedIn = false
-	u.auth.lastToken = ""
-	u.dropCachedTokenLocked()
+	ts := u.auth.tokens
 	u.mu.Unlock()
+	if ts != nil {
+		ts.Forget() // no cached token, and none to refresh on a 401
+	}
 	u.forceRebuild()
 	return nil
 }

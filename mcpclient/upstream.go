@@ -640,7 +640,8 @@ func (u *upstream) connect(ctx context.Context, cfg config.Server, g globalSetti
 	if err != nil {
 		u.log.Warn("OAuth is unavailable for this server", "err", err)
 	}
-	token := func(ctx context.Context) (string, error) { return u.bearer(ctx, am) }
+	ts := u.tokenSource(am)
+	token := func(ctx context.Context) (string, error) { return u.bearer(ctx, ts) }
 	order := []string{cfg.Transport}
 	if cfg.Transport == config.TransportAuto || cfg.Transport == "" {
 		order = []string{config.TransportStreamable, config.TransportSSE}
@@ -777,7 +778,7 @@ func (u *upstream) install(s *session) {
 	u.gen++
 	s.gen = u.gen
 	u.cur = s
-	u.auth.signedIn = u.auth.cachedTok != ""
+	u.auth.signedIn = u.auth.tokens != nil && u.auth.tokens.Cached()
 	s.installed.Store(true)
 	u.lastInit = s.init
 	u.everUp = true
