@@ -59,6 +59,10 @@ type Conn interface {
 	Close()
 	// Busy reports calls in flight.
 	Busy() int
+	// Idle is closed once no call is in flight (at once when none is); a
+	// call started after that makes Busy count again, and a later Idle
+	// returns a new channel.
+	Idle() <-chan struct{}
 	// Done is closed when the session broke; Err says why.
 	Done() <-chan struct{}
 	Err() error

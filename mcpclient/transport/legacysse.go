@@ -112,6 +112,7 @@ func DialSSE(ctx context.Context, opts Options) (*SSEConn, error) {
 
 func (c *SSEConn) Transport() string           { return SSE }
 func (c *SSEConn) Busy() int                   { return 0 }
+func (c *SSEConn) Idle() <-chan struct{}       { return closedChan }
 func (c *SSEConn) Done() <-chan struct{}       { return c.broken.Done() }
 func (c *SSEConn) Err() error                  { return c.broken.Err() }
 func (c *SSEConn) SetProtocolVersion(v string) { c.protocol.Store(v) }
@@ -283,13 +284,17 @@ func (c *SSEConn) Call(ctx context.Context, m *jsonrpc.Message) (*jsonrpc.Messag
 	pctx, cancel := context.WithCancel(ctx)
 	var grace *time.Timer
 	var graceMu sync.Mutex
+	graceSet := make(chan struct{})
 	stop := context.AfterFunc(c.ctx, func() {
+		defer close(graceSet)
 		graceMu.Lock()
 		grace = time.AfterFunc(2*time.Second, cancel)
 		graceMu.Unlock()
 	})
 	defer func() {
-		stop()
+		if !stop() {
+			<-graceSet // the call does not return before its helper
+		}
 		graceMu.Lock()
 		if grace != nil {
 			grace.Stop()

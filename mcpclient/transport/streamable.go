@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mcptray/mcptray/mcpclient/internal/group"
 	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
 )
 
@@ -27,8 +28,13 @@ type StreamableConn struct {
 	session  atomic.Value // string
 	protocol atomic.Value // string
 	broken   Broken
-	wg       sync.WaitGroup
-	inflight atomic.Int32
+	// wg owns the GET stream and the drains of response streams; Close
+	// waits for them.
+	wg group.Group
+
+	busyMu sync.Mutex
+	busy   int           // calls in flight
+	idle   chan struct{} // closed when busy drops to 0
 }
 
 // NewStreamable returns a Streamable HTTP connection; nothing is sent
@@ -53,7 +59,42 @@ func (c *StreamableConn) fail(err error) {
 	c.broken.Fail(err)
 }
 
-func (c *StreamableConn) Busy() int { return int(c.inflight.Load()) }
+func (c *StreamableConn) Busy() int {
+	c.busyMu.Lock()
+	defer c.busyMu.Unlock()
+	return c.busy
+}
+
+// Idle is closed once no call is in flight (at once when none is).
+func (c *StreamableConn) Idle() <-chan struct{} {
+	c.busyMu.Lock()
+	defer c.busyMu.Unlock()
+	if c.busy == 0 {
+		return closedChan
+	}
+	return c.idle
+}
+
+var closedChan = func() chan struct{} { ch := make(chan struct{}); close(ch); return ch }()
+
+// callStarted and callEnded count a call in flight.
+func (c *StreamableConn) callStarted() {
+	c.busyMu.Lock()
+	defer c.busyMu.Unlock()
+	if c.busy == 0 {
+		c.idle = make(chan struct{})
+	}
+	c.busy++
+}
+
+func (c *StreamableConn) callEnded() {
+	c.busyMu.Lock()
+	defer c.busyMu.Unlock()
+	c.busy--
+	if c.busy == 0 {
+		close(c.idle)
+	}
+}
 
 // linkCtx returns a context that ends with either ctx or the session.
 func (c *StreamableConn) linkCtx(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -123,8 +164,8 @@ func (c *StreamableConn) Call(ctx context.Context, m *jsonrpc.Message) (*jsonrpc
 	if c.ctx.Err() != nil {
 		return nil, c.closedErr()
 	}
-	c.inflight.Add(1)
-	defer c.inflight.Add(-1)
+	c.callStarted()
+	defer c.callEnded()
 	body, err := json.Marshal(m)
 	if err != nil {
 		return nil, fmt.Errorf("encode request: %w", err)
@@ -190,7 +231,12 @@ func (c *StreamableConn) Call(ctx context.Context, m *jsonrpc.Message) (*jsonrpc
 			// The rest of the stream is read in the background; waiting for
 			// the server to close it cost more (measured: ~300 µs a call
 			// with server-everything) than a new loopback connection.
-			go drain(cur, cancel)
+			// Close ends the drain (cancel is linked to the session) and
+			// waits for it.
+			if !c.wg.Go(func() { drain(cur, cancel) }) {
+				cur.Close()
+				cancel()
+			}
 		}
 		return r, err
 	default:
@@ -359,9 +405,7 @@ var listenBackoff = Backoff{Base: 2 * time.Second, Cap: 30 * time.Second, Jitter
 // Listen keeps the standalone GET stream open for server-initiated
 // messages. A server that does not offer it (405/404) is fine.
 func (c *StreamableConn) Listen() {
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
+	c.wg.Go(func() {
 		lastID := ""
 		failures := 0
 		for c.ctx.Err() == nil {
@@ -384,7 +428,7 @@ func (c *StreamableConn) Listen() {
 				return
 			}
 		}
-	}()
+	})
 }
 
 // listenOnce runs one GET stream. It returns how long to wait before the
