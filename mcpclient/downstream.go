@@ -86,8 +86,13 @@ func (d *downstream) serve(r *bufio.Reader) {
 	defer d.up.dropAllSubs(d)
 	d.wg.Add(1)
 	go d.writeLoop()
-	stop := context.AfterFunc(d.ctx, func() { d.conn.Close() })
-	defer stop()
+	closed := make(chan struct{})
+	stop := context.AfterFunc(d.ctx, func() { defer close(closed); d.conn.Close() })
+	defer func() {
+		if !stop() {
+			<-closed // serve does not return before the closer
+		}
+	}()
 	for {
 		line, err := jsonrpc.ReadLine(r, d.maxMsg)
 		var tl *jsonrpc.TooLargeError
@@ -333,7 +338,7 @@ func (d *downstream) notification(m *jsonrpc.Message) {
 		dc, ok := d.calls[jsonrpc.IDKey(p.RequestID)]
 		d.mu.Unlock()
 		if ok {
-			go d.up.cancelCall(dc.c, dc.upKey, p.Reason)
+			d.up.cancelCall(dc.c, dc.upKey, p.Reason)
 		}
 		return
 	}

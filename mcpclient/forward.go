@@ -244,11 +244,11 @@ func (u *upstream) forward(ctx context.Context, d *downstream, m *jsonrpc.Messag
 		}
 		if cctx.Err() != nil {
 			if errors.Is(cause, errRequestTimedOut) {
-				go u.cancelUpstream(s, upKey, "timed out in mcptray")
+				u.bg.Go(func() { u.cancelUpstream(s, upKey, "timed out in mcptray") })
 				return timedOut()
 			}
 			// The IDE went away mid-call: tell the upstream, as it would have.
-			go u.cancelUpstream(s, upKey, "the IDE disconnected")
+			u.bg.Go(func() { u.cancelUpstream(s, upKey, "the IDE disconnected") })
 			return nil
 		}
 		if tl, ok := transport.IsTooLarge(err); ok {
@@ -378,7 +378,8 @@ func (u *upstream) pauseBeforeRetry(ctx context.Context, s *session, err error, 
 	}
 }
 
-// cancelCall handles notifications/cancelled from a downstream.
+// cancelCall handles notifications/cancelled from a downstream. It does
+// not block: the notification goes upstream from the supervisor's group.
 func (u *upstream) cancelCall(c *call, upKey string, reason json.RawMessage) {
 	c.cancel(errCancelledByClient)
 	u.mu.Lock()
@@ -390,11 +391,13 @@ func (u *upstream) cancelCall(c *call, upKey string, reason json.RawMessage) {
 			p["reason"] = reason
 		}
 		pb, _ := json.Marshal(p)
-		ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
-		if err := s.conn.Send(ctx, &jsonrpc.Message{JSONRPC: "2.0", Method: "notifications/cancelled", Params: pb}); err != nil {
-			u.log.Debug("forwarding cancel failed", "err", err)
-		}
-		cancel()
+		u.bg.Go(func() {
+			ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
+			defer cancel()
+			if err := s.conn.Send(ctx, &jsonrpc.Message{JSONRPC: "2.0", Method: "notifications/cancelled", Params: pb}); err != nil {
+				u.log.Debug("forwarding cancel failed", "err", err)
+			}
+		})
 	}
 }
 
@@ -443,10 +446,12 @@ func (u *upstream) inbound(s *session, m *jsonrpc.Message, related string) {
 			u.serverReqDrops.add(u.log)
 			return
 		}
-		go func() {
+		if !u.bg.Go(func() {
 			defer func() { <-s.serverReqs }()
 			u.serverRequest(s, m, related)
-		}()
+		}) {
+			<-s.serverReqs // the supervisor has stopped
+		}
 	case m.IsNotification():
 		u.serverNotification(s, m)
 	}
@@ -561,7 +566,7 @@ func (u *upstream) serverNotification(s *session, m *jsonrpc.Message) {
 	case "notifications/tools/list_changed", "notifications/resources/list_changed", "notifications/prompts/list_changed":
 		u.broadcast(jsonrpc.EncodeRequest(nil, m.Method, m.Params))
 		if s.installed.Load() {
-			go u.refreshLists(s, false)
+			u.bg.Go(func() { u.refreshLists(s, false) })
 		}
 	case "notifications/resources/updated":
 		line := jsonrpc.EncodeRequest(nil, m.Method, m.Params)

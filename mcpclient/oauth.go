@@ -394,17 +394,16 @@ func (u *upstream) signingIn() bool {
 // loginInBackground runs a sign-in owned by the supervisor (it ends with
 // the supervisor, or after auth.DefaultLoginTimeout).
 func (u *upstream) loginInBackground(what string) {
-	u.bg.Add(1)
 	u.mu.Lock()
 	u.auth.bgLogins++
 	u.mu.Unlock()
-	go func() {
-		defer u.bg.Done()
-		defer func() {
-			u.mu.Lock()
-			u.auth.bgLogins--
-			u.mu.Unlock()
-		}()
+	ended := func() {
+		u.mu.Lock()
+		u.auth.bgLogins--
+		u.mu.Unlock()
+	}
+	started := u.bg.Go(func() {
+		defer ended()
 		u.mu.Lock()
 		rctx := u.runCtx
 		u.mu.Unlock()
@@ -413,7 +412,10 @@ func (u *upstream) loginInBackground(what string) {
 		if err := u.Login(ctx, nil, false); err != nil {
 			u.log.Warn("background sign-in failed", "what", what, "err", err)
 		}
-	}()
+	})
+	if !started {
+		ended() // the supervisor has stopped
+	}
 }
 
 // insufficientScope reports a 403 asking for more scopes.

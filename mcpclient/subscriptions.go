@@ -139,11 +139,11 @@ func (u *upstream) sendBestEffort(method string, params any) {
 		return
 	}
 	p, _ := json.Marshal(params)
-	go func() {
+	u.bg.Go(func() {
 		ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
 		defer cancel()
 		_, _ = s.conn.Call(ctx, &jsonrpc.Message{JSONRPC: "2.0", ID: jsonrpc.IntID(u.nextID.Add(1)), Method: method, Params: p})
-	}()
+	})
 }
 
 // subscribers returns the IDEs subscribed to uri.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/mcptray/mcptray/mcpclient/config"
+	"github.com/mcptray/mcptray/mcpclient/internal/group"
 	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
 	"github.com/mcptray/mcptray/mcpclient/logfile"
 	"github.com/mcptray/mcptray/mcpclient/transport"
@@ -165,10 +166,12 @@ type upstream struct {
 	clientMeta  string           // client ID metadata document URL
 	secrets     *logfile.Secrets // the hub's known secrets (secrets.go)
 	runCtx      context.Context  // the supervisor's lifetime, for logins
-	bg          sync.WaitGroup   // logins started by the supervisor
+	// bg owns every goroutine the supervisor and its sessions start
+	// (logins, drains of replaced sessions, list refreshes, cancels,
+	// server requests, probes); run waits for it on its way out.
+	bg group.Group
 
 	stopping    atomic.Bool
-	drains      sync.WaitGroup
 	nextID      atomic.Int64
 	nextTok     atomic.Int64
 	lastFailure atomic.Pointer[failureHint]
@@ -397,7 +400,6 @@ func (u *upstream) run(ctx context.Context) {
 	u.mu.Lock()
 	u.runCtx = ctx
 	u.mu.Unlock()
-	defer u.bg.Wait()
 	attempt := 0
 	authRetried := false
 	immediate := true
@@ -508,7 +510,9 @@ func (u *upstream) run(ctx context.Context) {
 		u.mu.Unlock()
 	}
 	u.stopping.Store(true)
-	u.drains.Wait()
+	// Every session is closed or draining (a drain ends with ctx): what
+	// the supervisor started ends with them.
+	u.bg.Wait()
 	u.mu.Lock()
 	u.stopped = true
 	u.mu.Unlock()
@@ -618,9 +622,10 @@ func (u *upstream) connect(ctx context.Context, cfg config.Server, g globalSetti
 	// A config change cancels the attempt.
 	cctx, ccancel := context.WithCancelCause(ctx)
 	defer ccancel(nil)
-	done := make(chan struct{})
-	defer close(done)
+	done, watched := make(chan struct{}), make(chan struct{})
+	defer func() { close(done); <-watched }()
 	go func() {
+		defer close(watched)
 		select {
 		case <-u.reconfCh:
 			ccancel(errReconfigured)
@@ -787,10 +792,10 @@ func (u *upstream) install(s *session) {
 	u.mu.Unlock()
 	u.log.Info("session up", "transport", s.conn.Transport(), "protocol", protocolOf(s.init))
 	u.setState(StateConnected, "", time.Time{})
-	go func() {
+	u.bg.Go(func() {
 		u.replaySessionState(s)
 		u.refreshLists(s, true)
-	}()
+	})
 }
 
 // uninstall tears s down; requests in flight on it fail and are retried
@@ -811,17 +816,31 @@ func (u *upstream) uninstall(s *session, reason error) {
 		return
 	}
 	// Requests still running on their own response streams may finish;
-	// the old session is closed once they have, or after a grace period.
-	u.drains.Add(1)
-	go func() {
-		defer u.drains.Done()
-		deadline := time.Now().Add(drainGrace)
-		for s.conn.Busy() > 0 && time.Now().Before(deadline) && !u.stopping.Load() {
-			time.Sleep(50 * time.Millisecond)
+	// the old session is closed once they have, after a grace period, or
+	// when the supervisor stops.
+	u.mu.Lock()
+	stop := u.runCtx.Done()
+	u.mu.Unlock()
+	drained := u.bg.Go(func() {
+		grace := time.NewTimer(drainGrace)
+		defer grace.Stop()
+	wait:
+		for s.conn.Busy() > 0 {
+			select {
+			case <-s.conn.Idle():
+			case <-grace.C:
+				break wait
+			case <-stop:
+				break wait
+			}
 		}
 		s.cancel()
 		s.conn.Close()
-	}()
+	})
+	if !drained {
+		s.cancel()
+		s.conn.Close()
+	}
 }
 
 // drainGrace bounds how long a replaced session is kept for the requests
@@ -859,7 +878,7 @@ func (u *upstream) serve(ctx context.Context, s *session) (reason error, again b
 			idle := time.Since(time.Unix(0, s.lastUsed.Load()))
 			if !inProbe && idle >= u.tuning.ProbeInterval {
 				inProbe = true
-				go func() { probing <- u.ping(s) }()
+				u.bg.Go(func() { probing <- u.ping(s) })
 			}
 		}
 	}
