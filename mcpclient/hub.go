@@ -298,8 +298,18 @@ func (h *Hub) info() *ipc.HubInfo {
 func (h *Hub) handleConn(ctx context.Context, c net.Conn) {
 	defer c.Close()
 	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	// The hub's end ends the wait for the hello too (Run waits for this
+	// handler); the helper that says so is waited for.
+	expired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(expired)
+		_ = c.SetReadDeadline(time.Unix(1, 0))
+	})
 	r := bufio.NewReaderSize(c, 64<<10)
 	line, err := jsonrpc.ReadLine(r, maxHelloSize)
+	if !stop() {
+		<-expired
+	}
 	if err != nil {
 		return
 	}
@@ -330,11 +340,15 @@ func (h *Hub) handleConn(ctx context.Context, c net.Conn) {
 		// The login ends if the client (e.g. `mcptray login`) goes away.
 		lctx, cancel := context.WithCancel(ctx)
 		defer cancel()
+		watched := make(chan struct{})
 		go func() {
+			defer close(watched)
 			_, _ = r.ReadByte()
 			cancel()
 		}()
 		h.loginOp(lctx, hello, reply)
+		c.Close() // ends the watch
+		<-watched
 		return
 	}
 	res, err := h.control(ctx, hello)
@@ -343,6 +357,20 @@ func (h *Hub) handleConn(ctx context.Context, c net.Conn) {
 		return
 	}
 	reply(ipc.Reply{OK: true, Result: res})
+	if hello.Op == ipc.OpHandover {
+		h.handOver() // now that the reply is written
+	}
+}
+
+// handOver makes Run stop for a tray hub (once).
+func (h *Hub) handOver() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	select {
+	case <-h.handover:
+	default:
+		close(h.handover)
+	}
 }
 
 // server looks a server up by name, with an error a user can act on.
@@ -367,6 +395,7 @@ func (h *Hub) server(name string) (*upstream, error) {
 // apply starts, rebuilds and stops upstreams to match cfg: only servers
 // whose entry changed are touched.
 func (h *Hub) apply(cfg *config.Config) {
+	defer h.changed() // after the unlock below
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	old := h.cfg
@@ -415,7 +444,6 @@ func (h *Hub) apply(cfg *config.Config) {
 			u.reconfigure(sc, g)
 		}
 	}
-	go h.changed()
 }
 
 // watchConfig polls the config file and applies edits. An invalid edit is
@@ -596,17 +624,7 @@ func (h *Hub) control(ctx context.Context, hello ipc.Hello) (json.RawMessage, er
 		if h.opts.Mode == "tray" {
 			return nil, errors.New("mcptray: this hub is the tray app; it does not hand over")
 		}
-		go func() {
-			time.Sleep(50 * time.Millisecond) // let the reply go out first
-			h.mu.Lock()
-			defer h.mu.Unlock()
-			select {
-			case <-h.handover:
-			default:
-				close(h.handover)
-			}
-		}()
-		return nil, nil
+		return nil, nil // handleConn hands over once the reply is written
 	case ipc.OpShow:
 		if h.opts.OnShow == nil {
 			return nil, errors.New("mcptray: this hub runs headless and has no window")
