@@ -1,16 +1,12 @@
 package mcpclient
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
-	"reflect"
 	"sort"
 	"sync"
 	"time"
@@ -18,7 +14,6 @@ import (
 	"github.com/mcptray/mcptray/auth"
 	"github.com/mcptray/mcptray/mcpclient/config"
 	"github.com/mcptray/mcptray/mcpclient/ipc"
-	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
 	"github.com/mcptray/mcptray/mcpclient/logfile"
 	"github.com/mcptray/mcptray/mcpclient/paths"
 )
@@ -295,84 +290,6 @@ func (h *Hub) info() *ipc.HubInfo {
 	return &ipc.HubInfo{PID: os.Getpid(), Version: Version, Mode: h.opts.Mode, Config: h.opts.ConfigPath, Socket: h.socket, Started: h.started.Unix()}
 }
 
-func (h *Hub) handleConn(ctx context.Context, c net.Conn) {
-	defer c.Close()
-	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	// The hub's end ends the wait for the hello too (Run waits for this
-	// handler); the helper that says so is waited for.
-	expired := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
-		defer close(expired)
-		_ = c.SetReadDeadline(time.Unix(1, 0))
-	})
-	r := bufio.NewReaderSize(c, 64<<10)
-	line, err := jsonrpc.ReadLine(r, maxHelloSize)
-	if !stop() {
-		<-expired
-	}
-	if err != nil {
-		return
-	}
-	_ = c.SetReadDeadline(time.Time{})
-	var hello ipc.Hello
-	reply := func(rep ipc.Reply) {
-		rep.Error = h.secrets.Scrub(rep.Error)
-		rep.Hub = h.info()
-		b, _ := json.Marshal(rep)
-		_, _ = c.Write(append(b, '\n'))
-	}
-	if err := json.Unmarshal(line, &hello); err != nil || hello.Op == "" {
-		reply(ipc.Reply{Error: "mcptray: expected a hello line ({\"mcptray\":\"attach\",\"server\":NAME}) first"})
-		return
-	}
-	if hello.Op == ipc.OpAttach {
-		u, err := h.server(hello.Server)
-		if err != nil {
-			reply(ipc.Reply{Error: err.Error()})
-			return
-		}
-		reply(ipc.Reply{OK: true, MaxMessage: u.limits().MaxMessageSize})
-		d := newDownstream(ctx, u, c, h.log.With("server", u.name, "bridgePid", hello.PID))
-		d.serve(r)
-		return
-	}
-	if hello.Op == ipc.OpLogin {
-		// The login ends if the client (e.g. `mcptray login`) goes away.
-		lctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		watched := make(chan struct{})
-		go func() {
-			defer close(watched)
-			_, _ = r.ReadByte()
-			cancel()
-		}()
-		h.loginOp(lctx, hello, reply)
-		c.Close() // ends the watch
-		<-watched
-		return
-	}
-	res, err := h.control(ctx, hello)
-	if err != nil {
-		reply(ipc.Reply{Error: err.Error(), Code: ipc.ErrorCode(err)})
-		return
-	}
-	reply(ipc.Reply{OK: true, Result: res})
-	if hello.Op == ipc.OpHandover {
-		h.handOver() // now that the reply is written
-	}
-}
-
-// handOver makes Run stop for a tray hub (once).
-func (h *Hub) handOver() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	select {
-	case <-h.handover:
-	default:
-		close(h.handover)
-	}
-}
-
 // server looks a server up by name, with an error a user can act on.
 func (h *Hub) server(name string) (*upstream, error) {
 	h.mu.Lock()
@@ -392,115 +309,6 @@ func (h *Hub) server(name string) (*upstream, error) {
 	return nil, fmt.Errorf("mcptray: no server named %q in %s (%s); add it to mcpServers", name, h.opts.ConfigPath, known)
 }
 
-// apply starts, rebuilds and stops upstreams to match cfg: only servers
-// whose entry changed are touched.
-func (h *Hub) apply(cfg *config.Config) {
-	defer h.changed() // after the unlock below
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	old := h.cfg
-	h.cfg = cfg
-	h.cfgErr = ""
-	if old != nil && old.CredentialStore != cfg.CredentialStore && h.creds != nil {
-		if inUse, restart := h.creds.setMode(cfg.CredentialStore); restart {
-			h.log.Warn("credentialStore changed in the config; the hub keeps the store it opened until it restarts", "configured", cfg.CredentialStore, "using", inUse)
-		} else {
-			h.log.Info("credentialStore changed in the config; in effect now", "configured", cfg.CredentialStore)
-		}
-	}
-	g := globalSettings{CAFile: cfg.CAFile, Limits: cfg.Limits}
-	globalChanged := old != nil && (old.CAFile != cfg.CAFile || old.Limits != cfg.Limits)
-	for name, u := range h.servers {
-		if _, ok := cfg.Servers[name]; !ok {
-			h.log.Info("server removed from config", "server", name)
-			h.cancels[name]()
-			delete(h.servers, name)
-			delete(h.cancels, name)
-			_ = u
-		}
-	}
-	for name, sc := range cfg.Servers {
-		u := h.servers[name]
-		if u == nil {
-			u = newUpstream(name, sc, g, upstreamDeps{
-				tuning: h.opts.Tuning, log: h.log, notify: h.changed, creds: h.creds, home: h.opts.Home,
-				openBrowser: h.opts.OpenBrowser, noAutoLogin: h.opts.NoAutoLogin,
-				clientMetadataURL: h.opts.ClientMetadataURL, secrets: h.secrets,
-			})
-			uctx, cancel := context.WithCancel(h.runCtx)
-			h.servers[name] = u
-			h.cancels[name] = cancel
-			h.wg.Add(1)
-			go func() {
-				defer h.wg.Done()
-				u.run(uctx)
-				u.closeDownstreams()
-			}()
-			continue
-		}
-		oldSC, _ := u.config()
-		if globalChanged || !reflect.DeepEqual(oldSC, sc) {
-			h.log.Info("server config changed; rebuilding", "server", name)
-			u.reconfigure(sc, g)
-		}
-	}
-}
-
-// watchConfig polls the config file and applies edits. An invalid edit is
-// reported and the running config kept.
-func (h *Hub) watchConfig(ctx context.Context) {
-	t := time.NewTicker(h.opts.ReloadInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		b, err := os.ReadFile(h.opts.ConfigPath)
-		if err != nil {
-			continue
-		}
-		h.mu.Lock()
-		same := bytes.Equal(b, h.cfgHash)
-		h.mu.Unlock()
-		if same {
-			continue
-		}
-		cfg, err := config.Parse(h.opts.ConfigPath, b)
-		h.mu.Lock()
-		h.cfgHash = b
-		h.mu.Unlock()
-		if err != nil {
-			h.log.Error("config edit rejected; keeping the running config", "err", err)
-			h.mu.Lock()
-			h.cfgErr = err.Error()
-			h.mu.Unlock()
-			h.changed()
-			continue
-		}
-		h.log.Info("config reloaded")
-		h.apply(cfg)
-	}
-}
-
-// Reload applies the config file now (the watcher does it within a second).
-func (h *Hub) Reload() error {
-	b, err := os.ReadFile(h.opts.ConfigPath)
-	if err != nil {
-		return err
-	}
-	cfg, err := config.Parse(h.opts.ConfigPath, b)
-	if err != nil {
-		return err
-	}
-	h.mu.Lock()
-	h.cfgHash = b
-	h.mu.Unlock()
-	h.apply(cfg)
-	return nil
-}
-
 // Snapshot returns every server's status, sorted by name.
 func (h *Hub) Snapshot(withEvents bool) []ServerStatus {
 	h.mu.Lock()
@@ -515,13 +323,6 @@ func (h *Hub) Snapshot(withEvents bool) []ServerStatus {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
-}
-
-// ConfigError is the last rejected config edit, if any.
-func (h *Hub) ConfigError() string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.secrets.Scrub(h.cfgErr)
 }
 
 // Subscribe returns a channel that receives a value (coalesced) whenever
@@ -549,137 +350,6 @@ func (h *Hub) changed() {
 	}
 }
 
-// Reconnect rebuilds one server's session now ("" with all = every server).
-func (h *Hub) Reconnect(name string, all bool) error {
-	if all {
-		h.mu.Lock()
-		for _, u := range h.servers {
-			u.reconnect()
-		}
-		h.mu.Unlock()
-		return nil
-	}
-	u, err := h.server(name)
-	if err != nil {
-		return err
-	}
-	u.reconnect()
-	return nil
-}
-
-// Call sends one request to a server, as an IDE would, and returns the raw
-// response line's result, or for an error response a *CallError with its
-// code and the server's (or mcptray's) words.
-func (h *Hub) Call(ctx context.Context, name, method string, params json.RawMessage) (json.RawMessage, error) {
-	u, err := h.server(name)
-	if err != nil {
-		return nil, err
-	}
-	line := u.forward(ctx, nil, &jsonrpc.Message{JSONRPC: "2.0", ID: json.RawMessage("1"), Method: method, Params: params})
-	if line == nil {
-		return nil, ctx.Err()
-	}
-	m, err := jsonrpc.Parse(line)
-	if err != nil {
-		return nil, err
-	}
-	if m.Error != nil {
-		var e jsonrpc.Error
-		_ = json.Unmarshal(m.Error, &e)
-		ce := &CallError{Code: e.Code, Message: e.Message}
-		if e.Code == jsonrpc.CodeNeedsLogin {
-			ce.SigningIn = u.signingIn()
-		}
-		return nil, ce
-	}
-	return m.Result, nil
-}
-
-func (h *Hub) control(ctx context.Context, hello ipc.Hello) (json.RawMessage, error) {
-	switch hello.Op {
-	case ipc.OpPing:
-		return nil, nil
-	case ipc.OpStatus:
-		return json.Marshal(h.Status())
-	case ipc.OpReconnect:
-		return nil, h.Reconnect(hello.Server, hello.All)
-	case ipc.OpTools:
-		return h.Call(ctx, hello.Server, "tools/list", nil)
-	case ipc.OpCall:
-		args := hello.Args
-		if len(args) == 0 {
-			args = json.RawMessage("{}")
-		}
-		var probe map[string]json.RawMessage
-		if err := json.Unmarshal(args, &probe); err != nil {
-			return nil, fmt.Errorf("mcptray: tool arguments must be a JSON object: %v", err)
-		}
-		params, _ := json.Marshal(map[string]json.RawMessage{"name": mustJSON(hello.Tool), "arguments": args})
-		return h.Call(ctx, hello.Server, "tools/call", params)
-	case ipc.OpLogout:
-		lctx, cancel := context.WithTimeout(ctx, time.Minute)
-		defer cancel()
-		return nil, h.Logout(lctx, hello.Server)
-	case ipc.OpHandover:
-		if h.opts.Mode == "tray" {
-			return nil, errors.New("mcptray: this hub is the tray app; it does not hand over")
-		}
-		return nil, nil // handleConn hands over once the reply is written
-	case ipc.OpShow:
-		if h.opts.OnShow == nil {
-			return nil, errors.New("mcptray: this hub runs headless and has no window")
-		}
-		h.opts.OnShow()
-		return nil, nil
-	}
-	return nil, fmt.Errorf("mcptray: unknown request %q", hello.Op)
-}
-
-// StatusReport is the control API's status answer.
-type StatusReport struct {
-	Config            string         `json:"config"`
-	ConfigError       string         `json:"configError,omitempty"`
-	CredentialStore   string         `json:"credentialStore,omitempty"`
-	CredentialWarning string         `json:"credentialWarning,omitempty"`
-	Servers           []ServerStatus `json:"servers"`
-}
-
-// Status is the whole hub's status.
-func (h *Hub) Status() StatusReport {
-	st := StatusReport{Servers: h.Snapshot(true), ConfigError: h.ConfigError(), Config: h.opts.ConfigPath}
-	h.mu.Lock()
-	c := h.creds
-	h.mu.Unlock()
-	if c != nil {
-		st.CredentialStore, st.CredentialWarning = c.describe()
-	}
-	return st
-}
-
-// Login runs a browser sign-in for a server (joining one that runs) and
-// returns when it finished; onURL receives the URL to open by hand.
-func (h *Hub) Login(ctx context.Context, name string, onURL func(string)) error {
-	u, err := h.server(name)
-	if err != nil {
-		return err
-	}
-	return h.secrets.ScrubError(u.Login(ctx, onURL, true))
-}
-
-// Logout revokes and deletes a server's credentials.
-func (h *Hub) Logout(ctx context.Context, name string) error {
-	u, err := h.server(name)
-	if err != nil {
-		return err
-	}
-	return h.secrets.ScrubError(u.Logout(ctx))
-}
-
-func mustJSON(v any) json.RawMessage {
-	b, _ := json.Marshal(v)
-	return b
-}
-
 // closeDownstreams ends every attached IDE session (server removed or hub
 // stopping); bridges then re-attach or report.
 func (u *upstream) closeDownstreams() {
@@ -692,49 +362,4 @@ func (u *upstream) closeDownstreams() {
 	for _, d := range ds {
 		d.cancel()
 	}
-}
-
-// EditConfig changes the config file through fn, validates the result with
-// the same rules as loading, writes it atomically and applies it. Edits are
-// serialized across processes under the config's edit lock, and the file
-// is re-read under it, so other edits and edits made by hand meanwhile are
-// kept (see EditConfigFile, in configedit.go; fn may run more than once).
-func (h *Hub) EditConfig(fn func(*config.Config) error) error {
-	if err := config.Edit(h.opts.ConfigPath, fn); err != nil {
-		return err
-	}
-	return h.Reload()
-}
-
-// SetEnabled enables or disables a server in the config.
-func (h *Hub) SetEnabled(name string, enabled bool) error {
-	return h.EditConfig(func(c *config.Config) error {
-		sc, ok := c.Servers[name]
-		if !ok {
-			return fmt.Errorf("mcptray: no server named %q in %s", name, h.opts.ConfigPath)
-		}
-		sc.Disabled = !enabled
-		c.Servers[name] = sc
-		return nil
-	})
-}
-
-// loginOp runs a login for the control API: progress lines (the URL) while
-// it runs, then the final reply. The login stops if the client goes away.
-func (h *Hub) loginOp(ctx context.Context, hello ipc.Hello, reply func(ipc.Reply)) {
-	ctx, cancel := context.WithTimeout(ctx, auth.DefaultLoginTimeout)
-	defer cancel()
-	var mu sync.Mutex
-	err := h.Login(ctx, hello.Server, func(u string) {
-		mu.Lock()
-		defer mu.Unlock()
-		reply(ipc.Reply{OK: true, Progress: true, URL: u})
-	})
-	mu.Lock()
-	defer mu.Unlock()
-	if err != nil {
-		reply(ipc.Reply{Error: err.Error()})
-		return
-	}
-	reply(ipc.Reply{OK: true})
 }

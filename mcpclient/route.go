@@ -1,0 +1,306 @@
+package mcpclient
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/mcptray/mcptray/mcpclient/config"
+	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
+)
+
+// cancelCall handles notifications/cancelled from a downstream. It does
+// not block: the notification goes upstream from the supervisor's group.
+func (u *upstream) cancelCall(c *call, upKey string, reason json.RawMessage) {
+	c.cancel(errCancelledByClient)
+	u.mu.Lock()
+	s := c.sess
+	u.mu.Unlock()
+	if s != nil {
+		p := map[string]json.RawMessage{"requestId": json.RawMessage(upKey)}
+		if reason != nil {
+			p["reason"] = reason
+		}
+		pb, _ := json.Marshal(p)
+		u.bg.Go(func() {
+			ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
+			defer cancel()
+			if err := s.conn.Send(ctx, &jsonrpc.Message{JSONRPC: "2.0", Method: "notifications/cancelled", Params: pb}); err != nil {
+				u.log.Debug("forwarding cancel failed", "err", err)
+			}
+		})
+	}
+}
+
+// cancelUpstream sends notifications/cancelled for an upstream request.
+func (u *upstream) cancelUpstream(s *session, upKey, reason string) {
+	pb, _ := json.Marshal(map[string]any{"requestId": json.RawMessage(upKey), "reason": reason})
+	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
+	defer cancel()
+	_ = s.conn.Send(ctx, &jsonrpc.Message{JSONRPC: "2.0", Method: "notifications/cancelled", Params: pb})
+}
+
+// mapProgressToken swaps the downstream's progress token for one unique on
+// this upstream and records the route back.
+func (u *upstream) mapProgressToken(d *downstream, params json.RawMessage) (json.RawMessage, string) {
+	var p map[string]json.RawMessage
+	if err := json.Unmarshal(params, &p); err != nil {
+		return params, ""
+	}
+	var meta map[string]json.RawMessage
+	if err := json.Unmarshal(p["_meta"], &meta); err != nil || meta["progressToken"] == nil {
+		return params, ""
+	}
+	tok := strconv.Quote("mcptray-" + strconv.FormatInt(u.nextTok.Add(1), 10))
+	u.mu.Lock()
+	u.tokens[tok] = &progressRoute{ds: d, token: meta["progressToken"]}
+	u.mu.Unlock()
+	meta["progressToken"] = json.RawMessage(tok)
+	p["_meta"], _ = json.Marshal(meta)
+	out, err := json.Marshal(p)
+	if err != nil {
+		return params, tok
+	}
+	return out, tok
+}
+
+// inbound handles what the upstream sends on its own.
+func (u *upstream) inbound(s *session, m *jsonrpc.Message, related string) {
+	s.touch()
+	switch {
+	case m.IsRequest():
+		// Bounded: a server that floods requests gets the excess
+		// refused, not a goroutine each.
+		select {
+		case s.serverReqs <- struct{}{}:
+		default:
+			u.serverReqDrops.add(u.log)
+			return
+		}
+		if !u.bg.Go(func() {
+			defer func() { <-s.serverReqs }()
+			u.serverRequest(s, m, related)
+		}) {
+			<-s.serverReqs // the supervisor has stopped
+		}
+	case m.IsNotification():
+		u.serverNotification(s, m)
+	}
+}
+
+// maxServerRequests bounds the server→client requests of one session in
+// progress at once; each waits for an IDE's answer.
+const maxServerRequests = 64
+
+// serverRequest routes a server→client request (sampling, elicitation,
+// roots) to the downstream whose call it belongs to, else to one that
+// declared the capability, and sends the answer back upstream.
+func (u *upstream) serverRequest(s *session, m *jsonrpc.Message, related string) {
+	reply := func(result, errObj json.RawMessage) {
+		ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
+		defer cancel()
+		if err := s.conn.Send(ctx, &jsonrpc.Message{JSONRPC: "2.0", ID: m.ID, Result: result, Error: errObj}); err != nil {
+			u.log.Debug("answering a server request failed", "method", m.Method, "err", err)
+		}
+	}
+	if m.Method == "ping" {
+		reply(json.RawMessage("{}"), nil)
+		return
+	}
+	d := u.pickDownstream(m.Method, related)
+	if d == nil {
+		e, _ := json.Marshal(jsonrpc.Error{Code: jsonrpc.CodeMethodNotFound, Message: fmt.Sprintf("mcptray: no IDE attached to %q can answer %s right now", u.name, m.Method)})
+		reply(nil, e)
+		return
+	}
+	// An IDE that never answers holds the request no longer than one of
+	// its own would be held.
+	rctx, cancel := context.WithTimeout(s.ctx, time.Duration(u.limits().RequestTimeout)*time.Second)
+	defer cancel()
+	resp, err := d.request(rctx, m.Method, m.Params, jsonrpc.IDKey(m.ID), u)
+	if err != nil {
+		e, _ := json.Marshal(jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: fmt.Sprintf("mcptray: the IDE did not answer %s: %v", m.Method, err)})
+		reply(nil, e)
+		return
+	}
+	reply(resp.Result, resp.Error)
+}
+
+// capabilityFor names the client capability a server request needs.
+func capabilityFor(method string) string {
+	switch {
+	case method == "sampling/createMessage":
+		return "sampling"
+	case method == "elicitation/create":
+		return "elicitation"
+	case method == "roots/list":
+		return "roots"
+	}
+	return ""
+}
+
+func (u *upstream) pickDownstream(method, related string) *downstream {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if related != "" {
+		if c := u.inflight[related]; c != nil && c.ds != nil {
+			return c.ds
+		}
+	}
+	capName := capabilityFor(method)
+	var best *downstream
+	var bestActive bool
+	var bestAt time.Time
+	for d := range u.downstreams {
+		if capName != "" && !d.hasCapability(capName) {
+			continue
+		}
+		active, at := d.activity()
+		if best == nil || (active && !bestActive) || (active == bestActive && at.After(bestAt)) {
+			best, bestActive, bestAt = d, active, at
+		}
+	}
+	return best
+}
+
+func (u *upstream) serverNotification(s *session, m *jsonrpc.Message) {
+	switch m.Method {
+	case "notifications/progress":
+		var p map[string]json.RawMessage
+		if err := json.Unmarshal(m.Params, &p); err != nil {
+			return
+		}
+		u.mu.Lock()
+		r := u.tokens[jsonrpc.IDKey(p["progressToken"])]
+		u.mu.Unlock()
+		if r == nil {
+			return
+		}
+		p["progressToken"] = r.token
+		pb, _ := json.Marshal(p)
+		r.ds.notify(jsonrpc.EncodeRequest(nil, m.Method, pb))
+	case "notifications/cancelled":
+		var p struct {
+			RequestID json.RawMessage `json:"requestId"`
+		}
+		if json.Unmarshal(m.Params, &p) == nil {
+			u.mu.Lock()
+			ds := make([]*downstream, 0, len(u.downstreams))
+			for d := range u.downstreams {
+				ds = append(ds, d)
+			}
+			u.mu.Unlock()
+			for _, d := range ds {
+				d.cancelServerRequest(u, jsonrpc.IDKey(p.RequestID), m.Params)
+			}
+		}
+	case "notifications/tools/list_changed", "notifications/resources/list_changed", "notifications/prompts/list_changed":
+		u.broadcast(jsonrpc.EncodeRequest(nil, m.Method, m.Params))
+		if s.installed.Load() {
+			u.bg.Go(func() { u.refreshLists(s, false) })
+		}
+	case "notifications/resources/updated":
+		line := jsonrpc.EncodeRequest(nil, m.Method, m.Params)
+		subs := u.subscribers(uriOf(m.Params))
+		if len(subs) == 0 {
+			u.broadcast(line)
+			return
+		}
+		for _, d := range subs {
+			d.notify(line)
+		}
+	default:
+		u.broadcast(jsonrpc.EncodeRequest(nil, m.Method, m.Params))
+	}
+}
+
+// broadcast sends a notification line to every attached downstream.
+func (u *upstream) broadcast(line []byte) {
+	u.mu.Lock()
+	ds := make([]*downstream, 0, len(u.downstreams))
+	for d := range u.downstreams {
+		ds = append(ds, d)
+	}
+	u.mu.Unlock()
+	for _, d := range ds {
+		d.notify(line)
+	}
+}
+
+func (u *upstream) attach(d *downstream) {
+	u.mu.Lock()
+	u.downstreams[d] = struct{}{}
+	u.mu.Unlock()
+	u.notify()
+}
+
+func (u *upstream) detach(d *downstream) {
+	u.mu.Lock()
+	delete(u.downstreams, d)
+	u.mu.Unlock()
+	u.notify()
+}
+
+// initializeResult is what the hub answers an IDE's initialize with: the
+// upstream's capabilities, server info and instructions, with listChanged
+// promised so that rebuilds can announce new lists.
+func (u *upstream) initializeResult(ctx context.Context, requested string) json.RawMessage {
+	u.mu.Lock()
+	everUp := u.everUp
+	u.mu.Unlock()
+	if !everUp {
+		_, _ = u.acquire(ctx, time.Now().Add(u.tuning.FirstConnectWait))
+	}
+	u.mu.Lock()
+	var init json.RawMessage
+	if u.cur != nil {
+		init = u.cur.init
+	} else if u.lastInit != nil {
+		init = u.lastInit
+	}
+	u.mu.Unlock()
+
+	pv := config.SupportedProtocolVersions[0]
+	for _, v := range config.SupportedProtocolVersions {
+		if v == requested {
+			pv = v
+		}
+	}
+	var src map[string]json.RawMessage
+	_ = json.Unmarshal(init, &src)
+	caps := map[string]map[string]any{}
+	if init != nil {
+		var c map[string]map[string]any
+		_ = json.Unmarshal(src["capabilities"], &c)
+		for k, v := range c {
+			if v == nil {
+				v = map[string]any{}
+			}
+			caps[k] = v
+		}
+	} else {
+		caps["tools"] = map[string]any{}
+		caps["resources"] = map[string]any{"subscribe": true}
+		caps["prompts"] = map[string]any{}
+		caps["logging"] = map[string]any{}
+		caps["completions"] = map[string]any{}
+	}
+	for _, k := range []string{"tools", "resources", "prompts"} {
+		if caps[k] != nil {
+			caps[k]["listChanged"] = true
+		}
+	}
+	out := map[string]any{"protocolVersion": pv, "capabilities": caps}
+	if si := src["serverInfo"]; si != nil {
+		out["serverInfo"] = si
+	} else {
+		out["serverInfo"] = map[string]string{"name": u.name, "version": "unknown"}
+	}
+	if in := src["instructions"]; in != nil {
+		out["instructions"] = in
+	}
+	b, _ := json.Marshal(out)
+	return b
+}

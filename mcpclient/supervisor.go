@@ -1,0 +1,279 @@
+package mcpclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/mcptray/mcptray/mcpclient/config"
+	"github.com/mcptray/mcptray/mcpclient/transport"
+)
+
+// reconnect asks for an immediate rebuild. While a connect attempt runs it
+// does nothing: that attempt is the rebuild.
+func (u *upstream) reconnect() {
+	u.mu.Lock()
+	st := u.state
+	u.mu.Unlock()
+	if st == StateConnecting {
+		return
+	}
+	select {
+	case u.kick <- struct{}{}:
+	default:
+	}
+}
+
+// reconfigure swaps the server's config and rebuilds.
+func (u *upstream) reconfigure(cfg config.Server, g globalSettings) {
+	u.mu.Lock()
+	u.cfg, u.global = cfg, g
+	u.mu.Unlock()
+	u.sem.setMax(config.EffectiveLimits(cfg.Limits, g.Limits).MaxInFlight)
+	select {
+	case u.reconfCh <- struct{}{}:
+	default:
+	}
+}
+
+// run is the supervisor's outer loop: connect, serve until broken, decide
+// how long to wait, repeat. It returns when ctx ends, closing the session.
+func (u *upstream) run(ctx context.Context) {
+	u.mu.Lock()
+	u.runCtx = ctx
+	u.mu.Unlock()
+	attempt := 0
+	authRetried := false
+	immediate := true
+	why := ""
+	for ctx.Err() == nil {
+		cfg, g := u.config()
+		if cfg.Disabled {
+			u.setState(StateDisabled, "disabled in the config", time.Time{})
+			if !u.waitKick(ctx, 0) {
+				break
+			}
+			attempt, immediate = 0, true
+			continue
+		}
+		if !immediate {
+			attempt++
+			d := u.tuning.Backoff.Delay(attempt)
+			if ra := u.retryAfterHint(); ra > d {
+				d = min(ra, 5*time.Minute)
+			}
+			u.mu.Lock()
+			reason := u.lastErr
+			u.mu.Unlock()
+			u.setState(StateBackoff, reason, time.Now().Add(d))
+			if !u.waitKick(ctx, d) && ctx.Err() != nil {
+				break
+			}
+		}
+		u.drainKick()
+		u.setState(StateConnecting, u.connectReason(attempt, why), time.Time{})
+		s, err := u.connect(ctx, cfg, g)
+		why = ""
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			if errors.Is(err, errReconfigured) {
+				attempt, immediate = 0, true
+				continue
+			}
+			u.log.Warn("connect failed", "err", err)
+			var ae *transport.AuthError
+			var ce *transport.ConfigError
+			switch {
+			case errors.As(err, &ae) && ae.Status == http.StatusUnauthorized:
+				retry, rerr := u.afterUnauthorized(ctx, ae)
+				if retry && !authRetried {
+					authRetried, immediate = true, true
+					why = "token refreshed"
+					continue
+				}
+				if rerr != nil {
+					u.mu.Lock()
+					u.lastErr = u.scrub(describe(rerr))
+					u.mu.Unlock()
+					immediate = false
+					continue
+				}
+				u.setState(StateNeedsLogin, "the server requires a sign-in", time.Time{})
+				if !u.waitLogin(ctx) {
+					break
+				}
+				attempt, immediate, authRetried = 0, true, false
+			case errors.As(err, &ce):
+				u.setState(StateFailed, "bad config: "+err.Error()+"; fix the config file", time.Time{})
+				if !u.waitKick(ctx, 0) {
+					break
+				}
+				attempt, immediate = 0, true
+			default:
+				u.mu.Lock()
+				u.lastErr = u.scrub(describe(err))
+				u.mu.Unlock()
+				u.lastFailure.Store(&failureHint{err: err})
+				immediate = false
+			}
+			continue
+		}
+		authRetried = false
+		u.install(s)
+		reason, again := u.serve(ctx, s)
+		if ctx.Err() != nil {
+			u.stopping.Store(true)
+		}
+		u.uninstall(s, reason)
+		why = "rebuilding: " + describe(reason)
+		if ctx.Err() != nil {
+			break
+		}
+		lived := time.Since(s.started)
+		switch {
+		case again:
+			attempt, immediate = 0, true
+		case lived > 10*time.Second || s.served.Load():
+			// A session that worked gets an immediate rebuild; one that died
+			// before serving anything is flapping and backs off.
+			attempt, immediate = 0, true
+			u.lastFailure.Store(&failureHint{err: reason})
+		default:
+			u.lastFailure.Store(&failureHint{err: reason})
+			immediate = attempt == 0
+			if immediate {
+				attempt = 1
+			}
+		}
+		u.mu.Lock()
+		u.lastErr = u.scrub(describe(reason))
+		u.mu.Unlock()
+	}
+	u.stopping.Store(true)
+	// Every session is closed or draining (a drain ends with ctx): what
+	// the supervisor started ends with them.
+	u.bg.Wait()
+	u.mu.Lock()
+	u.stopped = true
+	u.mu.Unlock()
+}
+
+type failureHint struct{ err error }
+
+func (u *upstream) retryAfterHint() time.Duration {
+	h := u.lastFailure.Load()
+	if h == nil {
+		return 0
+	}
+	var se *transport.StatusError
+	if errors.As(h.err, &se) {
+		return se.RetryAfter
+	}
+	return 0
+}
+
+func (u *upstream) connectReason(attempt int, why string) string {
+	if attempt == 0 {
+		return why
+	}
+	if why == "" {
+		return fmt.Sprintf("attempt %d", attempt+1)
+	}
+	return fmt.Sprintf("attempt %d, %s", attempt+1, why)
+}
+
+// waitKick waits d (0 = forever) or until reconnect/reconfigure. It
+// returns false when ctx ended.
+func (u *upstream) waitKick(ctx context.Context, d time.Duration) bool {
+	var tc <-chan time.Time
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		tc = t.C
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-u.kick:
+	case <-u.reconfCh:
+	case <-tc:
+	}
+	return true
+}
+
+// waitLogin waits in needs_login for a sign-in (which kicks), a config
+// change, or credentials stored by another process.
+func (u *upstream) waitLogin(ctx context.Context) bool {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-u.kick:
+			return true
+		case <-u.reconfCh:
+			return true
+		case <-t.C:
+			if u.storedTokens(ctx) {
+				u.dropCachedToken()
+				u.log.Info("credentials appeared in the store; reconnecting")
+				return true
+			}
+		}
+	}
+}
+
+func (u *upstream) drainKick() {
+	select {
+	case <-u.kick:
+	default:
+	}
+}
+
+var errReconfigured = errors.New("config changed")
+
+// errRebuildAfterLogin is why a session is replaced after a sign-in: the
+// old one still works, so requests running on it may finish.
+var errRebuildAfterLogin = errors.New("signed in; using the new credentials")
+
+// serve waits until the session breaks, a rebuild is asked for, or ctx
+// ends. again reports a rebuild that should happen at once.
+func (u *upstream) serve(ctx context.Context, s *session) (reason error, again bool) {
+	t := time.NewTicker(max(u.tuning.ProbeInterval/4, 10*time.Millisecond))
+	defer t.Stop()
+	probing := make(chan error, 1)
+	inProbe := false
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err(), false
+		case <-s.conn.Done():
+			return s.conn.Err(), false
+		case <-s.broken.Done():
+			return s.broken.Err(), false
+		case <-u.kick:
+			if u.graceful.Swap(false) {
+				return errRebuildAfterLogin, true
+			}
+			return errors.New("reconnect requested"), true
+		case <-u.reconfCh:
+			return errors.New("config changed"), true
+		case err := <-probing:
+			inProbe = false
+			if err != nil {
+				return fmt.Errorf("health probe failed: %w", err), false
+			}
+		case <-t.C:
+			idle := time.Since(time.Unix(0, s.lastUsed.Load()))
+			if !inProbe && idle >= u.tuning.ProbeInterval {
+				inProbe = true
+				u.bg.Go(func() { probing <- u.ping(s) })
+			}
+		}
+	}
+}
