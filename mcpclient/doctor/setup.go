@@ -3,7 +3,9 @@ package doctor
 import (
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"runtime"
 	"strings"
@@ -99,4 +101,70 @@ func certName(c *x509.Certificate) string {
 		return c.Subject.Organization[0]
 	}
 	return c.Subject.String()
+}
+
+// proxyVars are the variables Go's http.ProxyFromEnvironment reads.
+var proxyVars = []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"}
+
+func checkProxyEnv(opts Options, add func(Finding)) {
+	var set []string
+	status, fix := Info, ""
+	for _, k := range proxyVars {
+		v, ok := opts.LookupEnv(k)
+		if !ok || v == "" {
+			continue
+		}
+		if !strings.HasPrefix(strings.ToLower(k), "no_") {
+			if _, err := parseProxy(v); err != nil {
+				add(Finding{Check: CheckProxyEnv, Status: Fail, Summary: fmt.Sprintf("%s=%q is not a proxy URL: %v", k, redactURL(v), err),
+					Fix: "set it to http://host:port (or http://user:password@host:port)"})
+				return
+			}
+			v = redactURL(v)
+		}
+		set = append(set, k+"="+v)
+	}
+	for _, k := range []string{"ALL_PROXY", "all_proxy"} {
+		if v := opts.getenv(k); v != "" && opts.getenv("HTTPS_PROXY") == "" && opts.getenv("https_proxy") == "" {
+			status = Warn
+			fix = fmt.Sprintf("%s is set, but mcptray (Go's HTTP client) ignores it: set HTTPS_PROXY (and HTTP_PROXY) to the proxy instead", k)
+		}
+	}
+	if opts.getenv("REQUEST_METHOD") != "" && opts.getenv("HTTP_PROXY") != "" {
+		status = Warn
+		fix = "REQUEST_METHOD is set (a CGI environment): Go then ignores HTTP_PROXY; unset REQUEST_METHOD"
+	}
+	if len(set) == 0 {
+		add(Finding{Check: CheckProxyEnv, Status: status, Summary: "no proxy variables set: connections go direct", Fix: fix})
+		return
+	}
+	add(Finding{Check: CheckProxyEnv, Status: status, Summary: strings.Join(set, " "), Fix: fix})
+}
+
+// parseProxy reads a proxy variable as Go does: a URL, http:// assumed.
+func parseProxy(v string) (*url.URL, error) {
+	u, err := url.Parse(v)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		if u2, err2 := url.Parse("http://" + v); err2 == nil && u2.Host != "" {
+			return u2, nil
+		}
+		if err == nil {
+			err = errors.New("no host")
+		}
+		return nil, err
+	}
+	switch u.Scheme {
+	case "http", "https", "socks5", "socks5h":
+		return u, nil
+	}
+	return nil, fmt.Errorf("unsupported scheme %q", u.Scheme)
+}
+
+// redactURL hides a password in a URL.
+func redactURL(v string) string {
+	u, err := url.Parse(v)
+	if err != nil || u.User == nil {
+		return v
+	}
+	return u.Redacted()
 }
