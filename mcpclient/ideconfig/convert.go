@@ -46,22 +46,11 @@ var benignKeys = map[string]bool{
 	"disabledTools": true, "gallery": true, "version": true, "name": true,
 }
 
+// convertRemote converts an entry that names a URL.
 func convertRemote(client string, fields map[string]any) (sc config.Server, notes []string, err error) {
-	var rawURL, urlKey string
-	for _, k := range []string{"httpUrl", "serverUrl", "url"} {
-		if v, ok := fields[k]; ok {
-			s, ok := v.(string)
-			if !ok {
-				return sc, nil, skipf("%q must be a string", k)
-			}
-			if rawURL != "" && s != rawURL {
-				return sc, nil, skipf("has both %q and %q with different URLs", urlKey, k)
-			}
-			rawURL, urlKey = s, k
-		}
-	}
-	if strings.TrimSpace(rawURL) == "" {
-		return sc, nil, skipf("has neither a command nor a url")
+	rawURL, urlKey, err := remoteURL(fields)
+	if err != nil {
+		return sc, nil, err
 	}
 	u, n, err := mapEnvRefs(client, rawURL)
 	if err != nil {
@@ -69,103 +58,14 @@ func convertRemote(client string, fields map[string]any) (sc config.Server, note
 	}
 	notes = append(notes, n...)
 	sc.URL = u
-
-	// Transport: explicit type, else what the URL key means.
-	sc.Transport = config.TransportAuto
-	switch urlKey {
-	case "httpUrl":
-		sc.Transport = config.TransportStreamable
-	case "url":
-		if client == "gemini-cli" {
-			sc.Transport = config.TransportSSE // Gemini CLI: url is the SSE endpoint
-		}
-		if client == "codex" {
-			sc.Transport = config.TransportStreamable // Codex speaks Streamable HTTP
-		}
+	t, err := remoteTransport(client, urlKey, fields)
+	sc.Transport = t
+	if err != nil {
+		return sc, notes, err
 	}
-	for _, k := range []string{"type", "transport"} {
-		v, ok := fields[k]
-		if !ok {
-			continue
-		}
-		s, _ := v.(string)
-		switch strings.ToLower(s) {
-		case "http", "streamable-http", "streamablehttp", "streamable_http", "streamable":
-			sc.Transport = config.TransportStreamable
-		case "sse":
-			sc.Transport = config.TransportSSE
-		case "auto":
-			sc.Transport = config.TransportAuto
-		case "stdio":
-			return sc, notes, skipf("is a stdio entry (%s %q) with a url", k, s)
-		default:
-			return sc, notes, skipf("%s %q is not http, sse or streamable-http", k, fmt.Sprint(v))
-		}
-	}
-
-	// Headers, in every spelling.
-	headers := map[string]string{}
-	addHeader := func(k, v string) error {
-		mv, n, err := mapEnvRefs(client, v)
-		if err != nil {
-			return skipf("header %s: %v", k, err)
-		}
-		notes = append(notes, n...)
-		for existing := range headers {
-			if strings.EqualFold(existing, k) {
-				return skipf("sets the header %s twice", k)
-			}
-		}
-		headers[k] = mv
-		return nil
-	}
-	for _, k := range []string{"headers", "http_headers"} {
-		v, ok := fields[k]
-		if !ok {
-			continue
-		}
-		m, ok := v.(map[string]any)
-		if !ok {
-			return sc, notes, skipf("%q must be an object of strings", k)
-		}
-		for _, hk := range sortedKeys(m) {
-			hv, ok := m[hk].(string)
-			if !ok {
-				return sc, notes, skipf("header %s must be a string", hk)
-			}
-			if err := addHeader(hk, hv); err != nil {
-				return sc, notes, err
-			}
-		}
-	}
-	if v, ok := fields["env_http_headers"]; ok {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return sc, notes, skipf(`"env_http_headers" must be an object of variable names`)
-		}
-		for _, hk := range sortedKeys(m) {
-			name, ok := m[hk].(string)
-			if !ok || !envNameRE.MatchString(name) {
-				return sc, notes, skipf("env_http_headers.%s must name an environment variable", hk)
-			}
-			if err := addHeader(hk, "${env:"+name+"}"); err != nil {
-				return sc, notes, err
-			}
-		}
-	}
-	if v, ok := fields["bearer_token_env_var"]; ok {
-		name, ok := v.(string)
-		if !ok || !envNameRE.MatchString(name) {
-			return sc, notes, skipf("bearer_token_env_var must name an environment variable")
-		}
-		if err := addHeader("Authorization", "Bearer ${env:"+name+"}"); err != nil {
-			return sc, notes, err
-		}
-	}
-	if v, ok := fields["bearer_token"].(string); ok {
-		if err := addHeader("Authorization", "Bearer "+v); err != nil {
-			return sc, notes, err
-		}
+	headers, err := remoteHeaders(client, fields, &notes)
+	if err != nil {
+		return sc, notes, err
 	}
 	if len(headers) > 0 {
 		sc.Headers = headers
@@ -192,6 +92,133 @@ func convertRemote(client string, fields map[string]any) (sc config.Server, note
 		notes = append(notes, "ignored: "+strings.Join(ignored, ", "))
 	}
 	return sc, notes, nil
+}
+
+// remoteURL finds the entry's URL and the key it is under.
+func remoteURL(fields map[string]any) (rawURL, urlKey string, err error) {
+	for _, k := range []string{"httpUrl", "serverUrl", "url"} {
+		if v, ok := fields[k]; ok {
+			s, ok := v.(string)
+			if !ok {
+				return "", "", skipf("%q must be a string", k)
+			}
+			if rawURL != "" && s != rawURL {
+				return "", "", skipf("has both %q and %q with different URLs", urlKey, k)
+			}
+			rawURL, urlKey = s, k
+		}
+	}
+	if strings.TrimSpace(rawURL) == "" {
+		return "", "", skipf("has neither a command nor a url")
+	}
+	return rawURL, urlKey, nil
+}
+
+// remoteTransport is the entry's transport: an explicit type, else what the
+// URL key means.
+func remoteTransport(client, urlKey string, fields map[string]any) (string, error) {
+	transport := config.TransportAuto
+	switch urlKey {
+	case "httpUrl":
+		transport = config.TransportStreamable
+	case "url":
+		if client == "gemini-cli" {
+			transport = config.TransportSSE // Gemini CLI: url is the SSE endpoint
+		}
+		if client == "codex" {
+			transport = config.TransportStreamable // Codex speaks Streamable HTTP
+		}
+	}
+	for _, k := range []string{"type", "transport"} {
+		v, ok := fields[k]
+		if !ok {
+			continue
+		}
+		s, _ := v.(string)
+		switch strings.ToLower(s) {
+		case "http", "streamable-http", "streamablehttp", "streamable_http", "streamable":
+			transport = config.TransportStreamable
+		case "sse":
+			transport = config.TransportSSE
+		case "auto":
+			transport = config.TransportAuto
+		case "stdio":
+			return transport, skipf("is a stdio entry (%s %q) with a url", k, s)
+		default:
+			return transport, skipf("%s %q is not http, sse or streamable-http", k, fmt.Sprint(v))
+		}
+	}
+	return transport, nil
+}
+
+// remoteHeaders collects the entry's headers, in every spelling: headers,
+// http_headers, env_http_headers, bearer_token_env_var and bearer_token.
+// Notes of the variable references it rewrites go to notes.
+func remoteHeaders(client string, fields map[string]any, notes *[]string) (map[string]string, error) {
+	headers := map[string]string{}
+	addHeader := func(k, v string) error {
+		mv, n, err := mapEnvRefs(client, v)
+		if err != nil {
+			return skipf("header %s: %v", k, err)
+		}
+		*notes = append(*notes, n...)
+		for existing := range headers {
+			if strings.EqualFold(existing, k) {
+				return skipf("sets the header %s twice", k)
+			}
+		}
+		headers[k] = mv
+		return nil
+	}
+	for _, k := range []string{"headers", "http_headers"} {
+		v, ok := fields[k]
+		if !ok {
+			continue
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, skipf("%q must be an object of strings", k)
+		}
+		for _, hk := range sortedKeys(m) {
+			hv, ok := m[hk].(string)
+			if !ok {
+				return nil, skipf("header %s must be a string", hk)
+			}
+			if err := addHeader(hk, hv); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if v, ok := fields["env_http_headers"]; ok {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, skipf(`"env_http_headers" must be an object of variable names`)
+		}
+		for _, hk := range sortedKeys(m) {
+			name, ok := m[hk].(string)
+			if !ok || !envNameRE.MatchString(name) {
+				return nil, skipf("env_http_headers.%s must name an environment variable", hk)
+			}
+			if err := addHeader(hk, "${env:"+name+"}"); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if v, ok := fields["bearer_token_env_var"]; ok {
+		name, ok := v.(string)
+		if !ok || !envNameRE.MatchString(name) {
+			return nil, skipf("bearer_token_env_var must name an environment variable")
+		}
+		if err := addHeader("Authorization", "Bearer ${env:"+name+"}"); err != nil {
+			return nil, err
+		}
+	}
+	if v, ok := fields["bearer_token"].(string); ok {
+		if err := addHeader("Authorization", "Bearer "+v); err != nil {
+			return nil, err
+		}
+	}
+	return headers, nil
 }
 
 func convertOAuth(o map[string]any, notes *[]string) *config.OAuth {

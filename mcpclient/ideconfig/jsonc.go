@@ -10,9 +10,9 @@ import (
 
 // This file is a small JSONC (JSON with comments and trailing commas, as VS
 // Code, Cursor and Windsurf read it) parser that keeps the byte offsets of
-// every value, and an editor that changes one object member by splicing
-// text. Everything outside the edited member stays byte-for-byte as it was:
-// comments, key order, indentation, line endings.
+// every value; jsonc_edit.go is the editor that changes one object member by
+// splicing text. Everything outside the edited member stays byte-for-byte as
+// it was: comments, key order, indentation, line endings.
 
 // jnode is one parsed JSON value and where it sits in the source.
 type jnode struct {

@@ -229,6 +229,8 @@ func (p *tparser) key() ([]string, error) {
 	}
 }
 
+// value parses one value at p.pos: a string, an array, an inline table or a
+// bare value.
 func (p *tparser) value(depth int) (any, error) {
 	if depth > maxDepth {
 		return nil, p.errf("nested too deeply")
@@ -248,71 +250,85 @@ func (p *tparser) value(depth int) (any, error) {
 		}
 		return p.literalString()
 	case '[':
-		p.pos++
-		arr := []any{}
-		for {
-			p.skipBlank()
-			if p.pos >= len(p.src) {
-				return nil, p.errf("unterminated array")
-			}
-			if p.src[p.pos] == ']' {
-				p.pos++
-				return arr, nil
-			}
-			v, err := p.value(depth + 1)
-			if err != nil {
-				return nil, err
-			}
-			arr = append(arr, v)
-			p.skipBlank()
-			if p.pos < len(p.src) && p.src[p.pos] == ',' {
-				p.pos++
-				continue
-			}
-			p.skipBlank()
-			if p.pos >= len(p.src) || p.src[p.pos] != ']' {
-				return nil, p.errf("expected ',' or ']' in an array")
-			}
-		}
+		return p.array(depth)
 	case '{':
-		p.pos++
-		tbl := map[string]any{}
-		for {
-			p.skipBlank()
-			if p.pos >= len(p.src) {
-				return nil, p.errf("unterminated inline table")
-			}
-			if p.src[p.pos] == '}' {
-				p.pos++
-				return tbl, nil
-			}
-			key, err := p.key()
-			if err != nil {
-				return nil, err
-			}
-			p.skipWS()
-			if p.pos >= len(p.src) || p.src[p.pos] != '=' {
-				return nil, p.errf("expected '=' in an inline table")
-			}
+		return p.inlineTable(depth)
+	}
+	return p.bareValue()
+}
+
+// array parses an array, at its '['.
+func (p *tparser) array(depth int) (any, error) {
+	p.pos++
+	arr := []any{}
+	for {
+		p.skipBlank()
+		if p.pos >= len(p.src) {
+			return nil, p.errf("unterminated array")
+		}
+		if p.src[p.pos] == ']' {
 			p.pos++
-			p.skipWS()
-			v, err := p.value(depth + 1)
-			if err != nil {
-				return nil, err
-			}
-			setPath(tbl, key, v)
-			p.skipBlank()
-			if p.pos < len(p.src) && p.src[p.pos] == ',' {
-				p.pos++
-				continue
-			}
-			p.skipBlank()
-			if p.pos >= len(p.src) || p.src[p.pos] != '}' {
-				return nil, p.errf("expected ',' or '}' in an inline table")
-			}
+			return arr, nil
+		}
+		v, err := p.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		arr = append(arr, v)
+		p.skipBlank()
+		if p.pos < len(p.src) && p.src[p.pos] == ',' {
+			p.pos++
+			continue
+		}
+		p.skipBlank()
+		if p.pos >= len(p.src) || p.src[p.pos] != ']' {
+			return nil, p.errf("expected ',' or ']' in an array")
 		}
 	}
-	// A bare value: boolean, number, date-time.
+}
+
+// inlineTable parses an inline table, at its '{'.
+func (p *tparser) inlineTable(depth int) (any, error) {
+	p.pos++
+	tbl := map[string]any{}
+	for {
+		p.skipBlank()
+		if p.pos >= len(p.src) {
+			return nil, p.errf("unterminated inline table")
+		}
+		if p.src[p.pos] == '}' {
+			p.pos++
+			return tbl, nil
+		}
+		key, err := p.key()
+		if err != nil {
+			return nil, err
+		}
+		p.skipWS()
+		if p.pos >= len(p.src) || p.src[p.pos] != '=' {
+			return nil, p.errf("expected '=' in an inline table")
+		}
+		p.pos++
+		p.skipWS()
+		v, err := p.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		setPath(tbl, key, v)
+		p.skipBlank()
+		if p.pos < len(p.src) && p.src[p.pos] == ',' {
+			p.pos++
+			continue
+		}
+		p.skipBlank()
+		if p.pos >= len(p.src) || p.src[p.pos] != '}' {
+			return nil, p.errf("expected ',' or '}' in an inline table")
+		}
+	}
+}
+
+// bareValue parses a bare value: boolean, number, date-time.
+func (p *tparser) bareValue() (any, error) {
 	start := p.pos
 	for p.pos < len(p.src) && strings.IndexByte("+-_.:0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", p.src[p.pos]) >= 0 {
 		p.pos++
