@@ -35,160 +35,200 @@ func (s *Server) buildTools(in *instance, names []string) []server.ServerTool {
 	return out
 }
 
+// tool is the tool called name: a built-in one (see DefaultTools), or one
+// that answers with its name.
 func (s *Server) tool(in *instance, name string) server.ServerTool {
 	switch name {
 	case "echo":
-		// Not mcp.NewTool: it presets InputSchema, and a Tool with both
-		// InputSchema and RawInputSchema fails to marshal.
-		t := mcp.NewToolWithRawSchema("echo", "Echoes its text argument.", json.RawMessage(EchoInputSchema))
-		t.RawOutputSchema = json.RawMessage(EchoOutputSchema)
-		return server.ServerTool{Tool: t, Handler: echoTool}
+		return echoToolDef()
 	case "slow":
-		return server.ServerTool{
-			Tool: mcp.NewTool("slow",
-				mcp.WithDescription("Sleeps ms milliseconds, honouring cancellation."),
-				mcp.WithNumber("ms", mcp.Description("milliseconds to sleep"), mcp.Required()),
-			),
-			Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-				ctx, done := in.toolContext(ctx)
-				defer done()
-				d := time.Duration(req.GetInt("ms", 0)) * time.Millisecond
-				t := time.NewTimer(d)
-				defer t.Stop()
+		return s.slowTool(in)
+	case "progress":
+		return s.progressTool(in)
+	case "sample":
+		return s.sampleTool(in)
+	case "elicit":
+		return s.elicitTool(in)
+	case "roots":
+		return s.rootsTool(in)
+	default:
+		return namedTool(name)
+	}
+}
+
+// echoToolDef is the echo tool, with the raw schemas EchoInputSchema and
+// EchoOutputSchema.
+func echoToolDef() server.ServerTool {
+	// Not mcp.NewTool: it presets InputSchema, and a Tool with both
+	// InputSchema and RawInputSchema fails to marshal.
+	t := mcp.NewToolWithRawSchema("echo", "Echoes its text argument.", json.RawMessage(EchoInputSchema))
+	t.RawOutputSchema = json.RawMessage(EchoOutputSchema)
+	return server.ServerTool{Tool: t, Handler: echoTool}
+}
+
+// slowTool sleeps ms milliseconds, honouring cancellation, and counts the
+// calls that were cancelled.
+func (s *Server) slowTool(in *instance) server.ServerTool {
+	return server.ServerTool{
+		Tool: mcp.NewTool("slow",
+			mcp.WithDescription("Sleeps ms milliseconds, honouring cancellation."),
+			mcp.WithNumber("ms", mcp.Description("milliseconds to sleep"), mcp.Required()),
+		),
+		Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			ctx, done := in.toolContext(ctx)
+			defer done()
+			d := time.Duration(req.GetInt("ms", 0)) * time.Millisecond
+			t := time.NewTimer(d)
+			defer t.Stop()
+			select {
+			case <-t.C:
+				return mcp.NewToolResultText(fmt.Sprintf("slept %v", d)), nil
+			case <-ctx.Done():
+				s.mu.Lock()
+				s.cancelled++
+				s.mu.Unlock()
+				return nil, ctx.Err()
+			}
+		},
+	}
+}
+
+// progressTool sends count notifications/progress for the request's
+// progressToken, one every ms.
+func (s *Server) progressTool(in *instance) server.ServerTool {
+	return server.ServerTool{
+		Tool: mcp.NewTool("progress",
+			mcp.WithDescription("Sends count notifications/progress (one every ms) for the request's progressToken, then returns."),
+			mcp.WithNumber("count", mcp.Description("number of notifications, default 3")),
+			mcp.WithNumber("ms", mcp.Description("pause between notifications, default 10")),
+		),
+		Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			ctx, done := in.toolContext(ctx)
+			defer done()
+			n := req.GetInt("count", 3)
+			pause := time.Duration(req.GetInt("ms", 10)) * time.Millisecond
+			var token mcp.ProgressToken
+			if req.Params.Meta != nil {
+				token = req.Params.Meta.ProgressToken
+			}
+			sent := 0
+			for i := 1; i <= n && token != nil; i++ {
+				err := in.mcp.SendNotificationToClient(ctx, string(mcp.MethodNotificationProgress), map[string]any{
+					"progressToken": token,
+					"progress":      i,
+					"total":         n,
+					"message":       fmt.Sprintf("step %d of %d", i, n),
+				})
+				if err != nil {
+					return mcp.NewToolResultErrorf("progress notification: %v", err), nil
+				}
+				sent++
+				t := time.NewTimer(pause)
 				select {
 				case <-t.C:
-					return mcp.NewToolResultText(fmt.Sprintf("slept %v", d)), nil
 				case <-ctx.Done():
-					s.mu.Lock()
-					s.cancelled++
-					s.mu.Unlock()
+					t.Stop()
 					return nil, ctx.Err()
 				}
-			},
-		}
-	case "progress":
-		return server.ServerTool{
-			Tool: mcp.NewTool("progress",
-				mcp.WithDescription("Sends count notifications/progress (one every ms) for the request's progressToken, then returns."),
-				mcp.WithNumber("count", mcp.Description("number of notifications, default 3")),
-				mcp.WithNumber("ms", mcp.Description("pause between notifications, default 10")),
-			),
-			Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-				ctx, done := in.toolContext(ctx)
-				defer done()
-				n := req.GetInt("count", 3)
-				pause := time.Duration(req.GetInt("ms", 10)) * time.Millisecond
-				var token mcp.ProgressToken
-				if req.Params.Meta != nil {
-					token = req.Params.Meta.ProgressToken
-				}
-				sent := 0
-				for i := 1; i <= n && token != nil; i++ {
-					err := in.mcp.SendNotificationToClient(ctx, string(mcp.MethodNotificationProgress), map[string]any{
-						"progressToken": token,
-						"progress":      i,
-						"total":         n,
-						"message":       fmt.Sprintf("step %d of %d", i, n),
-					})
-					if err != nil {
-						return mcp.NewToolResultErrorf("progress notification: %v", err), nil
-					}
-					sent++
-					t := time.NewTimer(pause)
-					select {
-					case <-t.C:
-					case <-ctx.Done():
-						t.Stop()
-						return nil, ctx.Err()
-					}
-				}
-				return mcp.NewToolResultText(fmt.Sprintf("sent %d progress notifications", sent)), nil
-			},
-		}
-	case "sample":
-		return server.ServerTool{
-			Tool: mcp.NewTool("sample",
-				mcp.WithDescription("Asks the client to sample (sampling/createMessage) and returns the text it answered."),
-				mcp.WithString("prompt", mcp.Description("the user message"), mcp.Required()),
-			),
-			Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-				ctx, done := in.toolContext(ctx)
-				defer done()
-				if err := s.waitGetStream(ctx); err != nil {
-					return mcp.NewToolResultError(err.Error()), nil
-				}
-				res, err := in.mcp.RequestSampling(ctx, mcp.CreateMessageRequest{
-					CreateMessageParams: mcp.CreateMessageParams{
-						Messages: []mcp.SamplingMessage{{
-							Role:    mcp.RoleUser,
-							Content: mcp.NewTextContent(req.GetString("prompt", "")),
-						}},
-						MaxTokens: 100,
-					},
-				})
-				if err != nil {
-					return mcp.NewToolResultErrorf("sampling failed: %v", err), nil
-				}
-				return mcp.NewToolResultText(contentText(res.Content)), nil
-			},
-		}
-	case "elicit":
-		return server.ServerTool{
-			Tool: mcp.NewTool("elicit",
-				mcp.WithDescription("Asks the client for input (elicitation/create) and returns the action and content."),
-				mcp.WithString("message", mcp.Description("the question")),
-			),
-			Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-				ctx, done := in.toolContext(ctx)
-				defer done()
-				res, err := in.mcp.RequestElicitation(ctx, mcp.ElicitationRequest{
-					Params: mcp.ElicitationParams{
-						Message: req.GetString("message", "Your answer?"),
-						RequestedSchema: map[string]any{
-							"type": "object",
-							"properties": map[string]any{
-								"answer": map[string]any{"type": "string"},
-							},
-							"required": []string{"answer"},
+			}
+			return mcp.NewToolResultText(fmt.Sprintf("sent %d progress notifications", sent)), nil
+		},
+	}
+}
+
+// sampleTool asks the client to sample (sampling/createMessage).
+func (s *Server) sampleTool(in *instance) server.ServerTool {
+	return server.ServerTool{
+		Tool: mcp.NewTool("sample",
+			mcp.WithDescription("Asks the client to sample (sampling/createMessage) and returns the text it answered."),
+			mcp.WithString("prompt", mcp.Description("the user message"), mcp.Required()),
+		),
+		Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			ctx, done := in.toolContext(ctx)
+			defer done()
+			if err := s.waitGetStream(ctx); err != nil {
+				return mcp.NewToolResultError(err.Error()), nil
+			}
+			res, err := in.mcp.RequestSampling(ctx, mcp.CreateMessageRequest{
+				CreateMessageParams: mcp.CreateMessageParams{
+					Messages: []mcp.SamplingMessage{{
+						Role:    mcp.RoleUser,
+						Content: mcp.NewTextContent(req.GetString("prompt", "")),
+					}},
+					MaxTokens: 100,
+				},
+			})
+			if err != nil {
+				return mcp.NewToolResultErrorf("sampling failed: %v", err), nil
+			}
+			return mcp.NewToolResultText(contentText(res.Content)), nil
+		},
+	}
+}
+
+// elicitTool asks the client for input (elicitation/create).
+func (s *Server) elicitTool(in *instance) server.ServerTool {
+	return server.ServerTool{
+		Tool: mcp.NewTool("elicit",
+			mcp.WithDescription("Asks the client for input (elicitation/create) and returns the action and content."),
+			mcp.WithString("message", mcp.Description("the question")),
+		),
+		Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			ctx, done := in.toolContext(ctx)
+			defer done()
+			res, err := in.mcp.RequestElicitation(ctx, mcp.ElicitationRequest{
+				Params: mcp.ElicitationParams{
+					Message: req.GetString("message", "Your answer?"),
+					RequestedSchema: map[string]any{
+						"type": "object",
+						"properties": map[string]any{
+							"answer": map[string]any{"type": "string"},
 						},
+						"required": []string{"answer"},
 					},
-				})
-				if err != nil {
-					return mcp.NewToolResultErrorf("elicitation failed: %v", err), nil
-				}
-				content, _ := json.Marshal(res.Content)
-				return mcp.NewToolResultText(fmt.Sprintf("%s %s", res.Action, content)), nil
-			},
-		}
-	case "roots":
-		return server.ServerTool{
-			Tool: mcp.NewTool("roots",
-				mcp.WithDescription("Asks the client for its roots (roots/list) and returns their URIs, one a line."),
-			),
-			Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-				ctx, done := in.toolContext(ctx)
-				defer done()
-				if err := s.waitGetStream(ctx); err != nil {
-					return mcp.NewToolResultError(err.Error()), nil
-				}
-				res, err := in.mcp.RequestRoots(ctx, mcp.ListRootsRequest{})
-				if err != nil {
-					return mcp.NewToolResultErrorf("roots/list failed: %v", err), nil
-				}
-				uris := make([]string, 0, len(res.Roots))
-				for _, r := range res.Roots {
-					uris = append(uris, r.URI)
-				}
-				return mcp.NewToolResultText(strings.Join(uris, "\n")), nil
-			},
-		}
-	default:
-		return server.ServerTool{
-			Tool: mcp.NewTool(name, mcp.WithDescription("A tool added by SetTools; answers with its name.")),
-			Handler: func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-				return mcp.NewToolResultText(name), nil
-			},
-		}
+				},
+			})
+			if err != nil {
+				return mcp.NewToolResultErrorf("elicitation failed: %v", err), nil
+			}
+			content, _ := json.Marshal(res.Content)
+			return mcp.NewToolResultText(fmt.Sprintf("%s %s", res.Action, content)), nil
+		},
+	}
+}
+
+// rootsTool asks the client for its roots (roots/list).
+func (s *Server) rootsTool(in *instance) server.ServerTool {
+	return server.ServerTool{
+		Tool: mcp.NewTool("roots",
+			mcp.WithDescription("Asks the client for its roots (roots/list) and returns their URIs, one a line."),
+		),
+		Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			ctx, done := in.toolContext(ctx)
+			defer done()
+			if err := s.waitGetStream(ctx); err != nil {
+				return mcp.NewToolResultError(err.Error()), nil
+			}
+			res, err := in.mcp.RequestRoots(ctx, mcp.ListRootsRequest{})
+			if err != nil {
+				return mcp.NewToolResultErrorf("roots/list failed: %v", err), nil
+			}
+			uris := make([]string, 0, len(res.Roots))
+			for _, r := range res.Roots {
+				uris = append(uris, r.URI)
+			}
+			return mcp.NewToolResultText(strings.Join(uris, "\n")), nil
+		},
+	}
+}
+
+// namedTool is a tool added by SetTools that answers with its own name.
+func namedTool(name string) server.ServerTool {
+	return server.ServerTool{
+		Tool: mcp.NewTool(name, mcp.WithDescription("A tool added by SetTools; answers with its name.")),
+		Handler: func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return mcp.NewToolResultText(name), nil
+		},
 	}
 }
 
