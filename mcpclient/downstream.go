@@ -39,24 +39,11 @@ type downstream struct {
 
 	nextReq atomic.Int64
 
+	// mu guards what the IDE declared and did; its requests in flight,
+	// subscriptions and the server's requests to it are the router's.
 	mu         sync.Mutex
-	calls      map[string]dsCall // downstream id → call upstream
-	serverReqs map[string]*serverReq
 	caps       map[string]json.RawMessage
-	subs       map[string]bool // resource URIs this IDE subscribed to
 	lastActive time.Time
-}
-
-type dsCall struct {
-	upKey string
-	c     *call
-}
-
-// serverReq is a server→client request forwarded to this downstream.
-type serverReq struct {
-	up    *upstream
-	upKey string // the upstream's id for it
-	ch    chan *jsonrpc.Message
 }
 
 // Bounds of one IDE's session: lines and bytes waiting for the IDE to
@@ -71,11 +58,9 @@ func newDownstream(ctx context.Context, up *upstream, conn net.Conn, log *slog.L
 	ctx, cancel := context.WithCancel(ctx)
 	return &downstream{
 		up: up, conn: conn, log: log, ctx: ctx, cancel: cancel,
-		out:        newLineQueue(outQueueLines, outQueueBytes),
-		slots:      make(chan struct{}, dsMaxRequests),
-		maxMsg:     up.limits().MaxMessageSize,
-		calls:      map[string]dsCall{},
-		serverReqs: map[string]*serverReq{},
+		out:    newLineQueue(outQueueLines, outQueueBytes),
+		slots:  make(chan struct{}, dsMaxRequests),
+		maxMsg: up.limits().MaxMessageSize,
 	}
 }
 
@@ -83,7 +68,6 @@ func newDownstream(ctx context.Context, up *upstream, conn net.Conn, log *slog.L
 func (d *downstream) serve(r *bufio.Reader) {
 	d.up.attach(d)
 	defer d.up.detach(d)
-	defer d.up.dropAllSubs(d)
 	d.wg.Add(1)
 	go d.writeLoop()
 	closed := make(chan struct{})
@@ -277,11 +261,7 @@ func (d *downstream) handle(line []byte) {
 	case m.IsNotification():
 		d.notification(m)
 	case m.IsResponse():
-		d.mu.Lock()
-		sr := d.serverReqs[jsonrpc.IDKey(m.ID)]
-		delete(d.serverReqs, jsonrpc.IDKey(m.ID))
-		d.mu.Unlock()
-		if sr != nil {
+		if sr := d.up.router.takeServerReq(d, jsonrpc.IDKey(m.ID)); sr != nil {
 			sr.ch <- m
 		}
 	default:
@@ -334,17 +314,12 @@ func (d *downstream) notification(m *jsonrpc.Message) {
 		if json.Unmarshal(m.Params, &p) != nil {
 			return
 		}
-		d.mu.Lock()
-		dc, ok := d.calls[jsonrpc.IDKey(p.RequestID)]
-		d.mu.Unlock()
-		if ok {
-			d.up.cancelCall(dc.c, dc.upKey, p.Reason)
+		if c := d.up.router.byIDEID(d, p.RequestID); c != nil {
+			d.up.cancelCall(c, p.Reason)
 		}
 		return
 	}
-	d.up.mu.Lock()
-	s := d.up.cur
-	d.up.mu.Unlock()
+	s := d.up.current()
 	if s == nil {
 		return
 	}
@@ -371,18 +346,6 @@ func (d *downstream) notification(m *jsonrpc.Message) {
 	}()
 }
 
-func (d *downstream) trackCall(id json.RawMessage, upKey string, c *call) {
-	d.mu.Lock()
-	d.calls[jsonrpc.IDKey(id)] = dsCall{upKey: upKey, c: c}
-	d.mu.Unlock()
-}
-
-func (d *downstream) untrackCall(id json.RawMessage) {
-	d.mu.Lock()
-	delete(d.calls, jsonrpc.IDKey(id))
-	d.mu.Unlock()
-}
-
 func (d *downstream) hasCapability(name string) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -390,27 +353,20 @@ func (d *downstream) hasCapability(name string) bool {
 	return ok
 }
 
-// activity reports whether the downstream has calls in flight and when it
-// last sent a request.
-func (d *downstream) activity() (bool, time.Time) {
+// lastRequest is when the IDE last sent a request.
+func (d *downstream) lastRequest() time.Time {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return len(d.calls) > 0, d.lastActive
+	return d.lastActive
 }
 
 // request sends a server→client request to the IDE and waits for its
 // answer.
-func (d *downstream) request(ctx context.Context, method string, params json.RawMessage, upKey string, up *upstream) (*jsonrpc.Message, error) {
+func (d *downstream) request(ctx context.Context, method string, params json.RawMessage, upKey string) (*jsonrpc.Message, error) {
 	id := json.RawMessage(strconv.Quote("mcptray-s" + strconv.FormatInt(d.nextReq.Add(1), 10)))
-	sr := &serverReq{up: up, upKey: upKey, ch: make(chan *jsonrpc.Message, 1)}
-	d.mu.Lock()
-	d.serverReqs[jsonrpc.IDKey(id)] = sr
-	d.mu.Unlock()
-	defer func() {
-		d.mu.Lock()
-		delete(d.serverReqs, jsonrpc.IDKey(id))
-		d.mu.Unlock()
-	}()
+	sr := &serverReq{upKey: upKey, ch: make(chan *jsonrpc.Message, 1)}
+	d.up.router.addServerReq(d, jsonrpc.IDKey(id), sr)
+	defer d.up.router.takeServerReq(d, jsonrpc.IDKey(id))
 	d.write(jsonrpc.EncodeRequest(id, method, params))
 	select {
 	case r := <-sr.ch:
@@ -425,19 +381,9 @@ func (d *downstream) request(ctx context.Context, method string, params json.Raw
 	}
 }
 
-// cancelServerRequest passes the upstream's cancel of its own request on.
-func (d *downstream) cancelServerRequest(up *upstream, upKey string, params json.RawMessage) {
-	d.mu.Lock()
-	var hubID string
-	for k, sr := range d.serverReqs {
-		if sr.up == up && sr.upKey == upKey {
-			hubID = k
-		}
-	}
-	d.mu.Unlock()
-	if hubID == "" {
-		return
-	}
+// cancelServerRequest passes the upstream's cancel of its own request
+// (hubID, as the IDE knows it) on.
+func (d *downstream) cancelServerRequest(hubID string, params json.RawMessage) {
 	var p map[string]json.RawMessage
 	if json.Unmarshal(params, &p) != nil {
 		return

@@ -160,40 +160,23 @@ func (u *upstream) forward(ctx context.Context, d *downstream, m *jsonrpc.Messag
 	start := time.Now()
 	limits := u.limits()
 	upID := jsonrpc.IntID(u.nextID.Add(1))
-	upKey := jsonrpc.IDKey(upID)
-	params := m.Params
-	if d != nil && bytes.Contains(params, []byte(`"progressToken"`)) {
-		var tokKey string
-		params, tokKey = u.mapProgressToken(d, params)
-		if tokKey != "" {
-			defer func() {
-				u.mu.Lock()
-				delete(u.tokens, tokKey)
-				u.mu.Unlock()
-			}()
-		}
-	}
-	req := &jsonrpc.Message{JSONRPC: "2.0", ID: upID, Method: m.Method, Params: params}
 	cctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	// The request's one home: the router indexes it by both ids and its
+	// progress token until it is answered.
+	c := &call{ds: d, dsID: m.ID, upKey: jsonrpc.IDKey(upID), method: m.Method, cancel: cancel}
+	u.router.begin(c)
+	defer u.router.end(c)
+	params := m.Params
+	if d != nil && bytes.Contains(params, []byte(`"progressToken"`)) {
+		params = u.mapProgressToken(c, params)
+	}
+	req := &jsonrpc.Message{JSONRPC: "2.0", ID: upID, Method: m.Method, Params: params}
 	// The whole request, held or queued time included, is bounded; the
 	// IDE's notifications/cancelled ends it sooner.
 	timeout := time.Duration(limits.RequestTimeout) * time.Second
 	timer := time.AfterFunc(timeout, func() { cancel(errRequestTimedOut) })
 	defer timer.Stop()
-	c := &call{ds: d, dsID: m.ID, method: m.Method, cancel: cancel}
-	u.mu.Lock()
-	u.inflight[upKey] = c
-	u.mu.Unlock()
-	if d != nil {
-		d.trackCall(m.ID, upKey, c)
-		defer d.untrackCall(m.ID)
-	}
-	defer func() {
-		u.mu.Lock()
-		delete(u.inflight, upKey)
-		u.mu.Unlock()
-	}()
 	timedOut := func() []byte {
 		return u.errorLine(m.ID, jsonrpc.CodeRequestTimeout, fmt.Sprintf("mcptray: server %q did not answer %s within %s (requestTimeout in the mcptray config); mcptray cancelled it", u.name, m.Method, timeout))
 	}
@@ -216,9 +199,7 @@ func (u *upstream) forward(ctx context.Context, d *downstream, m *jsonrpc.Messag
 			code, text := u.unavailableText(err)
 			return u.errorLine(m.ID, code, text)
 		}
-		u.mu.Lock()
-		c.sess = s
-		u.mu.Unlock()
+		u.router.setSession(c, s)
 		// At most maxInFlight requests to the server at once, taken in
 		// turn across IDEs.
 		if err := u.sem.acquire(cctx, owner); err != nil {
@@ -242,11 +223,11 @@ func (u *upstream) forward(ctx context.Context, d *downstream, m *jsonrpc.Messag
 		}
 		if cctx.Err() != nil {
 			if errors.Is(cause, errRequestTimedOut) {
-				u.bg.Go(func() { u.cancelUpstream(s, upKey, "timed out in mcptray") })
+				u.bg.Go(func() { u.cancelUpstream(s, c.upKey, "timed out in mcptray") })
 				return timedOut()
 			}
 			// The IDE went away mid-call: tell the upstream, as it would have.
-			u.bg.Go(func() { u.cancelUpstream(s, upKey, "the IDE disconnected") })
+			u.bg.Go(func() { u.cancelUpstream(s, c.upKey, "the IDE disconnected") })
 			return nil
 		}
 		if tl, ok := transport.IsTooLarge(err); ok {

@@ -353,13 +353,7 @@ func (h *Hub) changed() {
 // closeDownstreams ends every attached IDE session (server removed or hub
 // stopping); bridges then re-attach or report.
 func (u *upstream) closeDownstreams() {
-	u.mu.Lock()
-	ds := make([]*downstream, 0, len(u.downstreams))
-	for d := range u.downstreams {
-		ds = append(ds, d)
-	}
-	u.mu.Unlock()
-	for _, d := range ds {
+	for _, d := range u.router.ides() {
 		d.cancel()
 	}
 }

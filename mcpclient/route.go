@@ -13,13 +13,10 @@ import (
 
 // cancelCall handles notifications/cancelled from a downstream. It does
 // not block: the notification goes upstream from the supervisor's group.
-func (u *upstream) cancelCall(c *call, upKey string, reason json.RawMessage) {
+func (u *upstream) cancelCall(c *call, reason json.RawMessage) {
 	c.cancel(errCancelledByClient)
-	u.mu.Lock()
-	s := c.sess
-	u.mu.Unlock()
-	if s != nil {
-		p := map[string]json.RawMessage{"requestId": json.RawMessage(upKey)}
+	if s := u.router.sessionOf(c); s != nil {
+		p := map[string]json.RawMessage{"requestId": json.RawMessage(c.upKey)}
 		if reason != nil {
 			p["reason"] = reason
 		}
@@ -42,28 +39,26 @@ func (u *upstream) cancelUpstream(s *session, upKey, reason string) {
 	_ = s.conn.Send(ctx, &jsonrpc.Message{JSONRPC: "2.0", Method: "notifications/cancelled", Params: pb})
 }
 
-// mapProgressToken swaps the downstream's progress token for one unique on
-// this upstream and records the route back.
-func (u *upstream) mapProgressToken(d *downstream, params json.RawMessage) (json.RawMessage, string) {
+// mapProgressToken swaps the IDE's progress token in a request's params
+// for one unique on this upstream, and records the route back on c.
+func (u *upstream) mapProgressToken(c *call, params json.RawMessage) json.RawMessage {
 	var p map[string]json.RawMessage
 	if err := json.Unmarshal(params, &p); err != nil {
-		return params, ""
+		return params
 	}
 	var meta map[string]json.RawMessage
 	if err := json.Unmarshal(p["_meta"], &meta); err != nil || meta["progressToken"] == nil {
-		return params, ""
+		return params
 	}
 	tok := strconv.Quote("mcptray-" + strconv.FormatInt(u.nextTok.Add(1), 10))
-	u.mu.Lock()
-	u.tokens[tok] = &progressRoute{ds: d, token: meta["progressToken"]}
-	u.mu.Unlock()
+	u.router.setToken(c, meta["progressToken"], tok)
 	meta["progressToken"] = json.RawMessage(tok)
 	p["_meta"], _ = json.Marshal(meta)
 	out, err := json.Marshal(p)
 	if err != nil {
-		return params, tok
+		return params
 	}
-	return out, tok
+	return out
 }
 
 // inbound handles what the upstream sends on its own.
@@ -119,7 +114,7 @@ func (u *upstream) serverRequest(s *session, m *jsonrpc.Message, related string)
 	// its own would be held.
 	rctx, cancel := context.WithTimeout(s.ctx, time.Duration(u.limits().RequestTimeout)*time.Second)
 	defer cancel()
-	resp, err := d.request(rctx, m.Method, m.Params, jsonrpc.IDKey(m.ID), u)
+	resp, err := d.request(rctx, m.Method, m.Params, jsonrpc.IDKey(m.ID))
 	if err != nil {
 		e, _ := json.Marshal(jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: fmt.Sprintf("mcptray: the IDE did not answer %s: %v", m.Method, err)})
 		reply(nil, e)
@@ -142,22 +137,20 @@ func capabilityFor(method string) string {
 }
 
 func (u *upstream) pickDownstream(method, related string) *downstream {
-	u.mu.Lock()
-	defer u.mu.Unlock()
 	if related != "" {
-		if c := u.inflight[related]; c != nil && c.ds != nil {
-			return c.ds
+		if d := u.router.ideOf(related); d != nil {
+			return d
 		}
 	}
 	capName := capabilityFor(method)
 	var best *downstream
 	var bestActive bool
 	var bestAt time.Time
-	for d := range u.downstreams {
+	for _, d := range u.router.ides() {
 		if capName != "" && !d.hasCapability(capName) {
 			continue
 		}
-		active, at := d.activity()
+		active, at := u.router.busy(d), d.lastRequest()
 		if best == nil || (active && !bestActive) || (active == bestActive && at.After(bestAt)) {
 			best, bestActive, bestAt = d, active, at
 		}
@@ -172,28 +165,20 @@ func (u *upstream) serverNotification(s *session, m *jsonrpc.Message) {
 		if err := json.Unmarshal(m.Params, &p); err != nil {
 			return
 		}
-		u.mu.Lock()
-		r := u.tokens[jsonrpc.IDKey(p["progressToken"])]
-		u.mu.Unlock()
-		if r == nil {
+		d, tok := u.router.byToken(jsonrpc.IDKey(p["progressToken"]))
+		if d == nil {
 			return
 		}
-		p["progressToken"] = r.token
+		p["progressToken"] = tok
 		pb, _ := json.Marshal(p)
-		r.ds.notify(jsonrpc.EncodeRequest(nil, m.Method, pb))
+		d.notify(jsonrpc.EncodeRequest(nil, m.Method, pb))
 	case "notifications/cancelled":
 		var p struct {
 			RequestID json.RawMessage `json:"requestId"`
 		}
 		if json.Unmarshal(m.Params, &p) == nil {
-			u.mu.Lock()
-			ds := make([]*downstream, 0, len(u.downstreams))
-			for d := range u.downstreams {
-				ds = append(ds, d)
-			}
-			u.mu.Unlock()
-			for _, d := range ds {
-				d.cancelServerRequest(u, jsonrpc.IDKey(p.RequestID), m.Params)
+			for d, hubID := range u.router.serverReqsFor(jsonrpc.IDKey(p.RequestID)) {
+				d.cancelServerRequest(hubID, m.Params)
 			}
 		}
 	case "notifications/tools/list_changed", "notifications/resources/list_changed", "notifications/prompts/list_changed":
@@ -203,7 +188,7 @@ func (u *upstream) serverNotification(s *session, m *jsonrpc.Message) {
 		}
 	case "notifications/resources/updated":
 		line := jsonrpc.EncodeRequest(nil, m.Method, m.Params)
-		subs := u.subscribers(uriOf(m.Params))
+		subs := u.router.subscribers(uriOf(m.Params))
 		if len(subs) == 0 {
 			u.broadcast(line)
 			return
@@ -218,28 +203,22 @@ func (u *upstream) serverNotification(s *session, m *jsonrpc.Message) {
 
 // broadcast sends a notification line to every attached downstream.
 func (u *upstream) broadcast(line []byte) {
-	u.mu.Lock()
-	ds := make([]*downstream, 0, len(u.downstreams))
-	for d := range u.downstreams {
-		ds = append(ds, d)
-	}
-	u.mu.Unlock()
-	for _, d := range ds {
+	for _, d := range u.router.ides() {
 		d.notify(line)
 	}
 }
 
 func (u *upstream) attach(d *downstream) {
-	u.mu.Lock()
-	u.downstreams[d] = struct{}{}
-	u.mu.Unlock()
+	u.router.attach(d)
 	u.notify()
 }
 
+// detach forgets an IDE that went away; the server hears of subscriptions
+// no IDE holds any more.
 func (u *upstream) detach(d *downstream) {
-	u.mu.Lock()
-	delete(u.downstreams, d)
-	u.mu.Unlock()
+	for _, uri := range u.router.detach(d) {
+		u.sendBestEffort("resources/unsubscribe", map[string]string{"uri": uri})
+	}
 	u.notify()
 }
 

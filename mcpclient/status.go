@@ -90,12 +90,13 @@ func (u *upstream) setState(st State, reason string, next time.Time) {
 }
 
 func (u *upstream) status(withEvents bool) ServerStatus {
+	bridges := u.router.count()
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	st := ServerStatus{
 		Name: u.name, URL: u.scrub(u.cfg.URL), State: u.state, Since: u.since, LastError: u.scrub(u.lastErr),
 		NextAttempt: u.nextAt, Tools: u.counts[0], Resources: u.counts[1], Prompts: u.counts[2],
-		Bridges: len(u.downstreams), SessionsOpened: u.sessionsN, Disabled: u.cfg.Disabled,
+		Bridges: bridges, SessionsOpened: u.sessionsN, Disabled: u.cfg.Disabled,
 		ServerName: u.serverInfo.Name, ServerVersion: u.serverInfo.Version,
 		SignedIn: u.auth.signedIn,
 	}

@@ -99,35 +99,32 @@ type upstream struct {
 	reconfCh chan struct{}
 	// sem bounds the requests in flight to the server (maxInFlight).
 	sem *fairSem
+	// router ties the attached IDEs to the session (its own lock).
+	router *router
 	// serverReqDrops counts server requests refused for too many at once.
 	serverReqDrops dropLog
 
-	mu          sync.Mutex
-	cfg         config.Server
-	global      globalSettings
-	state       State
-	since       time.Time
-	downSince   time.Time // when the upstream last stopped being connected; zero while it is
-	lastErr     string
-	nextAt      time.Time
-	events      []Event
-	changed     chan struct{}
-	cur         *session
-	everUp      bool
-	gen         int
-	lastTrans   string // the transport that worked last, for auto
-	serverInfo  struct{ Name, Version string }
-	counts      [3]int
-	hashes      [3]string
-	sessionsN   int
-	inflight    map[string]*call // upstream id → call
-	tokens      map[string]*progressRoute
-	downstreams map[*downstream]struct{}
-	auth        authState
-	subs        map[string]int  // resource URI → IDEs subscribed
-	logLevel    json.RawMessage // the last logging/setLevel params
-	stopped     bool
-	lastInit    json.RawMessage
+	mu         sync.Mutex
+	cfg        config.Server
+	global     globalSettings
+	state      State
+	since      time.Time
+	downSince  time.Time // when the upstream last stopped being connected; zero while it is
+	lastErr    string
+	nextAt     time.Time
+	events     []Event
+	changed    chan struct{}
+	cur        *session
+	everUp     bool
+	gen        int
+	lastTrans  string // the transport that worked last, for auto
+	serverInfo struct{ Name, Version string }
+	counts     [3]int
+	hashes     [3]string
+	sessionsN  int
+	auth       authState
+	stopped    bool
+	lastInit   json.RawMessage
 }
 
 // globalSettings are config values shared by every server.
@@ -141,20 +138,6 @@ func (u *upstream) limits() config.Limits {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return config.EffectiveLimits(u.cfg.Limits, u.global.Limits)
-}
-
-// call is one downstream request in flight upstream.
-type call struct {
-	ds     *downstream
-	dsID   json.RawMessage
-	method string
-	sess   *session
-	cancel context.CancelCauseFunc
-}
-
-type progressRoute struct {
-	ds    *downstream
-	token json.RawMessage
 }
 
 // upstreamDeps is what a supervisor gets from its hub.
@@ -198,15 +181,12 @@ func newUpstream(name string, cfg config.Server, g globalSettings, deps upstream
 		serverReqDrops: dropLog{
 			msg: "the server sent more requests (sampling, elicitation, roots) than mcptray serves at once; dropped some",
 		},
-		cfg:         cfg,
-		global:      g,
-		state:       StateConnecting,
-		since:       time.Now(),
-		changed:     make(chan struct{}),
-		inflight:    map[string]*call{},
-		tokens:      map[string]*progressRoute{},
-		downstreams: map[*downstream]struct{}{},
-		subs:        map[string]int{},
+		cfg:     cfg,
+		global:  g,
+		state:   StateConnecting,
+		since:   time.Now(),
+		changed: make(chan struct{}),
+		router:  newRouter(),
 	}
 	if u.notify == nil {
 		u.notify = func() {}
@@ -218,4 +198,11 @@ func (u *upstream) config() (config.Server, globalSettings) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return u.cfg, u.global
+}
+
+// current is the live session, or nil.
+func (u *upstream) current() *session {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.cur
 }
