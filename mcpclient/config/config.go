@@ -273,111 +273,142 @@ func Parse(path string, b []byte) (*Config, error) {
 	return cfg, nil
 }
 
+// parseServer reads and checks one entry of mcpServers.
 func parseServer(path, name string, raw json.RawMessage) (Server, error) {
-	var sc Server
-	ferr := func(field, format string, args ...any) error {
-		return &FileError{Path: path, Server: name, Field: field, Msg: fmt.Sprintf(format, args...)}
-	}
+	p := &serverParser{path: path, name: name}
 	if !serverNameRE.MatchString(name) {
-		return sc, ferr("", "a server name must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+		return p.sc, p.ferr("", "a server name must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
 	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &fields); err != nil {
-		return sc, ferr("", "must be an object")
-	}
-	str := func(k string, dst *string) error {
-		if err := json.Unmarshal(fields[k], dst); err != nil {
-			return ferr(k, "must be a string")
-		}
-		return nil
+		return p.sc, p.ferr("", "must be an object")
 	}
 	for k, v := range fields {
-		var err error
-		switch k {
-		case "url":
-			err = str(k, &sc.URL)
-		case "transport", "type":
-			var t string
-			if err = str(k, &t); err == nil {
-				switch t {
-				case "auto", "streamable-http", "sse":
-				case "http", "streamableHttp", "streamable_http":
-					t = TransportStreamable
-				case "stdio":
-					err = ferr(k, "mcptray connects to remote servers only; run stdio servers from your IDE directly")
-				default:
-					err = ferr(k, "must be auto, streamable-http or sse (got %q)", t)
-				}
-				if err == nil {
-					if sc.Transport != "" && sc.Transport != t {
-						err = ferr(k, "contradicts the other transport setting")
-					}
-					sc.Transport = t
-				}
-			}
-		case "headers":
-			if err = json.Unmarshal(v, &sc.Headers); err != nil {
-				err = ferr(k, "must be an object of strings")
-				break
-			}
-			seen := map[string]string{}
-			for h, hv := range sc.Headers {
-				if prev, dup := seen[http.CanonicalHeaderKey(h)]; dup {
-					err = ferr(k+"."+h, "repeats header %q (header names ignore case)", prev)
-					break
-				}
-				seen[http.CanonicalHeaderKey(h)] = h
-				if !headerNameRE.MatchString(h) {
-					err = ferr(k+"."+h, "is not a valid HTTP header name")
-					break
-				}
-				if strings.ContainsAny(hv, "\r\n") {
-					err = ferr(k+"."+h, "must not contain line breaks")
-					break
-				}
-			}
-		case "oauth":
-			sc.OAuth, err = parseOAuth(path, name, v)
-		case "disabled":
-			if err = json.Unmarshal(v, &sc.Disabled); err != nil {
-				err = ferr(k, "must be true or false")
-			}
-		case "protocolVersion":
-			if err = str(k, &sc.ProtocolVersion); err == nil {
-				found := false
-				for _, p := range SupportedProtocolVersions {
-					found = found || p == sc.ProtocolVersion
-				}
-				if !found {
-					err = ferr(k, "must be one of %s (got %q)", strings.Join(SupportedProtocolVersions, ", "), sc.ProtocolVersion)
-				}
-			}
-		case "command", "args", "env", "cwd":
-			err = ferr(k, "mcptray connects to remote servers only (give a url); run stdio servers from your IDE directly")
-		default:
-			var ok bool
-			if ok, err = parseLimit(&sc.Limits, k, v); ok {
-				if err != nil {
-					err = ferr(k, "%v", err)
-				}
-				break
-			}
-			err = ferr(k, "unknown field (known: url, transport, headers, oauth, disabled, protocolVersion, %s)", strings.Join(limitKeys, ", "))
-		}
-		if err != nil {
-			return sc, err
+		if err := p.field(k, v); err != nil {
+			return p.sc, err
 		}
 	}
+	sc := p.sc
 	if sc.URL == "" {
-		return sc, ferr("url", "is required (the server's MCP endpoint, e.g. https://mcp.example.com/mcp)")
+		return sc, p.ferr("url", "is required (the server's MCP endpoint, e.g. https://mcp.example.com/mcp)")
 	}
 	if err := checkURL(sc.URL); err != nil {
-		return sc, ferr("url", "%v", err)
+		return sc, p.ferr("url", "%v", err)
 	}
 	if sc.Transport == "" {
 		sc.Transport = TransportAuto
 	}
 	return sc, nil
+}
+
+// serverParser reads the fields of one server entry into sc.
+type serverParser struct {
+	path, name string
+	sc         Server
+}
+
+// ferr is an error in one field of the entry.
+func (p *serverParser) ferr(field, format string, args ...any) error {
+	return &FileError{Path: p.path, Server: p.name, Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// str decodes a string field.
+func (p *serverParser) str(k string, v json.RawMessage, dst *string) error {
+	if err := json.Unmarshal(v, dst); err != nil {
+		return p.ferr(k, "must be a string")
+	}
+	return nil
+}
+
+// field reads one field of the entry.
+func (p *serverParser) field(k string, v json.RawMessage) error {
+	switch k {
+	case "url":
+		return p.str(k, v, &p.sc.URL)
+	case "transport", "type":
+		return p.transport(k, v)
+	case "headers":
+		return p.headers(k, v)
+	case "oauth":
+		var err error
+		p.sc.OAuth, err = parseOAuth(p.path, p.name, v)
+		return err
+	case "disabled":
+		if err := json.Unmarshal(v, &p.sc.Disabled); err != nil {
+			return p.ferr(k, "must be true or false")
+		}
+		return nil
+	case "protocolVersion":
+		return p.protocolVersion(k, v)
+	case "command", "args", "env", "cwd":
+		return p.ferr(k, "mcptray connects to remote servers only (give a url); run stdio servers from your IDE directly")
+	}
+	ok, err := parseLimit(&p.sc.Limits, k, v)
+	if !ok {
+		return p.ferr(k, "unknown field (known: url, transport, headers, oauth, disabled, protocolVersion, %s)", strings.Join(limitKeys, ", "))
+	}
+	if err != nil {
+		return p.ferr(k, "%v", err)
+	}
+	return nil
+}
+
+// transport reads "transport" or its alias "type"; the two must agree.
+func (p *serverParser) transport(k string, v json.RawMessage) error {
+	var t string
+	if err := p.str(k, v, &t); err != nil {
+		return err
+	}
+	switch t {
+	case "auto", "streamable-http", "sse":
+	case "http", "streamableHttp", "streamable_http":
+		t = TransportStreamable
+	case "stdio":
+		return p.ferr(k, "mcptray connects to remote servers only; run stdio servers from your IDE directly")
+	default:
+		return p.ferr(k, "must be auto, streamable-http or sse (got %q)", t)
+	}
+	if p.sc.Transport != "" && p.sc.Transport != t {
+		return p.ferr(k, "contradicts the other transport setting")
+	}
+	p.sc.Transport = t
+	return nil
+}
+
+// headers reads the headers: valid names, each once ignoring case, values
+// without line breaks.
+func (p *serverParser) headers(k string, v json.RawMessage) error {
+	if err := json.Unmarshal(v, &p.sc.Headers); err != nil {
+		return p.ferr(k, "must be an object of strings")
+	}
+	seen := map[string]string{}
+	for h, hv := range p.sc.Headers {
+		if prev, dup := seen[http.CanonicalHeaderKey(h)]; dup {
+			return p.ferr(k+"."+h, "repeats header %q (header names ignore case)", prev)
+		}
+		seen[http.CanonicalHeaderKey(h)] = h
+		if !headerNameRE.MatchString(h) {
+			return p.ferr(k+"."+h, "is not a valid HTTP header name")
+		}
+		if strings.ContainsAny(hv, "\r\n") {
+			return p.ferr(k+"."+h, "must not contain line breaks")
+		}
+	}
+	return nil
+}
+
+// protocolVersion reads a pinned protocol version, one of
+// SupportedProtocolVersions.
+func (p *serverParser) protocolVersion(k string, v json.RawMessage) error {
+	if err := p.str(k, v, &p.sc.ProtocolVersion); err != nil {
+		return err
+	}
+	for _, pv := range SupportedProtocolVersions {
+		if pv == p.sc.ProtocolVersion {
+			return nil
+		}
+	}
+	return p.ferr(k, "must be one of %s (got %q)", strings.Join(SupportedProtocolVersions, ", "), p.sc.ProtocolVersion)
 }
 
 func parseOAuth(path, name string, raw json.RawMessage) (*OAuth, error) {
