@@ -186,7 +186,7 @@ func (u *upstream) forward(ctx context.Context, d *downstream, m *jsonrpc.Messag
 	}
 
 	deadline := start.Add(u.tuning.HoldTimeout)
-	sessionRetries, lostRetries, authRetries := 0, 0, 0
+	var tries retries
 	for {
 		s, err := u.acquire(cctx, deadline)
 		if err != nil {
@@ -230,69 +230,10 @@ func (u *upstream) forward(ctx context.Context, d *downstream, m *jsonrpc.Messag
 			u.bg.Go(func() { u.cancelUpstream(s, c.upKey, "the IDE disconnected") })
 			return nil
 		}
-		if tl, ok := transport.IsTooLarge(err); ok {
-			// The answer is lost, the session is not.
-			return u.errorLine(m.ID, jsonrpc.CodeMessageTooLarge, fmt.Sprintf("mcptray: server %q answered %s with a message larger than the %s limit (maxMessageSize in the mcptray config); the answer was dropped", u.name, m.Method, jsonrpc.FormatSize(tl.Limit)))
+		line, again := u.afterFailure(cctx, s, m, err, &tries, deadline)
+		if !again {
+			return line
 		}
-		var sessErr *transport.SessionError
-		var authErr *transport.AuthError
-		var statusErr *transport.StatusError
-		switch {
-		case errors.As(err, &sessErr):
-			if sessErr.Status == 400 && u.ping(s) == nil {
-				// The session is alive: the 400 is about this request.
-				return u.errorLine(m.ID, jsonrpc.CodeInvalidRequest, fmt.Sprintf("mcptray: server %q rejected the request: %v", u.name, err))
-			}
-			s.fail(err)
-			if sessionRetries == 0 {
-				sessionRetries++
-				u.log.Info("session rejected; retrying on a new session", "method", m.Method, "status", sessErr.Status)
-				continue
-			}
-			return u.errorLine(m.ID, jsonrpc.CodeUpstreamUnavailable, fmt.Sprintf("mcptray: server %q rejected %s on a fresh session too: %v", u.name, m.Method, err))
-		case errors.As(err, &authErr) && authErr.Status == 401:
-			// The token was refused mid-session: the rebuild refreshes it
-			// (or finds that a sign-in is needed); retry once on it.
-			u.mu.Lock()
-			u.auth.challenge = authErr.WWWAuthenticate // scope and resource_metadata for a sign-in
-			u.mu.Unlock()
-			u.dropCachedToken()
-			s.fail(err)
-			if authRetries == 0 {
-				authRetries++
-				continue
-			}
-			code, text := u.unavailableText(&unavailableError{state: StateNeedsLogin})
-			return u.errorLine(m.ID, code, text)
-		case errors.As(err, &authErr) && insufficientScope(authErr):
-			if u.stepUp(authErr) {
-				return u.errorLine(m.ID, jsonrpc.CodeNeedsLogin, fmt.Sprintf("mcptray: server %q needs more permissions for %s; mcptray opened a browser window to grant them. Finish the sign-in there, then try again.", u.name, m.Method))
-			}
-			return u.errorLine(m.ID, jsonrpc.CodeNeedsLogin, fmt.Sprintf("mcptray: server %q refused %s for lack of permissions (insufficient_scope), and repeated sign-ins did not grant them. Check your account's access, then run `mcptray login %s`.", u.name, m.Method, u.name))
-		case errors.As(err, &authErr):
-			return u.errorLine(m.ID, jsonrpc.CodeInvalidRequest, fmt.Sprintf("mcptray: server %q refused %s: %v", u.name, m.Method, err))
-		case errors.As(err, &statusErr) && !statusErr.Temporary():
-			return u.errorLine(m.ID, jsonrpc.CodeInternalError, fmt.Sprintf("mcptray: server %q failed %s: %v", u.name, m.Method, err))
-		}
-		// The request failed. Only the session itself can say that it
-		// broke (a broken or garbled stream, a closed connection); a
-		// request's own network error or 5xx is checked with a ping
-		// first, so one reset in a burst does not tear down the session
-		// every IDE shares.
-		if sessionBroken(s, err) || u.checkSession(s) != nil {
-			s.fail(err)
-		}
-		if (idempotent(m.Method) || transport.NotSent(err)) && lostRetries < 3 && time.Now().Before(deadline) {
-			lostRetries++
-			u.log.Info("request failed; retrying", "method", m.Method, "err", err)
-			u.pauseBeforeRetry(cctx, s, err, lostRetries) // an ended ctx: acquire says so
-			continue
-		}
-		if !idempotent(m.Method) && !transport.NotSent(err) {
-			return u.errorLine(m.ID, jsonrpc.CodeLostInFlight, fmt.Sprintf("mcptray: the connection to server %q broke while %s was running (%v). It may or may not have completed; mcptray is reconnecting, so check and retry if needed.", u.name, m.Method, err))
-		}
-		code, text := u.unavailableText(&unavailableError{state: StateBackoff, reason: describe(err)})
-		return u.errorLine(m.ID, code, text)
 	}
 }
 
@@ -355,4 +296,76 @@ func (u *upstream) pauseBeforeRetry(ctx context.Context, s *session, err error, 
 	case <-t.C:
 	case <-ctx.Done():
 	}
+}
+
+// retries counts a request's retries by cause.
+type retries struct{ session, lost, auth int }
+
+// afterFailure decides what a failed Call means for the request: an error
+// line for the IDE, or again to send it once more (on this session, or
+// on the one the supervisor builds after s was failed).
+func (u *upstream) afterFailure(ctx context.Context, s *session, m *jsonrpc.Message, err error, tries *retries, deadline time.Time) (line []byte, again bool) {
+	if tl, ok := transport.IsTooLarge(err); ok {
+		// The answer is lost, the session is not.
+		return u.errorLine(m.ID, jsonrpc.CodeMessageTooLarge, fmt.Sprintf("mcptray: server %q answered %s with a message larger than the %s limit (maxMessageSize in the mcptray config); the answer was dropped", u.name, m.Method, jsonrpc.FormatSize(tl.Limit))), false
+	}
+	var sessErr *transport.SessionError
+	var authErr *transport.AuthError
+	var statusErr *transport.StatusError
+	switch {
+	case errors.As(err, &sessErr):
+		if sessErr.Status == 400 && u.ping(s) == nil {
+			// The session is alive: the 400 is about this request.
+			return u.errorLine(m.ID, jsonrpc.CodeInvalidRequest, fmt.Sprintf("mcptray: server %q rejected the request: %v", u.name, err)), false
+		}
+		s.fail(err)
+		if tries.session == 0 {
+			tries.session++
+			u.log.Info("session rejected; retrying on a new session", "method", m.Method, "status", sessErr.Status)
+			return nil, true
+		}
+		return u.errorLine(m.ID, jsonrpc.CodeUpstreamUnavailable, fmt.Sprintf("mcptray: server %q rejected %s on a fresh session too: %v", u.name, m.Method, err)), false
+	case errors.As(err, &authErr) && authErr.Status == 401:
+		// The token was refused mid-session: the rebuild refreshes it
+		// (or finds that a sign-in is needed); retry once on it.
+		u.mu.Lock()
+		u.auth.challenge = authErr.WWWAuthenticate // scope and resource_metadata for a sign-in
+		u.mu.Unlock()
+		u.dropCachedToken()
+		s.fail(err)
+		if tries.auth == 0 {
+			tries.auth++
+			return nil, true
+		}
+		code, text := u.unavailableText(&unavailableError{state: StateNeedsLogin})
+		return u.errorLine(m.ID, code, text), false
+	case errors.As(err, &authErr) && insufficientScope(authErr):
+		if u.stepUp(authErr) {
+			return u.errorLine(m.ID, jsonrpc.CodeNeedsLogin, fmt.Sprintf("mcptray: server %q needs more permissions for %s; mcptray opened a browser window to grant them. Finish the sign-in there, then try again.", u.name, m.Method)), false
+		}
+		return u.errorLine(m.ID, jsonrpc.CodeNeedsLogin, fmt.Sprintf("mcptray: server %q refused %s for lack of permissions (insufficient_scope), and repeated sign-ins did not grant them. Check your account's access, then run `mcptray login %s`.", u.name, m.Method, u.name)), false
+	case errors.As(err, &authErr):
+		return u.errorLine(m.ID, jsonrpc.CodeInvalidRequest, fmt.Sprintf("mcptray: server %q refused %s: %v", u.name, m.Method, err)), false
+	case errors.As(err, &statusErr) && !statusErr.Temporary():
+		return u.errorLine(m.ID, jsonrpc.CodeInternalError, fmt.Sprintf("mcptray: server %q failed %s: %v", u.name, m.Method, err)), false
+	}
+	// The request failed. Only the session itself can say that it
+	// broke (a broken or garbled stream, a closed connection); a
+	// request's own network error or 5xx is checked with a ping
+	// first, so one reset in a burst does not tear down the session
+	// every IDE shares.
+	if sessionBroken(s, err) || u.checkSession(s) != nil {
+		s.fail(err)
+	}
+	if (idempotent(m.Method) || transport.NotSent(err)) && tries.lost < 3 && time.Now().Before(deadline) {
+		tries.lost++
+		u.log.Info("request failed; retrying", "method", m.Method, "err", err)
+		u.pauseBeforeRetry(ctx, s, err, tries.lost) // an ended ctx: acquire says so
+		return nil, true
+	}
+	if !idempotent(m.Method) && !transport.NotSent(err) {
+		return u.errorLine(m.ID, jsonrpc.CodeLostInFlight, fmt.Sprintf("mcptray: the connection to server %q broke while %s was running (%v). It may or may not have completed; mcptray is reconnecting, so check and retry if needed.", u.name, m.Method, err)), false
+	}
+	code, text := u.unavailableText(&unavailableError{state: StateBackoff, reason: describe(err)})
+	return u.errorLine(m.ID, code, text), false
 }
