@@ -44,10 +44,7 @@ func (u *upstream) run(ctx context.Context) {
 	u.mu.Lock()
 	u.runCtx = ctx
 	u.mu.Unlock()
-	attempt := 0
-	authRetried := false
-	immediate := true
-	why := ""
+	st := runState{immediate: true}
 	for ctx.Err() == nil {
 		cfg, g := u.config()
 		if cfg.Disabled {
@@ -55,12 +52,12 @@ func (u *upstream) run(ctx context.Context) {
 			if !u.waitKick(ctx, 0) {
 				break
 			}
-			attempt, immediate = 0, true
+			st.attempt, st.immediate = 0, true
 			continue
 		}
-		if !immediate {
-			attempt++
-			d := u.tuning.Backoff.Delay(attempt)
+		if !st.immediate {
+			st.attempt++
+			d := u.tuning.Backoff.Delay(st.attempt)
 			if ra := u.retryAfterHint(); ra > d {
 				d = min(ra, 5*time.Minute)
 			}
@@ -73,85 +70,28 @@ func (u *upstream) run(ctx context.Context) {
 			}
 		}
 		u.drainKick()
-		u.setState(StateConnecting, u.connectReason(attempt, why), time.Time{})
+		u.setState(StateConnecting, u.connectReason(st.attempt, st.why), time.Time{})
 		s, err := u.connect(ctx, cfg, g)
-		why = ""
+		st.why = ""
 		if err != nil {
 			if ctx.Err() != nil {
 				break
 			}
-			if errors.Is(err, errReconfigured) {
-				attempt, immediate = 0, true
-				continue
-			}
-			u.log.Warn("connect failed", "err", err)
-			var ae *transport.AuthError
-			var ce *transport.ConfigError
-			switch {
-			case errors.As(err, &ae) && ae.Status == http.StatusUnauthorized:
-				retry, rerr := u.afterUnauthorized(ctx, ae)
-				if retry && !authRetried {
-					authRetried, immediate = true, true
-					why = "token refreshed"
-					continue
-				}
-				if rerr != nil {
-					u.mu.Lock()
-					u.lastErr = u.scrub(describe(rerr))
-					u.mu.Unlock()
-					immediate = false
-					continue
-				}
-				u.setState(StateNeedsLogin, "the server requires a sign-in", time.Time{})
-				if !u.waitLogin(ctx) {
-					break
-				}
-				attempt, immediate, authRetried = 0, true, false
-			case errors.As(err, &ce):
-				u.setState(StateFailed, "bad config: "+err.Error()+"; fix the config file", time.Time{})
-				if !u.waitKick(ctx, 0) {
-					break
-				}
-				attempt, immediate = 0, true
-			default:
-				u.mu.Lock()
-				u.lastErr = u.scrub(describe(err))
-				u.mu.Unlock()
-				u.lastFailure.Store(&failureHint{err: err})
-				immediate = false
-			}
+			u.afterConnectFailure(ctx, err, &st)
 			continue
 		}
-		authRetried = false
+		st.authRetried = false
 		u.install(s)
 		reason, again := u.serve(ctx, s)
 		if ctx.Err() != nil {
 			u.stopping.Store(true)
 		}
 		u.uninstall(s, reason)
-		why = "rebuilding: " + describe(reason)
+		st.why = "rebuilding: " + describe(reason)
 		if ctx.Err() != nil {
 			break
 		}
-		lived := time.Since(s.started)
-		switch {
-		case again:
-			attempt, immediate = 0, true
-		case lived > 10*time.Second || s.served.Load():
-			// A session that worked gets an immediate rebuild; one that died
-			// before serving anything is flapping and backs off.
-			attempt, immediate = 0, true
-			u.lastFailure.Store(&failureHint{err: reason})
-		default:
-			u.lastFailure.Store(&failureHint{err: reason})
-			immediate = attempt == 0
-			if immediate {
-				attempt = 1
-			}
-		}
-		u.mu.Lock()
-		u.lastErr = u.scrub(describe(reason))
-		u.mu.Unlock()
+		u.afterSession(s, reason, again, &st)
 	}
 	u.stopping.Store(true)
 	// Every session is closed or draining (a drain ends with ctx): what
@@ -159,6 +99,84 @@ func (u *upstream) run(ctx context.Context) {
 	u.bg.Wait()
 	u.mu.Lock()
 	u.stopped = true
+	u.mu.Unlock()
+}
+
+// runState is what the supervisor's loop carries from one attempt to the
+// next.
+type runState struct {
+	attempt     int    // connect attempts since the last good session
+	immediate   bool   // connect again without a backoff wait
+	authRetried bool   // a 401 on connect was answered with a refresh
+	why         string // the reason the next connect states
+}
+
+// afterConnectFailure decides what a failed connect leads to: a refresh
+// and an immediate retry, a sign-in wait, a permanent failure (bad
+// config), or a backoff.
+func (u *upstream) afterConnectFailure(ctx context.Context, err error, st *runState) {
+	if errors.Is(err, errReconfigured) {
+		st.attempt, st.immediate = 0, true
+		return
+	}
+	u.log.Warn("connect failed", "err", err)
+	var ae *transport.AuthError
+	var ce *transport.ConfigError
+	switch {
+	case errors.As(err, &ae) && ae.Status == http.StatusUnauthorized:
+		retry, rerr := u.afterUnauthorized(ctx, ae)
+		if retry && !st.authRetried {
+			st.authRetried, st.immediate = true, true
+			st.why = "token refreshed"
+			return
+		}
+		if rerr != nil {
+			u.mu.Lock()
+			u.lastErr = u.scrub(describe(rerr))
+			u.mu.Unlock()
+			st.immediate = false
+			return
+		}
+		u.setState(StateNeedsLogin, "the server requires a sign-in", time.Time{})
+		if !u.waitLogin(ctx) {
+			return
+		}
+		st.attempt, st.immediate, st.authRetried = 0, true, false
+	case errors.As(err, &ce):
+		u.setState(StateFailed, "bad config: "+err.Error()+"; fix the config file", time.Time{})
+		if !u.waitKick(ctx, 0) {
+			return
+		}
+		st.attempt, st.immediate = 0, true
+	default:
+		u.mu.Lock()
+		u.lastErr = u.scrub(describe(err))
+		u.mu.Unlock()
+		u.lastFailure.Store(&failureHint{err: err})
+		st.immediate = false
+	}
+}
+
+// afterSession decides how soon a session that ended is rebuilt.
+func (u *upstream) afterSession(s *session, reason error, again bool, st *runState) {
+	lived := time.Since(s.started)
+	switch {
+	case again:
+		st.attempt, st.immediate = 0, true
+	case lived > 10*time.Second || s.served.Load():
+		// A session that worked gets an immediate rebuild; one that died
+		// before serving anything is flapping and backs off.
+		st.attempt, st.immediate = 0, true
+		u.lastFailure.Store(&failureHint{err: reason})
+	default:
+		u.lastFailure.Store(&failureHint{err: reason})
+		st.immediate = st.attempt == 0
+		if st.immediate {
+			st.attempt = 1
+		}
+	}
+	u.mu.Lock()
+	u.lastErr = u.scrub(describe(reason))
 	u.mu.Unlock()
 }
 
