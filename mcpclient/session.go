@@ -19,11 +19,12 @@ import (
 
 // session is one live upstream connection plus what its initialize said.
 type session struct {
-	conn     transport.Conn
-	gen      int
-	init     json.RawMessage // the initialize result, raw
-	started  time.Time
-	lastUsed atomic.Int64 // unix nanos of the last successful exchange
+	conn      transport.Conn
+	transport string // config.TransportStreamable or config.TransportSSE
+	gen       int
+	init      json.RawMessage // the initialize result, raw
+	started   time.Time
+	lastUsed  atomic.Int64 // unix nanos of the last successful exchange
 	// installed is set once the session is the current one; before that
 	// (during initialize) init is not yet known.
 	installed atomic.Bool
@@ -168,7 +169,11 @@ func (u *upstream) connectWith(ctx context.Context, tname string, r config.Resol
 		}
 	}()
 	opts.Inbound = func(m *jsonrpc.Message, related string) { u.inbound(sess, m, related) }
-	var conn transport.Conn
+	// The concrete connection: its creator also sets the version.
+	var conn interface {
+		transport.Conn
+		SetProtocolVersion(string)
+	}
 	switch tname {
 	case config.TransportSSE:
 		c, err := transport.DialSSE(ctx, opts)
@@ -180,6 +185,10 @@ func (u *upstream) connectWith(ctx context.Context, tname string, r config.Resol
 		conn = transport.NewStreamable(opts)
 	}
 	sess.conn = conn
+	sess.transport = config.TransportStreamable
+	if tname == config.TransportSSE {
+		sess.transport = config.TransportSSE
+	}
 	initParams, _ := json.Marshal(map[string]any{
 		"protocolVersion": pv,
 		"capabilities": map[string]any{
@@ -240,9 +249,9 @@ func (u *upstream) install(s *session) {
 	u.lastInit = s.init
 	u.everUp = true
 	u.sessionsN++
-	u.lastTrans = s.conn.Transport()
+	u.lastTrans = s.transport
 	u.mu.Unlock()
-	u.log.Info("session up", "transport", s.conn.Transport(), "protocol", protocolOf(s.init))
+	u.log.Info("session up", "transport", s.transport, "protocol", protocolOf(s.init))
 	u.setState(StateConnected, "", time.Time{})
 	u.bg.Go(func() {
 		u.replaySessionState(s)
@@ -262,7 +271,7 @@ func (u *upstream) uninstall(s *session, reason error) {
 	u.log.Info("session down", "reason", describe(reason))
 	var se *transport.StreamError
 	drainable := errors.As(reason, &se) || errors.Is(reason, errRebuildAfterLogin)
-	if !drainable || s.conn.Busy() == 0 || u.stopping.Load() {
+	if !drainable || isClosed(s.conn.Idle()) || u.stopping.Load() {
 		s.cancel()
 		s.conn.Close()
 		return
@@ -277,7 +286,7 @@ func (u *upstream) uninstall(s *session, reason error) {
 		grace := time.NewTimer(drainGrace)
 		defer grace.Stop()
 	wait:
-		for s.conn.Busy() > 0 {
+		for !isClosed(s.conn.Idle()) {
 			select {
 			case <-s.conn.Idle():
 			case <-grace.C:

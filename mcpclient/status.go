@@ -101,7 +101,7 @@ func (u *upstream) status(withEvents bool) ServerStatus {
 		SignedIn: u.auth.signedIn,
 	}
 	if u.cur != nil {
-		st.Transport = u.cur.conn.Transport()
+		st.Transport = u.cur.transport
 		st.ProtocolVersion = protocolOf(u.cur.init)
 	} else {
 		st.Transport = u.lastTrans

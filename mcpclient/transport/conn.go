@@ -57,23 +57,18 @@ type Conn interface {
 	// Close ends the session (DELETE for Streamable HTTP) and every stream,
 	// and waits for the Conn's goroutines.
 	Close()
-	// Busy reports calls in flight.
-	Busy() int
 	// Idle is closed once no call is in flight (at once when none is); a
-	// call started after that makes Busy count again, and a later Idle
-	// returns a new channel.
+	// call started after that is not covered: a later Idle returns a new
+	// channel.
 	Idle() <-chan struct{}
 	// Done is closed when the session broke; Err says why.
 	Done() <-chan struct{}
 	Err() error
-	// SessionID is the server's session id ("" when it gave none).
-	SessionID() string
-	// Transport names the transport: Streamable or SSE.
-	Transport() string
-	// SetProtocolVersion sets the MCP-Protocol-Version header of the
-	// requests after initialize.
-	SetProtocolVersion(v string)
 }
+
+// Both transports also have, outside the interface, what only their
+// creator needs: SetProtocolVersion (the MCP-Protocol-Version header after
+// initialize), SessionID, Transport and Busy; StreamableConn has Listen.
 
 // Options is what both transports need.
 type Options struct {
