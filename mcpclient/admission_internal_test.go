@@ -18,7 +18,7 @@ import (
 // admissionEnv is what an admission row's setup and supervisor see.
 type admissionEnv struct {
 	t      *testing.T
-	u      *upstream
+	u      *supervisor
 	script *connScript
 	kicks  atomic.Int32 // kicks the stand-in supervisor took
 	cancel context.CancelFunc

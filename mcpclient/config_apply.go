@@ -40,7 +40,7 @@ func (h *Hub) apply(cfg *config.Config) {
 	for name, sc := range cfg.Servers {
 		u := h.servers[name]
 		if u == nil {
-			u = newUpstream(name, sc, g, upstreamDeps{
+			u = newSupervisor(name, sc, g, supervisorDeps{
 				tuning: h.opts.Tuning, log: h.log, notify: h.changed, creds: h.creds, home: h.opts.Home,
 				openBrowser: h.opts.OpenBrowser, noAutoLogin: h.opts.NoAutoLogin,
 				clientMetadataURL: h.opts.ClientMetadataURL, secrets: h.secrets,

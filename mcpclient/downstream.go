@@ -21,7 +21,7 @@ import (
 // downstream is one IDE's MCP session, reached through a bridge on the
 // hub's socket. The hub plays the MCP server for it.
 type downstream struct {
-	up     *upstream
+	up     *supervisor
 	conn   net.Conn
 	log    *slog.Logger
 	ctx    context.Context
@@ -54,7 +54,7 @@ const (
 	dsMaxRequests = 256
 )
 
-func newDownstream(ctx context.Context, up *upstream, conn net.Conn, log *slog.Logger) *downstream {
+func newDownstream(ctx context.Context, up *supervisor, conn net.Conn, log *slog.Logger) *downstream {
 	ctx, cancel := context.WithCancel(ctx)
 	return &downstream{
 		up: up, conn: conn, log: log, ctx: ctx, cancel: cancel,

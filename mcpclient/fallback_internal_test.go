@@ -261,7 +261,7 @@ func TestFallback(t *testing.T) {
 			if cfg.Transport == "" {
 				cfg.Transport = config.TransportAuto
 			}
-			u := newUpstream("srv", cfg, globalSettings{}, upstreamDeps{tuning: Tuning{ConnectTimeout: 10 * time.Second}, noAutoLogin: true})
+			u := newSupervisor("srv", cfg, globalSettings{}, supervisorDeps{tuning: Tuning{ConnectTimeout: 10 * time.Second}, noAutoLogin: true})
 			u.lastTrans = row.remember
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()

@@ -32,7 +32,7 @@ var errCancelledByClient = errors.New("cancelled by the client")
 
 // acquire returns the live session, waiting (until deadline) while the
 // upstream connects or backs off.
-func (u *upstream) acquire(ctx context.Context, deadline time.Time) (*session, error) {
+func (u *supervisor) acquire(ctx context.Context, deadline time.Time) (*session, error) {
 	u.mu.Lock()
 	down, backoff := u.downSince, u.state == StateBackoff
 	u.mu.Unlock()
@@ -96,7 +96,7 @@ func minTime(a, b time.Time) time.Time {
 // the server backs off.
 const requestRetryGap = 250 * time.Millisecond
 
-func (u *upstream) retryForRequest() {
+func (u *supervisor) retryForRequest() {
 	now := time.Now().UnixNano()
 	last := u.lastReqRetry.Load()
 	if now-last < int64(requestRetryGap) || !u.lastReqRetry.CompareAndSwap(last, now) {
@@ -118,7 +118,7 @@ func isClosed(ch <-chan struct{}) bool {
 }
 
 // unavailableText explains to an IDE user why a request could not be served.
-func (u *upstream) unavailableText(err error) (int, string) {
+func (u *supervisor) unavailableText(err error) (int, string) {
 	var ue *unavailableError
 	if !errors.As(err, &ue) {
 		return jsonrpc.CodeUpstreamUnavailable, fmt.Sprintf("mcptray: server %q is not reachable: %v", u.name, err)
@@ -146,7 +146,7 @@ func (u *upstream) unavailableText(err error) (int, string) {
 // errorLine is an error response for the IDE, scrubbed of the server's
 // secrets: error texts quote the server's own words, and a server may
 // echo a request's headers.
-func (u *upstream) errorLine(id json.RawMessage, code int, text string) []byte {
+func (u *supervisor) errorLine(id json.RawMessage, code int, text string) []byte {
 	return jsonrpc.EncodeError(id, code, u.scrub(text), nil)
 }
 
@@ -156,7 +156,7 @@ var errRequestTimedOut = errors.New("request timed out")
 // forward sends a downstream request upstream and returns the response line
 // for the downstream (its own id restored), or nil when the downstream
 // cancelled the request or went away. d is nil for control-API calls.
-func (u *upstream) forward(ctx context.Context, d *downstream, m *jsonrpc.Message) []byte {
+func (u *supervisor) forward(ctx context.Context, d *downstream, m *jsonrpc.Message) []byte {
 	start := time.Now()
 	limits := u.limits()
 	upID := jsonrpc.IntID(u.nextID.Add(1))
@@ -248,7 +248,7 @@ const sessionCheckFresh = time.Second
 
 // checkSession pings s once for every request that failed on it at about
 // the same time (single flight), and remembers a good answer briefly.
-func (u *upstream) checkSession(s *session) error {
+func (u *supervisor) checkSession(s *session) error {
 	s.checkMu.Lock()
 	if time.Since(s.checkedOK) < sessionCheckFresh {
 		s.checkMu.Unlock()
@@ -281,7 +281,7 @@ func (u *upstream) checkSession(s *session) error {
 // session that is still up (a server's Retry-After, capped; else a short
 // step), and not at all when the session is being rebuilt: acquire waits
 // for that.
-func (u *upstream) pauseBeforeRetry(ctx context.Context, s *session, err error, attempt int) {
+func (u *supervisor) pauseBeforeRetry(ctx context.Context, s *session, err error, attempt int) {
 	if isClosed(s.broken.Done()) {
 		return
 	}
@@ -304,7 +304,7 @@ type retries struct{ session, lost, auth int }
 // afterFailure decides what a failed Call means for the request: an error
 // line for the IDE, or again to send it once more (on this session, or
 // on the one the supervisor builds after s was failed).
-func (u *upstream) afterFailure(ctx context.Context, s *session, m *jsonrpc.Message, err error, tries *retries, deadline time.Time) (line []byte, again bool) {
+func (u *supervisor) afterFailure(ctx context.Context, s *session, m *jsonrpc.Message, err error, tries *retries, deadline time.Time) (line []byte, again bool) {
 	if tl, ok := transport.IsTooLarge(err); ok {
 		// The answer is lost, the session is not.
 		return u.errorLine(m.ID, jsonrpc.CodeMessageTooLarge, fmt.Sprintf("mcptray: server %q answered %s with a message larger than the %s limit (maxMessageSize in the mcptray config); the answer was dropped", u.name, m.Method, jsonrpc.FormatSize(tl.Limit))), false

@@ -95,7 +95,7 @@ type Hub struct {
 	cfg      *config.Config
 	cfgErr   string
 	cfgHash  []byte
-	servers  map[string]*upstream
+	servers  map[string]*supervisor
 	cancels  map[string]context.CancelFunc
 	subs     map[chan struct{}]struct{}
 	runCtx   context.Context
@@ -139,7 +139,7 @@ func NewHub(opts HubOptions) (*Hub, error) {
 	}
 	return &Hub{
 		opts: opts, log: log, socket: paths.Socket(opts.Home), secrets: secrets,
-		servers: map[string]*upstream{}, cancels: map[string]context.CancelFunc{},
+		servers: map[string]*supervisor{}, cancels: map[string]context.CancelFunc{},
 		subs: map[chan struct{}]struct{}{}, handover: make(chan struct{}),
 	}, nil
 }
@@ -291,7 +291,7 @@ func (h *Hub) info() *ipc.HubInfo {
 }
 
 // server looks a server up by name, with an error a user can act on.
-func (h *Hub) server(name string) (*upstream, error) {
+func (h *Hub) server(name string) (*supervisor, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if u := h.servers[name]; u != nil {
@@ -312,7 +312,7 @@ func (h *Hub) server(name string) (*upstream, error) {
 // Snapshot returns every server's status, sorted by name.
 func (h *Hub) Snapshot(withEvents bool) []ServerStatus {
 	h.mu.Lock()
-	us := make([]*upstream, 0, len(h.servers))
+	us := make([]*supervisor, 0, len(h.servers))
 	for _, u := range h.servers {
 		us = append(us, u)
 	}
@@ -352,7 +352,7 @@ func (h *Hub) changed() {
 
 // closeDownstreams ends every attached IDE session (server removed or hub
 // stopping); bridges then re-attach or report.
-func (u *upstream) closeDownstreams() {
+func (u *supervisor) closeDownstreams() {
 	for _, d := range u.router.ides() {
 		d.cancel()
 	}

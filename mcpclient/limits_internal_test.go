@@ -150,7 +150,7 @@ func TestDroppedNotificationsLoggedOnce(t *testing.T) {
 	t.Parallel()
 	var buf syncBuffer
 	log := slog.New(slog.NewTextHandler(&buf, nil))
-	u := newUpstream("x", config.Server{URL: "http://127.0.0.1:1/mcp"}, globalSettings{}, upstreamDeps{log: log})
+	u := newSupervisor("x", config.Server{URL: "http://127.0.0.1:1/mcp"}, globalSettings{}, supervisorDeps{log: log})
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()

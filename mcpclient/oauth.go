@@ -140,7 +140,7 @@ const maxStepUps = 2 // with the first sign-in, at most 3 authorization requests
 
 // manager returns the server's auth.Manager for its current config, or nil
 // when the server's own headers carry authorization.
-func (u *upstream) manager(ctx context.Context, r config.Resolved, cfg config.Server, client *http.Client) (*auth.Manager, error) {
+func (u *supervisor) manager(ctx context.Context, r config.Resolved, cfg config.Server, client *http.Client) (*auth.Manager, error) {
 	if r.Headers.Get("Authorization") != "" || u.creds == nil {
 		return nil, nil
 	}
@@ -174,7 +174,7 @@ func (u *upstream) manager(ctx context.Context, r config.Resolved, cfg config.Se
 // tokenSource returns the token cache of m for a session (nil for a nil
 // m): the server's, or, for a Manager already replaced by a config
 // change, one of its own.
-func (u *upstream) tokenSource(m *auth.Manager) *auth.TokenSource {
+func (u *supervisor) tokenSource(m *auth.Manager) *auth.TokenSource {
 	if m == nil {
 		return nil
 	}
@@ -188,7 +188,7 @@ func (u *upstream) tokenSource(m *auth.Manager) *auth.TokenSource {
 
 // sawToken makes a token and the stored credentials' secrets known, before
 // the token is sent.
-func (u *upstream) sawToken(tok string, c *auth.Credentials) {
+func (u *supervisor) sawToken(tok string, c *auth.Credentials) {
 	u.secrets.AddToken(tok)
 	u.knowCredentials(c) // the refresh token and client secret too
 }
@@ -198,7 +198,7 @@ func (u *upstream) sawToken(tok string, c *auth.Credentials) {
 // caches the token, and remembers for auth.NoTokenRecheck that there is
 // none (a sign-in, a 401 or a rebuild after credentials appeared clears
 // that), so servers without OAuth do not cost a keychain read per request.
-func (u *upstream) bearer(ctx context.Context, ts *auth.TokenSource) (string, error) {
+func (u *supervisor) bearer(ctx context.Context, ts *auth.TokenSource) (string, error) {
 	if ts == nil {
 		return "", nil
 	}
@@ -222,7 +222,7 @@ func (u *upstream) bearer(ctx context.Context, ts *auth.TokenSource) (string, er
 
 // dropCachedToken forgets the cached token (or its absence); lookups under
 // way do not cache what they find (see auth.TokenSource).
-func (u *upstream) dropCachedToken() {
+func (u *supervisor) dropCachedToken() {
 	u.mu.Lock()
 	ts := u.auth.tokens
 	u.mu.Unlock()
@@ -234,7 +234,7 @@ func (u *upstream) dropCachedToken() {
 // afterUnauthorized handles a 401 while connecting: one refresh (or the
 // adoption of a token another process rotated) and a retry, else
 // needs_login. It reports whether to retry the connect at once.
-func (u *upstream) afterUnauthorized(ctx context.Context, ae *transport.AuthError) (retry bool, err error) {
+func (u *supervisor) afterUnauthorized(ctx context.Context, ae *transport.AuthError) (retry bool, err error) {
 	u.mu.Lock()
 	ts := u.auth.tokens
 	u.auth.challenge = ae.WWWAuthenticate
@@ -258,7 +258,7 @@ func (u *upstream) afterUnauthorized(ctx context.Context, ae *transport.AuthErro
 
 // Login runs a browser sign-in for the server through its Manager. Callers
 // arriving while one runs join it. onURL receives the authorization URL.
-func (u *upstream) Login(ctx context.Context, onURL func(string), userAsked bool) error {
+func (u *supervisor) Login(ctx context.Context, onURL func(string), userAsked bool) error {
 	cfg, g := u.config()
 	r, err := u.resolve(cfg)
 	if err != nil {
@@ -328,7 +328,7 @@ func (u *upstream) Login(ctx context.Context, onURL func(string), userAsked bool
 
 // Logout revokes and deletes the server's credentials, clears its cookies
 // and rebuilds (which then needs a sign-in).
-func (u *upstream) Logout(ctx context.Context) error {
+func (u *supervisor) Logout(ctx context.Context) error {
 	cfg, g := u.config()
 	r, err := u.resolve(cfg)
 	if err != nil {
@@ -362,7 +362,7 @@ func (u *upstream) Logout(ctx context.Context) error {
 }
 
 // forceRebuild makes the supervisor connect again now, whatever its state.
-func (u *upstream) forceRebuild() {
+func (u *supervisor) forceRebuild() {
 	select {
 	case u.kick <- struct{}{}:
 	default:
@@ -371,7 +371,7 @@ func (u *upstream) forceRebuild() {
 
 // maybeAutoLogin opens the browser once per server when an IDE needs a
 // server that needs a sign-in; it reports whether it did.
-func (u *upstream) maybeAutoLogin() bool {
+func (u *supervisor) maybeAutoLogin() bool {
 	u.mu.Lock()
 	if u.auth.autoOpened || u.creds == nil || u.noAutoLogin || u.state == StateLoggingIn {
 		u.mu.Unlock()
@@ -385,7 +385,7 @@ func (u *upstream) maybeAutoLogin() bool {
 
 // signingIn reports a sign-in under way: one the supervisor started (it
 // may not have reached the browser yet) or any login in progress.
-func (u *upstream) signingIn() bool {
+func (u *supervisor) signingIn() bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return u.auth.bgLogins > 0 || u.state == StateLoggingIn
@@ -393,7 +393,7 @@ func (u *upstream) signingIn() bool {
 
 // loginInBackground runs a sign-in owned by the supervisor (it ends with
 // the supervisor, or after auth.DefaultLoginTimeout).
-func (u *upstream) loginInBackground(what string) {
+func (u *supervisor) loginInBackground(what string) {
 	u.mu.Lock()
 	u.auth.bgLogins++
 	u.mu.Unlock()
@@ -425,7 +425,7 @@ func insufficientScope(ae *transport.AuthError) bool {
 }
 
 // stepUp starts a step-up login for more scopes, at most maxStepUps times.
-func (u *upstream) stepUp(ae *transport.AuthError) bool {
+func (u *supervisor) stepUp(ae *transport.AuthError) bool {
 	u.mu.Lock()
 	if u.auth.stepUps >= maxStepUps || u.creds == nil {
 		u.mu.Unlock()
@@ -440,7 +440,7 @@ func (u *upstream) stepUp(ae *transport.AuthError) bool {
 
 // storedTokens reports whether the store holds tokens for the server (for
 // noticing a sign-in made by another process).
-func (u *upstream) storedTokens(ctx context.Context) bool {
+func (u *supervisor) storedTokens(ctx context.Context) bool {
 	u.mu.Lock()
 	m := u.auth.mgr
 	u.mu.Unlock()

@@ -13,7 +13,7 @@ import (
 
 // cancelCall handles notifications/cancelled from a downstream. It does
 // not block: the notification goes upstream from the supervisor's group.
-func (u *upstream) cancelCall(c *call, reason json.RawMessage) {
+func (u *supervisor) cancelCall(c *call, reason json.RawMessage) {
 	c.cancel(errCancelledByClient)
 	if s := u.router.sessionOf(c); s != nil {
 		p := map[string]json.RawMessage{"requestId": json.RawMessage(c.upKey)}
@@ -32,7 +32,7 @@ func (u *upstream) cancelCall(c *call, reason json.RawMessage) {
 }
 
 // cancelUpstream sends notifications/cancelled for an upstream request.
-func (u *upstream) cancelUpstream(s *session, upKey, reason string) {
+func (u *supervisor) cancelUpstream(s *session, upKey, reason string) {
 	pb, _ := json.Marshal(map[string]any{"requestId": json.RawMessage(upKey), "reason": reason})
 	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
 	defer cancel()
@@ -41,7 +41,7 @@ func (u *upstream) cancelUpstream(s *session, upKey, reason string) {
 
 // mapProgressToken swaps the IDE's progress token in a request's params
 // for one unique on this upstream, and records the route back on c.
-func (u *upstream) mapProgressToken(c *call, params json.RawMessage) json.RawMessage {
+func (u *supervisor) mapProgressToken(c *call, params json.RawMessage) json.RawMessage {
 	var p map[string]json.RawMessage
 	if err := json.Unmarshal(params, &p); err != nil {
 		return params
@@ -62,7 +62,7 @@ func (u *upstream) mapProgressToken(c *call, params json.RawMessage) json.RawMes
 }
 
 // inbound handles what the upstream sends on its own.
-func (u *upstream) inbound(s *session, m *jsonrpc.Message, related string) {
+func (u *supervisor) inbound(s *session, m *jsonrpc.Message, related string) {
 	s.touch()
 	switch {
 	case m.IsRequest():
@@ -92,7 +92,7 @@ const maxServerRequests = 64
 // serverRequest routes a server→client request (sampling, elicitation,
 // roots) to the downstream whose call it belongs to, else to one that
 // declared the capability, and sends the answer back upstream.
-func (u *upstream) serverRequest(s *session, m *jsonrpc.Message, related string) {
+func (u *supervisor) serverRequest(s *session, m *jsonrpc.Message, related string) {
 	reply := func(result, errObj json.RawMessage) {
 		ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
 		defer cancel()
@@ -136,7 +136,7 @@ func capabilityFor(method string) string {
 	return ""
 }
 
-func (u *upstream) pickDownstream(method, related string) *downstream {
+func (u *supervisor) pickDownstream(method, related string) *downstream {
 	if related != "" {
 		if d := u.router.ideOf(related); d != nil {
 			return d
@@ -158,7 +158,7 @@ func (u *upstream) pickDownstream(method, related string) *downstream {
 	return best
 }
 
-func (u *upstream) serverNotification(s *session, m *jsonrpc.Message) {
+func (u *supervisor) serverNotification(s *session, m *jsonrpc.Message) {
 	switch m.Method {
 	case "notifications/progress":
 		var p map[string]json.RawMessage
@@ -202,20 +202,20 @@ func (u *upstream) serverNotification(s *session, m *jsonrpc.Message) {
 }
 
 // broadcast sends a notification line to every attached downstream.
-func (u *upstream) broadcast(line []byte) {
+func (u *supervisor) broadcast(line []byte) {
 	for _, d := range u.router.ides() {
 		d.notify(line)
 	}
 }
 
-func (u *upstream) attach(d *downstream) {
+func (u *supervisor) attach(d *downstream) {
 	u.router.attach(d)
 	u.notify()
 }
 
 // detach forgets an IDE that went away; the server hears of subscriptions
 // no IDE holds any more.
-func (u *upstream) detach(d *downstream) {
+func (u *supervisor) detach(d *downstream) {
 	for _, uri := range u.router.detach(d) {
 		u.sendBestEffort("resources/unsubscribe", map[string]string{"uri": uri})
 	}
@@ -225,7 +225,7 @@ func (u *upstream) detach(d *downstream) {
 // initializeResult is what the hub answers an IDE's initialize with: the
 // upstream's capabilities, server info and instructions, with listChanged
 // promised so that rebuilds can announce new lists.
-func (u *upstream) initializeResult(ctx context.Context, requested string) json.RawMessage {
+func (u *supervisor) initializeResult(ctx context.Context, requested string) json.RawMessage {
 	u.mu.Lock()
 	everUp := u.everUp
 	u.mu.Unlock()

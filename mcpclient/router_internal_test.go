@@ -393,14 +393,14 @@ var _ transport.Conn = (*rtConn)(nil)
 // rtHub is one upstream with a live (stand-in) session, in a bubble.
 type rtHub struct {
 	t    *testing.T
-	u    *upstream
+	u    *supervisor
 	s    *session
 	conn *rtConn
 	ides []*rtIDE
 }
 
 func newRTHub(t *testing.T) *rtHub {
-	u := newUpstream("srv", config.Server{URL: "http://127.0.0.1:1/mcp"}, globalSettings{}, upstreamDeps{})
+	u := newSupervisor("srv", config.Server{URL: "http://127.0.0.1:1/mcp"}, globalSettings{}, supervisorDeps{})
 	conn := &rtConn{done: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &session{conn: conn, ctx: ctx, cancel: cancel, broken: transport.NewBroken(), serverReqs: make(chan struct{}, maxServerRequests)}

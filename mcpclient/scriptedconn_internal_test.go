@@ -145,15 +145,15 @@ func newScriptedSession(sc *connScript) *session {
 
 // newTestUpstream is an upstream with no supervisor running: the test
 // plays the supervisor. With no creds there is no OAuth, and no browser.
-func newTestUpstream(tuning Tuning, limits config.Limits) *upstream {
-	return newUpstream("srv", config.Server{URL: "http://127.0.0.1:1/mcp", Limits: limits}, globalSettings{}, upstreamDeps{tuning: tuning, noAutoLogin: true})
+func newTestUpstream(tuning Tuning, limits config.Limits) *supervisor {
+	return newSupervisor("srv", config.Server{URL: "http://127.0.0.1:1/mcp", Limits: limits}, globalSettings{}, supervisorDeps{tuning: tuning, noAutoLogin: true})
 }
 
 // rebuilder plays the supervisor's serve/rebuild loop: it installs a
 // session and, whenever the current one is failed, uninstalls it and
 // installs a fresh one on the same script.
 type rebuilder struct {
-	u      *upstream
+	u      *supervisor
 	script *connScript
 
 	mu       sync.Mutex

@@ -21,15 +21,15 @@ import (
 // config, ${env:…} expansions, tokens, client secrets) out of text the hub
 // shows or writes: errors to IDEs, status, events, log. The set is the
 // hub's, so another server's secrets go too.
-func (u *upstream) scrub(s string) string { return u.secrets.Scrub(s) }
+func (u *supervisor) scrub(s string) string { return u.secrets.Scrub(s) }
 
 // scrubErr is scrub for an error; the result still unwraps to err.
-func (u *upstream) scrubErr(err error) error { return u.secrets.ScrubError(err) }
+func (u *supervisor) scrubErr(err error) error { return u.secrets.ScrubError(err) }
 
 // scrubJSON is scrub for a JSON value (e.g. an error object the server
 // sent, before it goes to an IDE): known secrets inside its strings become
 // Redacted and the result stays valid JSON.
-func (u *upstream) scrubJSON(raw json.RawMessage) json.RawMessage {
+func (u *supervisor) scrubJSON(raw json.RawMessage) json.RawMessage {
 	s := u.scrub(string(raw))
 	if s == string(raw) {
 		return raw
@@ -50,7 +50,7 @@ func (u *upstream) scrubJSON(raw json.RawMessage) json.RawMessage {
 	return b
 }
 
-func (u *upstream) scrubValue(v any) any {
+func (u *supervisor) scrubValue(v any) any {
 	switch v := v.(type) {
 	case string:
 		return u.scrub(v)
@@ -70,13 +70,13 @@ func (u *upstream) scrubValue(v any) any {
 
 // resolve expands the server's entry as cfg.resolve does, after making
 // its secret values known: they are about to be sent.
-func (u *upstream) resolve(cfg config.Server) (config.Resolved, error) {
+func (u *supervisor) resolve(cfg config.Server) (config.Resolved, error) {
 	u.secrets.Add(config.KnownSecrets(cfg, u.env)...)
 	return cfg.Resolve(u.env)
 }
 
 // knowCredentials makes stored credentials' secrets known.
-func (u *upstream) knowCredentials(c *auth.Credentials) {
+func (u *supervisor) knowCredentials(c *auth.Credentials) {
 	if c == nil {
 		return
 	}

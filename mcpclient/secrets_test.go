@@ -39,10 +39,10 @@ func TestKnownSecrets(t *testing.T) {
 func TestUpstreamScrub(t *testing.T) {
 	set := logfile.NewSecrets()
 	t.Setenv("MCPTRAY_TEST_SCRUB", "env-secret-0123456789")
-	u := newUpstream("s", config.Server{
+	u := newSupervisor("s", config.Server{
 		URL:     "https://example.com/mcp",
 		Headers: map[string]string{"X-Custom-Auth": "Token custom-secret-9876", "X-Key": "${env:MCPTRAY_TEST_SCRUB}"},
-	}, globalSettings{}, upstreamDeps{secrets: set})
+	}, globalSettings{}, supervisorDeps{secrets: set})
 	cfg, _ := u.config()
 	if _, err := u.resolve(cfg); err != nil {
 		t.Fatal(err)

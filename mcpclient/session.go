@@ -51,7 +51,7 @@ func (s *session) touch() { s.lastUsed.Store(time.Now().UnixNano()) }
 
 // httpClient builds a fresh HTTP client (new connection pool) sharing the
 // server's cookie jar.
-func (u *upstream) httpClient(g globalSettings) (*http.Client, error) {
+func (u *supervisor) httpClient(g globalSettings) (*http.Client, error) {
 	opts := transport.ClientOptions{MaxIdlePerHost: 64}
 	if g.CAFile != "" {
 		pool, err := config.LoadCAFile(g.CAFile)
@@ -68,7 +68,7 @@ func (u *upstream) httpClient(g globalSettings) (*http.Client, error) {
 
 // connect opens and initializes a session, trying the transports the
 // config allows.
-func (u *upstream) connect(ctx context.Context, cfg config.Server, g globalSettings) (*session, error) {
+func (u *supervisor) connect(ctx context.Context, cfg config.Server, g globalSettings) (*session, error) {
 	ctx, cancel := context.WithTimeoutCause(ctx, u.tuning.ConnectTimeout, fmt.Errorf("connect and initialize took longer than %s", u.tuning.ConnectTimeout))
 	defer cancel()
 	// A config change cancels the attempt.
@@ -158,7 +158,7 @@ func (e *fallbackError) Error() string { return e.msg }
 
 func (e *fallbackError) Unwrap() error { return e.first }
 
-func (u *upstream) connectWith(ctx context.Context, tname string, r config.Resolved, client *http.Client, pv string, token func(context.Context) (string, error)) (*session, error) {
+func (u *supervisor) connectWith(ctx context.Context, tname string, r config.Resolved, client *http.Client, pv string, token func(context.Context) (string, error)) (*session, error) {
 	opts := transport.Options{URL: r.URL, Client: client, Headers: r.Headers, Logger: u.log, Token: token, MaxMessage: u.limits().MaxMessageSize}
 	sess := &session{broken: transport.NewBroken(), started: time.Now(), serverReqs: make(chan struct{}, maxServerRequests)}
 	sess.ctx, sess.cancel = context.WithCancel(context.Background())
@@ -239,7 +239,7 @@ func (u *upstream) connectWith(ctx context.Context, tname string, r config.Resol
 }
 
 // install makes s the current session and tells everyone.
-func (u *upstream) install(s *session) {
+func (u *supervisor) install(s *session) {
 	u.mu.Lock()
 	u.gen++
 	s.gen = u.gen
@@ -261,7 +261,7 @@ func (u *upstream) install(s *session) {
 
 // uninstall tears s down; requests in flight on it fail and are retried
 // or answered by their callers.
-func (u *upstream) uninstall(s *session, reason error) {
+func (u *supervisor) uninstall(s *session, reason error) {
 	u.mu.Lock()
 	if u.cur == s {
 		u.cur = nil
@@ -309,7 +309,7 @@ func (u *upstream) uninstall(s *session, reason error) {
 const drainGrace = 2 * time.Minute
 
 // ping checks that the session answers.
-func (u *upstream) ping(s *session) error {
+func (u *supervisor) ping(s *session) error {
 	ctx, cancel := context.WithTimeoutCause(s.ctx, u.tuning.ProbeTimeout, fmt.Errorf("no answer to ping within %s", u.tuning.ProbeTimeout))
 	defer cancel()
 	resp, err := s.conn.Call(ctx, &jsonrpc.Message{JSONRPC: "2.0", ID: jsonrpc.IntID(u.nextID.Add(1)), Method: "ping"})
@@ -327,7 +327,7 @@ func (u *upstream) ping(s *session) error {
 // refreshLists counts tools, resources and prompts and, when a list
 // differs from the one the previous session had, tells every attached
 // downstream with list_changed.
-func (u *upstream) refreshLists(s *session, afterConnect bool) {
+func (u *supervisor) refreshLists(s *session, afterConnect bool) {
 	caps := capabilitiesOf(s.init)
 	kinds := []struct {
 		cap, method, field, notif string
@@ -356,7 +356,7 @@ func (u *upstream) refreshLists(s *session, afterConnect bool) {
 	u.notify()
 }
 
-func (u *upstream) listAll(s *session, method, field string) (int, string, error) {
+func (u *supervisor) listAll(s *session, method, field string) (int, string, error) {
 	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
 	defer cancel()
 	h := sha256.New()

@@ -55,7 +55,7 @@ type ServerStatus struct {
 }
 
 // setState records a transition. The caller must not hold u.mu.
-func (u *upstream) setState(st State, reason string, next time.Time) {
+func (u *supervisor) setState(st State, reason string, next time.Time) {
 	reason = u.scrub(reason)
 	u.mu.Lock()
 	if u.state == st && u.lastErr == reason && st != StateBackoff {
@@ -89,7 +89,7 @@ func (u *upstream) setState(st State, reason string, next time.Time) {
 	u.notify()
 }
 
-func (u *upstream) status(withEvents bool) ServerStatus {
+func (u *supervisor) status(withEvents bool) ServerStatus {
 	bridges := u.router.count()
 	u.mu.Lock()
 	defer u.mu.Unlock()

@@ -13,7 +13,7 @@ import (
 // across IDEs) and the logging level. A new session gets them replayed.
 
 // subscribe forwards resources/subscribe once per URI across IDEs.
-func (u *upstream) subscribe(ctx context.Context, d *downstream, m *jsonrpc.Message) []byte {
+func (u *supervisor) subscribe(ctx context.Context, d *downstream, m *jsonrpc.Message) []byte {
 	uri := uriOf(m.Params)
 	if mine, anyone := u.router.subscribed(d, uri); uri != "" && (mine || anyone) {
 		u.router.addSub(d, uri)
@@ -28,7 +28,7 @@ func (u *upstream) subscribe(ctx context.Context, d *downstream, m *jsonrpc.Mess
 
 // unsubscribe drops an IDE's subscription; the upstream hears of it when
 // no IDE wants the URI any more.
-func (u *upstream) unsubscribe(ctx context.Context, d *downstream, m *jsonrpc.Message) []byte {
+func (u *supervisor) unsubscribe(ctx context.Context, d *downstream, m *jsonrpc.Message) []byte {
 	uri := uriOf(m.Params)
 	if uri == "" {
 		return u.forward(ctx, d, m)
@@ -40,7 +40,7 @@ func (u *upstream) unsubscribe(ctx context.Context, d *downstream, m *jsonrpc.Me
 }
 
 // setLevel forwards logging/setLevel and remembers it for new sessions.
-func (u *upstream) setLevel(ctx context.Context, d *downstream, m *jsonrpc.Message) []byte {
+func (u *supervisor) setLevel(ctx context.Context, d *downstream, m *jsonrpc.Message) []byte {
 	line := u.forward(ctx, d, m)
 	if isSuccess(line) {
 		u.router.setLogLevel(m.Params)
@@ -50,7 +50,7 @@ func (u *upstream) setLevel(ctx context.Context, d *downstream, m *jsonrpc.Messa
 
 // replaySessionState re-creates subscriptions and the logging level on a
 // new session.
-func (u *upstream) replaySessionState(s *session) {
+func (u *supervisor) replaySessionState(s *session) {
 	level, uris := u.router.sessionState()
 	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
 	defer cancel()
@@ -68,7 +68,7 @@ func (u *upstream) replaySessionState(s *session) {
 }
 
 // sendBestEffort sends a request on the current session, ignoring the answer.
-func (u *upstream) sendBestEffort(method string, params any) {
+func (u *supervisor) sendBestEffort(method string, params any) {
 	s := u.current()
 	if s == nil {
 		return

@@ -13,7 +13,7 @@ import (
 
 // reconnect asks for an immediate rebuild. While a connect attempt runs it
 // does nothing: that attempt is the rebuild.
-func (u *upstream) reconnect() {
+func (u *supervisor) reconnect() {
 	u.mu.Lock()
 	st := u.state
 	u.mu.Unlock()
@@ -27,7 +27,7 @@ func (u *upstream) reconnect() {
 }
 
 // reconfigure swaps the server's config and rebuilds.
-func (u *upstream) reconfigure(cfg config.Server, g globalSettings) {
+func (u *supervisor) reconfigure(cfg config.Server, g globalSettings) {
 	u.mu.Lock()
 	u.cfg, u.global = cfg, g
 	u.mu.Unlock()
@@ -40,7 +40,7 @@ func (u *upstream) reconfigure(cfg config.Server, g globalSettings) {
 
 // run is the supervisor's outer loop: connect, serve until broken, decide
 // how long to wait, repeat. It returns when ctx ends, closing the session.
-func (u *upstream) run(ctx context.Context) {
+func (u *supervisor) run(ctx context.Context) {
 	u.mu.Lock()
 	u.runCtx = ctx
 	u.mu.Unlock()
@@ -114,7 +114,7 @@ type runState struct {
 // afterConnectFailure decides what a failed connect leads to: a refresh
 // and an immediate retry, a sign-in wait, a permanent failure (bad
 // config), or a backoff.
-func (u *upstream) afterConnectFailure(ctx context.Context, err error, st *runState) {
+func (u *supervisor) afterConnectFailure(ctx context.Context, err error, st *runState) {
 	if errors.Is(err, errReconfigured) {
 		st.attempt, st.immediate = 0, true
 		return
@@ -158,7 +158,7 @@ func (u *upstream) afterConnectFailure(ctx context.Context, err error, st *runSt
 }
 
 // afterSession decides how soon a session that ended is rebuilt.
-func (u *upstream) afterSession(s *session, reason error, again bool, st *runState) {
+func (u *supervisor) afterSession(s *session, reason error, again bool, st *runState) {
 	lived := time.Since(s.started)
 	switch {
 	case again:
@@ -182,7 +182,7 @@ func (u *upstream) afterSession(s *session, reason error, again bool, st *runSta
 
 type failureHint struct{ err error }
 
-func (u *upstream) retryAfterHint() time.Duration {
+func (u *supervisor) retryAfterHint() time.Duration {
 	h := u.lastFailure.Load()
 	if h == nil {
 		return 0
@@ -194,7 +194,7 @@ func (u *upstream) retryAfterHint() time.Duration {
 	return 0
 }
 
-func (u *upstream) connectReason(attempt int, why string) string {
+func (u *supervisor) connectReason(attempt int, why string) string {
 	if attempt == 0 {
 		return why
 	}
@@ -206,7 +206,7 @@ func (u *upstream) connectReason(attempt int, why string) string {
 
 // waitKick waits d (0 = forever) or until reconnect/reconfigure. It
 // returns false when ctx ended.
-func (u *upstream) waitKick(ctx context.Context, d time.Duration) bool {
+func (u *supervisor) waitKick(ctx context.Context, d time.Duration) bool {
 	var tc <-chan time.Time
 	if d > 0 {
 		t := time.NewTimer(d)
@@ -225,7 +225,7 @@ func (u *upstream) waitKick(ctx context.Context, d time.Duration) bool {
 
 // waitLogin waits in needs_login for a sign-in (which kicks), a config
 // change, or credentials stored by another process.
-func (u *upstream) waitLogin(ctx context.Context) bool {
+func (u *supervisor) waitLogin(ctx context.Context) bool {
 	t := time.NewTicker(5 * time.Second)
 	defer t.Stop()
 	for {
@@ -246,7 +246,7 @@ func (u *upstream) waitLogin(ctx context.Context) bool {
 	}
 }
 
-func (u *upstream) drainKick() {
+func (u *supervisor) drainKick() {
 	select {
 	case <-u.kick:
 	default:
@@ -261,7 +261,7 @@ var errRebuildAfterLogin = errors.New("signed in; using the new credentials")
 
 // serve waits until the session breaks, a rebuild is asked for, or ctx
 // ends. again reports a rebuild that should happen at once.
-func (u *upstream) serve(ctx context.Context, s *session) (reason error, again bool) {
+func (u *supervisor) serve(ctx context.Context, s *session) (reason error, again bool) {
 	t := time.NewTicker(max(u.tuning.ProbeInterval/4, 10*time.Millisecond))
 	defer t.Stop()
 	probing := make(chan error, 1)

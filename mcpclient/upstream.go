@@ -65,9 +65,11 @@ func (t Tuning) withDefaults() Tuning {
 	return t
 }
 
-// upstream supervises one server: it owns the session, rebuilds it, and
-// forwards requests from downstreams.
-type upstream struct {
+// supervisor supervises one server (its upstream): states, backoff, events
+// and the decisions to rebuild; it owns the current session (session.go)
+// and, through the router (router.go), what ties the attached IDEs to it.
+// Its run loop is in supervisor.go, forwarding in forward.go.
+type supervisor struct {
 	name   string
 	log    *slog.Logger
 	tuning Tuning
@@ -134,14 +136,14 @@ type globalSettings struct {
 }
 
 // limits are the server's effective limits.
-func (u *upstream) limits() config.Limits {
+func (u *supervisor) limits() config.Limits {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return config.EffectiveLimits(u.cfg.Limits, u.global.Limits)
 }
 
-// upstreamDeps is what a supervisor gets from its hub.
-type upstreamDeps struct {
+// supervisorDeps is what a supervisor gets from its hub.
+type supervisorDeps struct {
 	tuning      Tuning
 	log         *slog.Logger
 	notify      func()       // something changed (UI, status)
@@ -155,13 +157,13 @@ type upstreamDeps struct {
 	secrets *logfile.Secrets
 }
 
-func newUpstream(name string, cfg config.Server, g globalSettings, deps upstreamDeps) *upstream {
+func newSupervisor(name string, cfg config.Server, g globalSettings, deps supervisorDeps) *supervisor {
 	jar, _ := cookiejar.New(nil)
 	log := deps.log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	u := &upstream{
+	u := &supervisor{
 		name:        name,
 		log:         log.With("server", name),
 		tuning:      deps.tuning.withDefaults(),
@@ -194,14 +196,14 @@ func newUpstream(name string, cfg config.Server, g globalSettings, deps upstream
 	return u
 }
 
-func (u *upstream) config() (config.Server, globalSettings) {
+func (u *supervisor) config() (config.Server, globalSettings) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return u.cfg, u.global
 }
 
 // current is the live session, or nil.
-func (u *upstream) current() *session {
+func (u *supervisor) current() *session {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return u.cur
