@@ -75,9 +75,6 @@ const (
 	maxMaxInFlight    = 4096
 )
 
-// limitKeys are the Limits fields as they appear in the config.
-var limitKeys = []string{"maxMessageSize", "requestTimeout", "maxInFlight"}
-
 // parseLimit reads one Limits field; ok is false for keys that are not
 // limits.
 func parseLimit(l *Limits, k string, v json.RawMessage) (ok bool, err error) {
@@ -267,7 +264,7 @@ func Parse(path string, b []byte) (*Config, error) {
 				}
 				continue
 			}
-			return nil, ferr("", k, "unknown setting (known: mcpServers, credentialStore, caFile, %s)", strings.Join(limitKeys, ", "))
+			return nil, ferr("", k, "unknown setting (known: %s)", known(topKeys))
 		}
 	}
 	return cfg, nil
@@ -345,7 +342,7 @@ func (p *serverParser) field(k string, v json.RawMessage) error {
 	}
 	ok, err := parseLimit(&p.sc.Limits, k, v)
 	if !ok {
-		return p.ferr(k, "unknown field (known: url, transport, headers, oauth, disabled, protocolVersion, %s)", strings.Join(limitKeys, ", "))
+		return p.ferr(k, "unknown field (known: %s)", known(serverKeys))
 	}
 	if err != nil {
 		return p.ferr(k, "%v", err)
@@ -443,7 +440,7 @@ func parseOAuth(path, name string, raw json.RawMessage) (*OAuth, error) {
 				return nil, ferr(k, "must be a port number from 0 (pick one) to 65535")
 			}
 		default:
-			return nil, ferr(k, "unknown field (known: clientId, clientSecret, scopes, callbackPort, resource)")
+			return nil, ferr(k, "unknown field (known: %s)", known(oauthKeys))
 		}
 		if err != nil {
 			return nil, ferr(k, "must be a string")
