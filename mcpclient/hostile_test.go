@@ -639,3 +639,38 @@ func TestServerRequestFlood(t *testing.T) {
 		t.Errorf("after the flood: %q", got)
 	}
 }
+
+// TestStaleKeptAliveConnection: a tools/call sent on a kept-alive
+// connection that the server closes before answering (as it does to idle
+// connections, racing the next request) did not run there: the hub sends
+// it again instead of telling the IDE it "may or may not have completed".
+func TestStaleKeptAliveConnection(t *testing.T) {
+	t.Parallel()
+	srv := startRaw(t)
+	var tries atomic.Int32
+	srv.handle("tools/call:stale", func(w http.ResponseWriter, r *http.Request, req rawReq) {
+		if tries.Add(1) == 1 {
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close() // no answer at all: the connection just ends
+			}
+			return
+		}
+		rawJSON(w, req.ID, `{"content":[{"type":"text","text":"stale"}]}`)
+	})
+	f := startHub(t, map[string]string{"up": limitEntry(srv.URL(), `"disabled": false`)})
+	c := launchBridge(t, f.env(), "up", "--no-start")
+	c.initialize(nil)
+	c.ok("tools/call", echoArgs("warm")) // a connection to keep alive
+	before := f.waitState("up", mcpclient.StateConnected, 5*time.Second).SessionsOpened
+	r := c.call("tools/call", echoArgs("stale"))
+	if r.Error != nil {
+		t.Fatalf("the IDE got an error for a call the server never answered on a stale connection: %s", r.raw)
+	}
+	if got := c.toolText(r.Result); got != "stale" || tries.Load() != 2 {
+		t.Errorf("text %q after %d tries, want stale after 2", got, tries.Load())
+	}
+	if st := f.status("up"); st.SessionsOpened != before {
+		t.Errorf("a stale connection rebuilt the session: %d → %d", before, st.SessionsOpened)
+	}
+}

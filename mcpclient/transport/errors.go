@@ -100,6 +100,10 @@ func NotSent(err error) bool {
 	if errors.As(err, &oe) && oe.Op == "dial" {
 		return true
 	}
+	var stale *StaleConnError
+	if errors.As(err, &stale) {
+		return true
+	}
 	return errors.Is(err, syscall.ECONNREFUSED)
 }
 

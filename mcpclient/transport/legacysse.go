@@ -60,7 +60,7 @@ func DialSSE(ctx context.Context, opts Options) (*SSEConn, error) {
 	}
 	stop := context.AfterFunc(ctx, cancel) // only while dialing
 	defer stop()
-	resp, err := opts.Client.Do(req)
+	resp, err := do(opts.Client, req)
 	if err != nil {
 		cancel()
 		if ctx.Err() != nil {
@@ -199,7 +199,7 @@ func (c *SSEConn) post(ctx context.Context, m *jsonrpc.Message) (*jsonrpc.Messag
 	if err := c.opts.authorize(req); err != nil {
 		return nil, err
 	}
-	resp, err := c.opts.Client.Do(req)
+	resp, err := do(c.opts.Client, req)
 	if err != nil {
 		if ctx.Err() != nil {
 			if c.ctx.Err() != nil {

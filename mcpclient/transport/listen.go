@@ -53,7 +53,7 @@ func (c *StreamableConn) listenOnce(lastID *string) (wait time.Duration, stop bo
 	if *lastID != "" {
 		req.Header.Set("Last-Event-ID", *lastID)
 	}
-	resp, err := c.opts.Client.Do(req)
+	resp, err := do(c.opts.Client, req)
 	if err != nil {
 		if c.ctx.Err() != nil {
 			return 0, true

@@ -181,7 +181,7 @@ func (c *StreamableConn) Call(ctx context.Context, m *jsonrpc.Message) (*jsonrpc
 		return nil, err
 	}
 	hadSession := c.SessionID() != ""
-	resp, err := c.opts.Client.Do(req)
+	resp, err := do(c.opts.Client, req)
 	if err != nil {
 		return nil, c.ctxErr(ctx, err)
 	}
@@ -361,7 +361,7 @@ func (c *StreamableConn) resume(ctx context.Context, lastID string, wait time.Du
 		return nil, err
 	}
 	req.Header.Set("Last-Event-ID", lastID)
-	resp, err := c.opts.Client.Do(req)
+	resp, err := do(c.opts.Client, req)
 	if err != nil {
 		return nil, c.streamFailed(ctx, err, false)
 	}
@@ -386,7 +386,7 @@ func (c *StreamableConn) Send(ctx context.Context, m *jsonrpc.Message) error {
 		return err
 	}
 	hadSession := c.SessionID() != ""
-	resp, err := c.opts.Client.Do(req)
+	resp, err := do(c.opts.Client, req)
 	if err != nil {
 		return c.ctxErr(ctx, err)
 	}
@@ -405,7 +405,7 @@ func (c *StreamableConn) Close() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		req, err := c.newRequest(ctx, http.MethodDelete, nil)
 		if err == nil {
-			if resp, err := c.opts.Client.Do(req); err == nil {
+			if resp, err := do(c.opts.Client, req); err == nil {
 				resp.Body.Close()
 			}
 		}
