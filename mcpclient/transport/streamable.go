@@ -201,23 +201,7 @@ func (c *StreamableConn) Call(ctx context.Context, m *jsonrpc.Message) (*jsonrpc
 	ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	switch ct {
 	case "application/json":
-		b, err := io.ReadAll(io.LimitReader(resp.Body, c.opts.maxMessage()+1))
-		if err != nil {
-			return nil, c.streamFailed(ctx, err, false)
-		}
-		if int64(len(b)) > c.opts.maxMessage() {
-			// This answer is lost; the session is not. Closing the body
-			// drops the connection rather than reading the rest.
-			return nil, c.opts.tooLarge(b)
-		}
-		r, perr := jsonrpc.Parse(b)
-		if perr != nil || !r.IsResponse() || jsonrpc.IDKey(r.ID) != jsonrpc.IDKey(m.ID) {
-			if perr == nil {
-				perr = fmt.Errorf("response does not answer request %s", m.ID)
-			}
-			return nil, c.streamFailed(ctx, fmt.Errorf("%w (body %q)", perr, ShortBody(b)), true)
-		}
-		return r, nil
+		return c.readJSONResponse(ctx, resp.Body, m.ID)
 	case "text/event-stream":
 		r, cur, err := c.readResponseStream(ctx, resp.Body, m.ID)
 		if err == nil {
@@ -242,6 +226,27 @@ func (c *StreamableConn) Call(ctx context.Context, m *jsonrpc.Message) (*jsonrpc
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
 		return nil, c.streamFailed(ctx, fmt.Errorf("unexpected content type %q (body %q)", resp.Header.Get("Content-Type"), ShortBody(b)), true)
 	}
+}
+
+// readJSONResponse reads a response that came as a JSON body.
+func (c *StreamableConn) readJSONResponse(ctx context.Context, body io.Reader, id json.RawMessage) (*jsonrpc.Message, error) {
+	b, err := io.ReadAll(io.LimitReader(body, c.opts.maxMessage()+1))
+	if err != nil {
+		return nil, c.streamFailed(ctx, err, false)
+	}
+	if int64(len(b)) > c.opts.maxMessage() {
+		// This answer is lost; the session is not. Closing the body
+		// drops the connection rather than reading the rest.
+		return nil, c.opts.tooLarge(b)
+	}
+	r, perr := jsonrpc.Parse(b)
+	if perr != nil || !r.IsResponse() || jsonrpc.IDKey(r.ID) != jsonrpc.IDKey(id) {
+		if perr == nil {
+			perr = fmt.Errorf("response does not answer request %s", id)
+		}
+		return nil, c.streamFailed(ctx, fmt.Errorf("%w (body %q)", perr, ShortBody(b)), true)
+	}
+	return r, nil
 }
 
 func (c *StreamableConn) closedErr() error {
