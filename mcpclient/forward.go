@@ -187,7 +187,15 @@ func (u *supervisor) forward(ctx context.Context, d *downstream, m *jsonrpc.Mess
 
 	deadline := start.Add(u.tuning.HoldTimeout)
 	var tries retries
-	for {
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			// A retry is a new request to the server: it may have seen the
+			// first (on this very session, when it was kept), and MCP
+			// forbids reusing an id.
+			upID = jsonrpc.IntID(u.nextID.Add(1))
+			req.ID = upID
+			u.router.rekey(c, jsonrpc.IDKey(upID))
+		}
 		s, err := u.acquire(cctx, deadline)
 		if err != nil {
 			if cctx.Err() != nil {
@@ -223,11 +231,13 @@ func (u *supervisor) forward(ctx context.Context, d *downstream, m *jsonrpc.Mess
 		}
 		if cctx.Err() != nil {
 			if errors.Is(cause, errRequestTimedOut) {
-				u.bg.Go(func() { u.cancelUpstream(s, c.upKey, "timed out in mcptray") })
+				key := jsonrpc.IDKey(upID)
+				u.bg.Go(func() { u.cancelUpstream(s, key, "timed out in mcptray") })
 				return timedOut()
 			}
 			// The IDE went away mid-call: tell the upstream, as it would have.
-			u.bg.Go(func() { u.cancelUpstream(s, c.upKey, "the IDE disconnected") })
+			key := jsonrpc.IDKey(upID)
+			u.bg.Go(func() { u.cancelUpstream(s, key, "the IDE disconnected") })
 			return nil
 		}
 		line, again := u.afterFailure(cctx, s, m, err, &tries, deadline)
@@ -314,7 +324,7 @@ func (u *supervisor) afterFailure(ctx context.Context, s *session, m *jsonrpc.Me
 	var statusErr *transport.StatusError
 	switch {
 	case errors.As(err, &sessErr):
-		if sessErr.Status == 400 && u.ping(s) == nil {
+		if sessErr.Status == 400 && u.checkSession(s) == nil {
 			// The session is alive: the 400 is about this request.
 			return u.errorLine(m.ID, jsonrpc.CodeInvalidRequest, fmt.Sprintf("mcptray: server %q rejected the request: %v", u.name, err)), false
 		}

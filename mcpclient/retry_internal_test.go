@@ -245,6 +245,9 @@ func runForward(t *testing.T, script *connScript, tuning Tuning, limits config.L
 	var got retryOutcome
 	got.calls = script.count(method)
 	got.fails = r.failed()
+	if n := script.reusedIDs(); n > 0 {
+		t.Errorf("%d retries went out under an id already sent (MCP forbids reusing one)", n)
+	}
 	var msg string
 	got.code, msg = answerCode(t, line)
 	if ts := script.times(method); len(ts) >= 2 {

@@ -15,8 +15,8 @@ import (
 // not block: the notification goes upstream from the supervisor's group.
 func (u *supervisor) cancelCall(c *call, reason json.RawMessage) {
 	c.cancel(errCancelledByClient)
-	if s := u.router.sessionOf(c); s != nil {
-		p := map[string]json.RawMessage{"requestId": json.RawMessage(c.upKey)}
+	if s, upKey := u.router.sentOn(c); s != nil {
+		p := map[string]json.RawMessage{"requestId": json.RawMessage(upKey)}
 		if reason != nil {
 			p["reason"] = reason
 		}

@@ -179,29 +179,46 @@ func (r *router) busy(d *downstream) bool {
 	return len(r.byIDE[d]) > 0
 }
 
+// rekey gives a request a new upstream id (a retry on the same session
+// must not reuse the id the server may have seen).
+func (r *router) rekey(c *call, upKey string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.calls, c.upKey)
+	c.upKey = upKey
+	r.calls[upKey] = c
+}
+
 func (r *router) setSession(c *call, s *session) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c.sess = s
 }
 
-func (r *router) sessionOf(c *call) *session {
+// sentOn is the session a request was last sent on, and its id there.
+func (r *router) sentOn(c *call) (*session, string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return c.sess
+	return c.sess, c.upKey
 }
 
 // ---- the server's requests to an IDE ----------------------------------------------
 
-func (r *router) addServerReq(d *downstream, hubKey string, sr *serverReq) {
+// It reports false for an IDE that is no longer attached: nothing would
+// ever take the request.
+func (r *router) addServerReq(d *downstream, hubKey string, sr *serverReq) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if _, ok := r.downstreams[d]; !ok {
+		return false
+	}
 	m := r.serverReqs[d]
 	if m == nil {
 		m = map[string]*serverReq{}
 		r.serverReqs[d] = m
 	}
 	m[hubKey] = sr
+	return true
 }
 
 // takeServerReq removes and returns the server request an IDE answers.
@@ -211,6 +228,9 @@ func (r *router) takeServerReq(d *downstream, hubKey string) *serverReq {
 	sr := r.serverReqs[d][hubKey]
 	if sr != nil {
 		delete(r.serverReqs[d], hubKey)
+		if len(r.serverReqs[d]) == 0 {
+			delete(r.serverReqs, d)
+		}
 	}
 	return sr
 }

@@ -29,14 +29,26 @@ type connScript struct {
 
 	mu    sync.Mutex
 	calls map[string][]time.Time // method → when each call came
+	ids   map[string]int         // request id → how often it was sent
 	conns []*scriptedConn
+}
+
+// reusedIDs counts the calls that repeated an earlier call's id.
+func (sc *connScript) reusedIDs() int {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	n := 0
+	for _, k := range sc.ids {
+		n += k - 1
+	}
+	return n
 }
 
 func newConnScript(reply func(method string, n int) (*jsonrpc.Message, error)) *connScript {
 	if reply == nil {
 		reply = func(string, int) (*jsonrpc.Message, error) { return nil, nil }
 	}
-	return &connScript{reply: reply, calls: map[string][]time.Time{}}
+	return &connScript{reply: reply, calls: map[string][]time.Time{}, ids: map[string]int{}}
 }
 
 // count is how many calls of method were made.
@@ -75,6 +87,7 @@ func (c *scriptedConn) Call(ctx context.Context, m *jsonrpc.Message) (*jsonrpc.M
 	c.script.mu.Lock()
 	n := len(c.script.calls[m.Method])
 	c.script.calls[m.Method] = append(c.script.calls[m.Method], time.Now())
+	c.script.ids[jsonrpc.IDKey(m.ID)]++
 	c.script.mu.Unlock()
 	c.mu.Lock()
 	closed := c.err != nil
