@@ -75,7 +75,8 @@ func (u *supervisor) connect(ctx context.Context, cfg config.Server, g globalSet
 	cctx, ccancel := context.WithCancelCause(ctx)
 	defer ccancel(nil)
 	done, watched := make(chan struct{}), make(chan struct{})
-	defer func() { close(done); <-watched }()
+	stopWatch := sync.OnceFunc(func() { close(done); <-watched })
+	defer stopWatch()
 	go func() {
 		defer close(watched)
 		select {
@@ -117,6 +118,14 @@ func (u *supervisor) connect(ctx context.Context, cfg config.Server, g globalSet
 	for i, tname := range order {
 		s, err := u.connectWith(cctx, tname, r, client, pv, token)
 		if err == nil {
+			// A config change that came while the session was being built
+			// (the watcher took its signal) makes it stale.
+			stopWatch()
+			if errors.Is(context.Cause(cctx), errReconfigured) {
+				s.cancel()
+				s.conn.Close()
+				return nil, errReconfigured
+			}
 			return s, nil
 		}
 		if c := context.Cause(cctx); c != nil && cctx.Err() != nil {
