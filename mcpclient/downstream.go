@@ -61,6 +61,7 @@ func newDownstream(ctx context.Context, up *supervisor, conn net.Conn, log *slog
 		out:    newLineQueue(outQueueLines, outQueueBytes),
 		slots:  make(chan struct{}, dsMaxRequests),
 		maxMsg: up.limits().MaxMessageSize,
+		drops:  dropLog{msg: "IDE is not reading; dropped notifications"},
 	}
 }
 
@@ -168,7 +169,7 @@ func (d *downstream) notify(line []byte) {
 // dropLog logs dropped notifications once, with a count, instead of a
 // line per drop: a stuck IDE can miss thousands a second.
 type dropLog struct {
-	msg    string // the log message; "" for dropped notifications
+	msg    string // what was dropped, for the log
 	mu     sync.Mutex
 	n      int // dropped since the last log line
 	total  int
@@ -189,7 +190,7 @@ func (l *dropLog) add(log *slog.Logger) {
 	n, total := l.n, l.total
 	l.n, l.logged = 0, time.Now()
 	l.mu.Unlock()
-	log.Warn(l.msgOr("IDE is not reading; dropped notifications"), "dropped", n, "droppedTotal", total)
+	log.Warn(l.msg, "dropped", n, "droppedTotal", total)
 }
 
 // flush logs drops not logged yet.
@@ -199,15 +200,8 @@ func (l *dropLog) flush(log *slog.Logger) {
 	l.n = 0
 	l.mu.Unlock()
 	if n > 0 {
-		log.Warn(l.msgOr("IDE is not reading; dropped notifications"), "dropped", n, "droppedTotal", total)
+		log.Warn(l.msg, "dropped", n, "droppedTotal", total)
 	}
-}
-
-func (l *dropLog) msgOr(def string) string {
-	if l.msg != "" {
-		return l.msg
-	}
-	return def
 }
 
 func (d *downstream) handle(line []byte) {
@@ -365,7 +359,9 @@ func (d *downstream) lastRequest() time.Time {
 func (d *downstream) request(ctx context.Context, method string, params json.RawMessage, upKey string) (*jsonrpc.Message, error) {
 	id := json.RawMessage(strconv.Quote("mcptray-s" + strconv.FormatInt(d.nextReq.Add(1), 10)))
 	sr := &serverReq{upKey: upKey, ch: make(chan *jsonrpc.Message, 1)}
-	d.up.router.addServerReq(d, jsonrpc.IDKey(id), sr)
+	if !d.up.router.addServerReq(d, jsonrpc.IDKey(id), sr) {
+		return nil, fmt.Errorf("the IDE disconnected")
+	}
 	defer d.up.router.takeServerReq(d, jsonrpc.IDKey(id))
 	d.write(jsonrpc.EncodeRequest(id, method, params))
 	select {

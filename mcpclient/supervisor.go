@@ -280,7 +280,7 @@ func (u *supervisor) serve(ctx context.Context, s *session) (reason error, again
 			}
 			return errors.New("reconnect requested"), true
 		case <-u.reconfCh:
-			return errors.New("config changed"), true
+			return errReconfigured, true
 		case err := <-probing:
 			inProbe = false
 			if err != nil {
