@@ -23,9 +23,6 @@ import (
 // hub's, so another server's secrets go too.
 func (u *supervisor) scrub(s string) string { return u.secrets.Scrub(s) }
 
-// scrubErr is scrub for an error; the result still unwraps to err.
-func (u *supervisor) scrubErr(err error) error { return u.secrets.ScrubError(err) }
-
 // scrubJSON is scrub for a JSON value (e.g. an error object the server
 // sent, before it goes to an IDE): known secrets inside its strings become
 // Redacted and the result stays valid JSON.

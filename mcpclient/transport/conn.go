@@ -68,7 +68,7 @@ type Conn interface {
 
 // Both transports also have, outside the interface, what only their
 // creator needs: SetProtocolVersion (the MCP-Protocol-Version header after
-// initialize), SessionID, Transport and Busy; StreamableConn has Listen.
+// initialize) and SessionID; StreamableConn has Listen and Busy.
 
 // Options is what both transports need.
 type Options struct {

@@ -110,8 +110,6 @@ func DialSSE(ctx context.Context, opts Options) (*SSEConn, error) {
 	return c, nil
 }
 
-func (c *SSEConn) Transport() string           { return SSE }
-func (c *SSEConn) Busy() int                   { return 0 }
 func (c *SSEConn) Idle() <-chan struct{}       { return closedChan }
 func (c *SSEConn) Done() <-chan struct{}       { return c.broken.Done() }
 func (c *SSEConn) Err() error                  { return c.broken.Err() }

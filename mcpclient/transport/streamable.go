@@ -46,7 +46,6 @@ func NewStreamable(opts Options) *StreamableConn {
 	return c
 }
 
-func (c *StreamableConn) Transport() string           { return Streamable }
 func (c *StreamableConn) Done() <-chan struct{}       { return c.broken.Done() }
 func (c *StreamableConn) Err() error                  { return c.broken.Err() }
 func (c *StreamableConn) SessionID() string           { return c.session.Load().(string) }
