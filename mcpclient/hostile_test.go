@@ -635,6 +635,14 @@ func TestServerRequestFlood(t *testing.T) {
 	if g := runtime.NumGoroutine() - before; g > 1000 {
 		t.Errorf("%d more goroutines for 3000 unanswered server requests", g)
 	}
+	// The hub serves 64 of the server's requests at once (maxServerRequests)
+	// and refuses the rest: the IDE, which answers none, saw no more.
+	c.mu.Lock()
+	seen := len(c.fromHub)
+	c.mu.Unlock()
+	if seen == 0 || seen > 64 {
+		t.Errorf("the IDE was sent %d of the server's 3000 requests, want 1 to 64", seen)
+	}
 	if got := c.toolText(c.ok("tools/call", echoArgs("after"))); got != "after" {
 		t.Errorf("after the flood: %q", got)
 	}

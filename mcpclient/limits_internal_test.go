@@ -189,9 +189,11 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// FuzzHubFraming: whatever an upstream sends, each line the hub builds
-// from it for an IDE (a response with the IDE's id restored, a forwarded
-// request or notification) frames as exactly one line of valid JSON.
+// FuzzHubFraming: whatever an upstream sends and Parse accepts, the lines
+// the hub's encoders build from its pieces for an IDE (a response with the
+// IDE's id restored, a forwarded request or notification) frame as exactly
+// one line of valid JSON-RPC. (The forwarding path itself is covered by
+// TestPrettyPrintedUpstreamKeepsFraming and its neighbours.)
 func FuzzHubFraming(f *testing.F) {
 	for _, s := range []string{
 		`{"jsonrpc":"2.0","id":1,"result":{"content":[]}}`,
