@@ -61,6 +61,11 @@ type Limits struct {
 	// MaxInFlight bounds the requests in flight to the server at once;
 	// the rest wait in a queue that is fair across IDEs.
 	MaxInFlight int `json:"maxInFlight,omitempty"`
+	// SignInWait bounds, in seconds, how long a request that needs a
+	// sign-in (no token, a failed refresh, a 401 after one, a 403
+	// insufficient_scope) is held while the user signs in in the browser;
+	// only then does it fail with the words that say how to sign in.
+	SignInWait int `json:"signInWait,omitempty"`
 }
 
 // Defaults and bounds of Limits.
@@ -68,11 +73,13 @@ const (
 	DefaultMaxMessageSize = 64 << 20
 	DefaultRequestTimeout = 600 // seconds
 	DefaultMaxInFlight    = 64
+	DefaultSignInWait     = 120 // seconds
 
 	minMaxMessageSize = 1 << 10
 	maxMaxMessageSize = 1 << 30
 	maxRequestTimeout = 24 * 3600
 	maxMaxInFlight    = 4096
+	maxSignInWait     = 3600
 )
 
 // parseLimit reads one Limits field; ok is false for keys that are not
@@ -80,7 +87,7 @@ const (
 func parseLimit(l *Limits, k string, v json.RawMessage) (ok bool, err error) {
 	var n int64
 	switch k {
-	case "maxMessageSize", "requestTimeout", "maxInFlight":
+	case "maxMessageSize", "requestTimeout", "maxInFlight", "signInWait":
 		if json.Unmarshal(v, &n) != nil {
 			return true, fmt.Errorf("must be a whole number")
 		}
@@ -103,6 +110,11 @@ func parseLimit(l *Limits, k string, v json.RawMessage) (ok bool, err error) {
 			return true, fmt.Errorf("must be from 1 to %d; the default is %d", maxMaxInFlight, DefaultMaxInFlight)
 		}
 		l.MaxInFlight = int(n)
+	case "signInWait":
+		if n < 1 || n > maxSignInWait {
+			return true, fmt.Errorf("must be a number of seconds from 1 to %d; the default is %d", maxSignInWait, DefaultSignInWait)
+		}
+		l.SignInWait = int(n)
 	}
 	return true, nil
 }
@@ -122,6 +134,7 @@ func EffectiveLimits(server, top Limits) Limits {
 		MaxMessageSize: pick(server.MaxMessageSize, top.MaxMessageSize, DefaultMaxMessageSize),
 		RequestTimeout: int(pick(int64(server.RequestTimeout), int64(top.RequestTimeout), DefaultRequestTimeout)),
 		MaxInFlight:    int(pick(int64(server.MaxInFlight), int64(top.MaxInFlight), DefaultMaxInFlight)),
+		SignInWait:     int(pick(int64(server.SignInWait), int64(top.SignInWait), DefaultSignInWait)),
 	}
 }
 
@@ -158,8 +171,22 @@ func (e *FileError) Error() string {
 	return b.String()
 }
 
-// Protocol versions the hub speaks, newest first.
-var SupportedProtocolVersions = []string{"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"}
+// Protocol versions the hub speaks, newest first: the legacy ones, which
+// open a session with initialize, and the modern ones (2026-07-28 and
+// later: stateless, per-request _meta).
+var (
+	SupportedProtocolVersions = []string{"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"}
+	ModernProtocolVersions    = []string{"2026-07-28"}
+)
+
+// IsModernVersion reports a protocol version of the modern era (versions
+// are dates, and any after 2026-07-28 is modern too).
+func IsModernVersion(v string) bool { return v >= "2026-07-28" }
+
+// AllProtocolVersions is every version the hub speaks, newest first.
+func AllProtocolVersions() []string {
+	return append(append([]string(nil), ModernProtocolVersions...), SupportedProtocolVersions...)
+}
 
 // Transport names, as in the config.
 const (
@@ -400,12 +427,12 @@ func (p *serverParser) protocolVersion(k string, v json.RawMessage) error {
 	if err := p.str(k, v, &p.sc.ProtocolVersion); err != nil {
 		return err
 	}
-	for _, pv := range SupportedProtocolVersions {
+	for _, pv := range AllProtocolVersions() {
 		if pv == p.sc.ProtocolVersion {
 			return nil
 		}
 	}
-	return p.ferr(k, "must be one of %s (got %q)", strings.Join(SupportedProtocolVersions, ", "), p.sc.ProtocolVersion)
+	return p.ferr(k, "must be one of %s (got %q)", strings.Join(AllProtocolVersions(), ", "), p.sc.ProtocolVersion)
 }
 
 func parseOAuth(path, name string, raw json.RawMessage) (*OAuth, error) {
