@@ -30,6 +30,8 @@ type Config struct {
 	Servers         map[string]Server `json:"mcpServers"`
 	CredentialStore string            `json:"credentialStore,omitempty"`
 	CAFile          string            `json:"caFile,omitempty"`
+	// HTTP is the hub's loopback MCP endpoint (http.go).
+	HTTP *HTTP `json:"http,omitempty"`
 	// Limits for every server; a server's own limits override them.
 	Limits
 
@@ -427,12 +429,12 @@ func (p *serverParser) protocolVersion(k string, v json.RawMessage) error {
 	if err := p.str(k, v, &p.sc.ProtocolVersion); err != nil {
 		return err
 	}
-	for _, pv := range AllProtocolVersions() {
+	for _, pv := range SupportedProtocolVersions {
 		if pv == p.sc.ProtocolVersion {
 			return nil
 		}
 	}
-	return p.ferr(k, "must be one of %s (got %q)", strings.Join(AllProtocolVersions(), ", "), p.sc.ProtocolVersion)
+	return p.ferr(k, "must be one of %s (got %q)", strings.Join(SupportedProtocolVersions, ", "), p.sc.ProtocolVersion)
 }
 
 func parseOAuth(path, name string, raw json.RawMessage) (*OAuth, error) {
