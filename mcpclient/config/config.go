@@ -285,6 +285,12 @@ func Parse(path string, b []byte) (*Config, error) {
 					return nil, ferr("", k, "%v", err)
 				}
 			}
+		case "http":
+			h, err := parseHTTP(path, v)
+			if err != nil {
+				return nil, err
+			}
+			cfg.HTTP = h
 		case "$schema":
 		default:
 			if ok, err := parseLimit(&cfg.Limits, k, v); ok {
@@ -429,12 +435,12 @@ func (p *serverParser) protocolVersion(k string, v json.RawMessage) error {
 	if err := p.str(k, v, &p.sc.ProtocolVersion); err != nil {
 		return err
 	}
-	for _, pv := range SupportedProtocolVersions {
+	for _, pv := range AllProtocolVersions() {
 		if pv == p.sc.ProtocolVersion {
 			return nil
 		}
 	}
-	return p.ferr(k, "must be one of %s (got %q)", strings.Join(SupportedProtocolVersions, ", "), p.sc.ProtocolVersion)
+	return p.ferr(k, "must be one of %s (got %q)", strings.Join(AllProtocolVersions(), ", "), p.sc.ProtocolVersion)
 }
 
 func parseOAuth(path, name string, raw json.RawMessage) (*OAuth, error) {
