@@ -56,6 +56,12 @@ type Credentials struct {
 	// IssuedAt is when the access token was obtained (with Expiry it gives
 	// the token's lifetime; zero for credentials stored before it was kept).
 	IssuedAt time.Time `json:"issuedAt,omitzero"`
+
+	// Secret is the value of a named static secret, and SecretNames the
+	// list of those names; each is set only in the entries that Secrets
+	// keeps (see SecretKey), never in a server's credentials.
+	Secret      string   `json:"secret,omitempty"`
+	SecretNames []string `json:"secretNames,omitempty"`
 }
 
 // RefreshAt is when the access token is due for a refresh: ExpiryMargin
@@ -80,6 +86,7 @@ func (c *Credentials) clone() *Credentials {
 	}
 	d := *c
 	d.Scopes = slices.Clone(c.Scopes)
+	d.SecretNames = slices.Clone(c.SecretNames)
 	return &d
 }
 
