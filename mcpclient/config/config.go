@@ -425,6 +425,9 @@ func (p *serverParser) headers(k string, v json.RawMessage) error {
 		if strings.ContainsAny(hv, "\r\n") {
 			return p.ferr(k+"."+h, "must not contain line breaks")
 		}
+		if err := checkSecretRefs(hv); err != nil {
+			return p.ferr(k+"."+h, "%v", err)
+		}
 	}
 	return nil
 }
@@ -484,10 +487,13 @@ func parseOAuth(path, name string, raw json.RawMessage) (*OAuth, error) {
 	return o, nil
 }
 
-// checkURL accepts absolute http(s) URLs; ${env:VAR} references are
-// checked after expansion, when connecting.
+// checkURL accepts absolute http(s) URLs; ${env:VAR} and ${secret:NAME}
+// references are checked after expansion, when connecting.
 func checkURL(raw string) error {
-	if envRefRE.MatchString(raw) {
+	if err := checkSecretRefs(raw); err != nil {
+		return err
+	}
+	if envRefRE.MatchString(raw) || secretRefRE.MatchString(raw) {
 		return nil
 	}
 	return checkExpandedURL(raw)

@@ -16,7 +16,8 @@ var notSecretHeaders = map[string]bool{
 // logfile.Secrets set: each header value as sent (with ${env:…} expanded)
 // and, for "Scheme credential", the credential alone; each ${env:…}
 // expansion in the URL and the headers; a password in the URL; the OAuth
-// client secret. Variables lookup does not know are skipped.
+// client secret. Variables lookup does not know are skipped, and so are
+// values with a ${secret:…}: who reads the secret adds its value.
 func KnownSecrets(sc Server, lookup func(string) (string, bool)) []string {
 	var out []string
 	expand := func(s string) string {
@@ -36,13 +37,26 @@ func KnownSecrets(sc Server, lookup func(string) (string, bool)) []string {
 			continue
 		}
 		ev := expand(v)
-		out = append(out, ev)
-		if f := strings.Fields(ev); len(f) == 2 {
-			out = append(out, f[1]) // "Bearer TOKEN": servers may echo TOKEN alone
+		if secretRefRE.MatchString(ev) {
+			// The secrets' values are the resolver's to add (see
+			// SecretValues); the reference itself is not secret.
+			continue
 		}
+		out = append(out, SecretValues(ev)...)
 	}
 	if sc.OAuth != nil {
 		out = append(out, sc.OAuth.ClientSecret, expand(sc.OAuth.ClientSecret))
+	}
+	return out
+}
+
+// SecretValues are the values to scrub for a secret value v: v, and for
+// "Scheme credential" the credential alone (servers may echo a Bearer
+// token without its scheme).
+func SecretValues(v string) []string {
+	out := []string{v}
+	if f := strings.Fields(v); len(f) == 2 {
+		out = append(out, f[1])
 	}
 	return out
 }
