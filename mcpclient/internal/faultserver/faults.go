@@ -61,6 +61,20 @@ const (
 	// Garbage200 answers 200 with Content-Type application/json and a body
 	// that is not JSON (GarbageBody); the MCP server never sees the request.
 	Garbage200
+	// Modern400 answers 400 with a modern JSON-RPC error, as a 2026-07-28
+	// server does: Fault.Code (default -32022 UnsupportedProtocolVersion,
+	// whose data is {"supported": Fault.Supported (default
+	// ["2026-07-28"]), "requested": the version the request declared}; other
+	// codes carry no data), the request's id, Content-Type
+	// application/json. Fault.Body, when set, replaces the whole body. The
+	// MCP server never sees the request.
+	Modern400
+	// Legacy400 answers 400 with Content-Type application/json and a
+	// legacy error body: Fault.Body, default Body400 (server-everything's
+	// -32000 "Bad Request: No valid session ID provided"). A client probing
+	// for the era must read it as "not modern". For a 400 with a plain-text
+	// body use Status5xx with Status 400.
+	Legacy400
 )
 
 var kindNames = map[Kind]string{
@@ -73,6 +87,8 @@ var kindNames = map[Kind]string{
 	Status5xx:             "Status5xx",
 	Stall:                 "Stall",
 	Garbage200:            "Garbage200",
+	Modern400:             "Modern400",
+	Legacy400:             "Legacy400",
 }
 
 // String returns the Go name of the kind.
@@ -130,6 +146,13 @@ type Fault struct {
 	// Delay is how long Stall holds the request before serving it; 0 holds
 	// it forever.
 	Delay time.Duration
+	// Code is the JSON-RPC error code of Modern400 (default -32022).
+	Code int
+	// Supported is the version list of a -32022 Modern400 (default
+	// ["2026-07-28"]).
+	Supported []string
+	// Body replaces the body of Modern400 or Legacy400.
+	Body string
 }
 
 // Wire bodies written by the faults.
@@ -162,7 +185,10 @@ type reqInfo struct {
 	method  string // JSON-RPC method or pseudo-method
 	tool    string // params.name of a tools/call
 	id      string // compact JSON of the request id; "" for notifications/responses
-	session string // session ID carried by the request ("" = none)
+	session string // session ID carried by the request ("" = none; modern requests never have one)
+	rawID   json.RawMessage // the request id as sent (nil for none)
+	version string          // protocol version the request declared (header, _meta or initialize params)
+	modern  bool            // the request declared 2026-07-28 or later
 	stream  bool   // GET stream
 	// streamOK tells whether a stream fault can be delivered (legacy POST
 	// /message: only when the session's /sse stream is known).
@@ -197,7 +223,8 @@ func (f *Fault) applies(ri reqInfo) bool {
 		return ri.streamOK && (ri.stream || ri.expectsResponse())
 	case f.Kind == ForgetSession404 || f.Kind == ForgetSession400:
 		return ri.session != "" && ri.method != "initialize"
-	case f.Kind == Status5xx || f.Kind == Stall || f.Kind == Garbage200:
+	case f.Kind == Status5xx || f.Kind == Stall || f.Kind == Garbage200 ||
+		f.Kind == Modern400 || f.Kind == Legacy400:
 		return true
 	}
 	return false
@@ -208,6 +235,11 @@ type msgInfo struct {
 	method string
 	tool   string
 	id     string
+	rawID  json.RawMessage
+	// metaVersion is params._meta["io.modelcontextprotocol/protocolVersion"]
+	// (modern requests), initVersion params.protocolVersion of initialize.
+	metaVersion string
+	initVersion string
 }
 
 func parseMessage(body []byte) msgInfo {
@@ -228,13 +260,21 @@ func parseMessage(body []byte) msgInfo {
 		}
 		return msgInfo{method: MethodUnknown}
 	}
-	mi := msgInfo{method: msg.Method, id: id}
-	if msg.Method == "tools/call" && len(msg.Params) > 0 {
+	mi := msgInfo{method: msg.Method, id: id, rawID: msg.ID}
+	if len(msg.Params) > 0 {
 		var p struct {
-			Name string `json:"name"`
+			Name            string         `json:"name"`
+			ProtocolVersion string         `json:"protocolVersion"`
+			Meta            map[string]any `json:"_meta"`
 		}
 		if json.Unmarshal(msg.Params, &p) == nil {
-			mi.tool = p.Name
+			if msg.Method == "tools/call" {
+				mi.tool = p.Name
+			}
+			if msg.Method == "initialize" {
+				mi.initVersion = p.ProtocolVersion
+			}
+			mi.metaVersion, _ = p.Meta[metaKeyProtocolVersion].(string)
 		}
 	}
 	return mi
@@ -269,6 +309,42 @@ func writeStatusFault(w http.ResponseWriter, f Fault) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(code)
 	_, _ = fmt.Fprintf(w, "%d %s (injected by faultserver)\n", code, http.StatusText(code))
+}
+
+// writeModern400 answers the Modern400 fault.
+func writeModern400(w http.ResponseWriter, ri reqInfo, f Fault) {
+	if f.Body != "" {
+		writeJSONStatus(w, http.StatusBadRequest, []byte(f.Body))
+		return
+	}
+	code := f.Code
+	if code == 0 {
+		code = codeUnsupportedProtocolVersion
+	}
+	if code == codeUnsupportedProtocolVersion {
+		supported := f.Supported
+		if supported == nil {
+			supported = []string{ModernVersion}
+		}
+		writeJSONStatus(w, http.StatusBadRequest, unsupportedVersionBody(ri.rawID, ri.version, supported, ""))
+		return
+	}
+	writeJSONStatus(w, http.StatusBadRequest, errorBody(ri.rawID, code, "injected by faultserver", nil))
+}
+
+// writeLegacy400 answers the Legacy400 fault.
+func writeLegacy400(w http.ResponseWriter, f Fault) {
+	body := f.Body
+	if body == "" {
+		body = Body400
+	}
+	writeJSONStatus(w, http.StatusBadRequest, []byte(body))
+}
+
+func writeJSONStatus(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
 }
 
 func writeGarbage200(w http.ResponseWriter) {

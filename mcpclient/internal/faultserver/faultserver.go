@@ -2,11 +2,29 @@
 // client that must heal broken sessions.
 //
 // It is an mcp-go server (github.com/mark3labs/mcp-go/server) served on a
-// 127.0.0.1 listener over Streamable HTTP (endpoint /mcp, stateful protocol
-// 2025-11-25 with Mcp-Session-Id) or over the legacy HTTP+SSE transport
-// (/sse and /message), behind an HTTP middleware that the test steers with
-// Inject. It offers the tools echo, slow, progress, sample, elicit and roots,
-// the resource test://static and the prompt greet.
+// 127.0.0.1 listener over Streamable HTTP (endpoint /mcp) or over the legacy
+// HTTP+SSE transport (/sse and /message), behind an HTTP middleware that the
+// test steers with Inject. It offers the tools echo, slow, progress, sample,
+// elicit and roots, the resource test://static and the prompt greet.
+//
+// Over Streamable HTTP it speaks the era Options.Era selects: legacy (the
+// default; stateful 2025-11-25 with initialize and Mcp-Session-Id, no
+// server/discover), modern (revision 2026-07-28 only: per-request _meta,
+// server/discover, subscriptions/listen, multi round-trip requests) or dual
+// (both on the same endpoint, as mcp-go v1.2.1 does by default). The faults
+// work in every era; ForgetSession faults need a session, so they never
+// apply to a modern request.
+//
+// Tools that need the client (sample, elicit, roots) ask for it the way the
+// request's era does: on a legacy session with a server→client request
+// (elicitation/create on the calling POST's stream; sampling/createMessage
+// and roots/list on the GET stream), on a modern request with an
+// input_required result (resultType "input_required", inputRequests keyed
+// "answer", requestState "<tool>-1") that the client retries with
+// inputResponses. A modern request whose clientCapabilities lack the needed
+// capability gets a tool error (isError) instead. SetTools and AddTools
+// announce tools/list_changed, NotifyResourceUpdated resources/updated, to
+// legacy sessions and to modern subscriptions/listen streams alike.
 //
 // On the Streamable HTTP transport the middleware validates every request
 // that carries Mcp-Session-Id against the sessions the current server
@@ -76,6 +94,33 @@ type Options struct {
 	// nil means DefaultTools. A server started with its tools never sends
 	// notifications/tools/list_changed for them.
 	Tools []string
+	// Era is the protocol era of the Streamable HTTP server: EraLegacy
+	// ("legacy", the default when empty), EraDual ("dual") or EraModern
+	// ("modern"). The legacy SSE transport is always legacy.
+	//
+	// Legacy never gives a modern answer: a POST that is not initialize and
+	// has no Mcp-Session-Id gets 400 BodyNotInitialized (a modern
+	// server/discover probe included), a GET or DELETE without one 400
+	// Body400, a request on a valid session whose Mcp-Protocol-Version
+	// header names a version it does not know (2026-07-28) 400
+	// BodyUnsupportedLegacy; modern _meta on initialize or on a session's
+	// request is ignored.
+	//
+	// Modern answers initialize, and any POST without modern _meta, with
+	// 400 and a -32022 UnsupportedProtocolVersion error whose data is
+	// {"supported":["2026-07-28"],"requested":V}; GET and DELETE with 405
+	// (Allow: POST); it ignores Mcp-Session-Id.
+	//
+	// Dual serves a request carrying modern _meta (or a modern
+	// Mcp-Protocol-Version header) statelessly, ignoring Mcp-Session-Id,
+	// and everything else like Legacy. In both modern and dual eras
+	// mcp-go itself validates modern requests (Mcp-Method/Mcp-Name headers
+	// against the body: -32020; an unsupported version: -32022).
+	Era string
+	// ResourceSubscribe advertises the resources.subscribe capability in
+	// the legacy era (dual and modern servers always advertise it), so that
+	// NotifyResourceUpdated has subscribers.
+	ResourceSubscribe bool
 }
 
 // Stats are the server's counters, cumulative across Restart.
@@ -95,6 +140,13 @@ type Stats struct {
 	ActiveSSEStreams int
 	// FaultsFired counts the faults applied.
 	FaultsFired int
+	// ModernRequests counts the POSTs served as revision 2026-07-28
+	// (modern _meta or header) by a dual or modern server.
+	ModernRequests int
+	// EraRefusals counts the requests refused because of the server's era
+	// (a legacy server's sessionless probe, a modern server's initialize,
+	// GET or DELETE, …).
+	EraRefusals int
 }
 
 // Server is a running fault server. Its methods are safe for concurrent use.
@@ -114,6 +166,7 @@ type Server struct {
 	cancelled     int
 	streams       map[*faultWriter]struct{}
 	legacyStreams map[string]*faultWriter // legacy session ID -> /sse stream
+	listens       map[*faultWriter]*listenStream
 }
 
 // DefaultTools are the tools a new Server offers.
@@ -127,6 +180,17 @@ func Start(opts Options) (*Server, error) {
 	case TransportStreamable, TransportSSE:
 	default:
 		return nil, fmt.Errorf("faultserver: unknown transport %q", opts.Transport)
+	}
+	switch opts.Era {
+	case "":
+		opts.Era = EraLegacy
+	case EraLegacy:
+	case EraDual, EraModern:
+		if opts.Transport == TransportSSE {
+			return nil, fmt.Errorf("faultserver: era %q needs Streamable HTTP", opts.Era)
+		}
+	default:
+		return nil, fmt.Errorf("faultserver: unknown era %q", opts.Era)
 	}
 	addr := opts.Addr
 	if addr == "" {
@@ -145,6 +209,7 @@ func Start(opts Options) (*Server, error) {
 		toolNames:     append([]string(nil), DefaultTools...),
 		streams:       make(map[*faultWriter]struct{}),
 		legacyStreams: make(map[string]*faultWriter),
+		listens:       make(map[*faultWriter]*listenStream),
 		stats:         Stats{Requests: make(map[string]int)},
 	}
 	if opts.Tools != nil {
@@ -317,6 +382,20 @@ func (s *Server) SetTools(names ...string) {
 	s.mu.Unlock()
 	in.mcp.SetTools(s.buildTools(in, names)...)
 }
+
+// AddTools adds tools to the list at runtime, as SetTools does with the
+// current list plus names: every legacy session and every modern
+// subscriptions/listen stream that asked for tool list changes gets
+// notifications/tools/list_changed.
+func (s *Server) AddTools(names ...string) {
+	s.mu.Lock()
+	cur := append([]string(nil), s.toolNames...)
+	s.mu.Unlock()
+	s.SetTools(append(cur, names...)...)
+}
+
+// Era returns the server's era (EraLegacy, EraDual or EraModern).
+func (s *Server) Era() string { return s.opts.Era }
 
 // DropStreams aborts every open GET stream now (the client sees the
 // connection break mid-stream) and returns how many there were.

@@ -28,6 +28,9 @@ type instance struct {
 	cancel     context.CancelFunc
 	serveDone  chan struct{}
 	track      tracker
+
+	subsMu sync.Mutex
+	subs   map[string]map[string]bool // legacy session ID -> subscribed URIs
 }
 
 func (s *Server) newInstance(addr string) (*instance, error) {
@@ -55,11 +58,19 @@ func (s *Server) newInstance(addr string) (*instance, error) {
 		in.sse = server.NewSSEServer(in.mcp,
 			server.WithBaseURL("http://"+ln.Addr().String()))
 	default:
+		var versions []string // dual: every version mcp-go knows
+		switch s.opts.Era {
+		case EraLegacy:
+			// Stay a 2025-11-25 server (the middleware keeps modern
+			// requests away from mcp-go anyway).
+			versions = mcp.LegacyProtocolVersions()
+		case EraModern:
+			versions = []string{ModernVersion}
+		}
 		in.streamable = server.NewStreamableHTTPServer(in.mcp,
 			server.WithSessionIdManager(in.sessions),
 			server.WithStreamableHTTPLogger(logger),
-			// Stay a 2025-11-25 server: advertise no stateless version.
-			server.WithStreamableHTTPProtocolVersions(mcp.LegacyProtocolVersions()...),
+			server.WithStreamableHTTPProtocolVersions(versions...),
 		)
 	}
 	in.httpSrv = &http.Server{
@@ -98,9 +109,20 @@ func (s *Server) buildMCP(in *instance, toolNames []string) *server.MCPServer {
 		s.stats.SessionsOpened++
 		s.mu.Unlock()
 	})
+	hooks.AddAfterSubscribe(func(ctx context.Context, _ any, req *mcp.SubscribeRequest, _ *mcp.EmptyResult) {
+		if sess := server.ClientSessionFromContext(ctx); sess != nil && sess.SessionID() != "" {
+			in.subscribe(sess.SessionID(), req.Params.URI, true)
+		}
+	})
+	hooks.AddAfterUnsubscribe(func(ctx context.Context, _ any, req *mcp.UnsubscribeRequest, _ *mcp.EmptyResult) {
+		if sess := server.ClientSessionFromContext(ctx); sess != nil && sess.SessionID() != "" {
+			in.subscribe(sess.SessionID(), req.Params.URI, false)
+		}
+	})
+	subscribe := s.opts.ResourceSubscribe || s.opts.Era != EraLegacy
 	ms := server.NewMCPServer("faultserver", "1.0.0",
 		server.WithToolCapabilities(true),
-		server.WithResourceCapabilities(false, false),
+		server.WithResourceCapabilities(subscribe, false),
 		server.WithPromptCapabilities(false),
 		server.WithElicitation(),
 		server.WithHooks(hooks),

@@ -46,14 +46,16 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 
 func (s *Server) serveStreamable(in *instance, w http.ResponseWriter, r *http.Request) {
 	ri := reqInfo{session: r.Header.Get("Mcp-Session-Id"), streamOK: true}
+	var m msgInfo
+	var body []byte
 	switch r.Method {
 	case http.MethodPost:
-		body, ok := readBody(w, r)
-		if !ok {
+		var ok bool
+		if body, ok = readBody(w, r); !ok {
 			return
 		}
-		m := parseMessage(body)
-		ri.method, ri.tool, ri.id = m.method, m.tool, m.id
+		m = parseMessage(body)
+		ri.method, ri.tool, ri.id, ri.rawID = m.method, m.tool, m.id, m.rawID
 	case http.MethodGet:
 		ri.method = MethodGET
 		ri.stream = true
@@ -63,6 +65,13 @@ func (s *Server) serveStreamable(in *instance, w http.ResponseWriter, r *http.Re
 		ri.method = r.Method
 	}
 	s.count(ri.method)
+	ri.version = requestVersion(r, m)
+	ri.modern = isModern(m.metaVersion) || isModern(r.Header.Get("Mcp-Protocol-Version"))
+	if s.opts.Era == EraModern || (s.opts.Era == EraDual && ri.modern) {
+		// No sessions in the modern era: the header is ignored.
+		ri.session = ""
+		r.Header.Del("Mcp-Session-Id")
+	}
 
 	wasLive := false
 	if ri.session != "" && ri.method != "initialize" {
@@ -92,6 +101,9 @@ func (s *Server) serveStreamable(in *instance, w http.ResponseWriter, r *http.Re
 			return
 		}
 	}
+	if s.eraGate(w, r, ri, m, body) {
+		return
+	}
 
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
@@ -99,6 +111,10 @@ func (s *Server) serveStreamable(in *instance, w http.ResponseWriter, r *http.Re
 	defer stop()
 	fw := newFaultWriter(s, w, ri, cancel)
 	fw.post = r.Method == http.MethodPost
+	if ri.modern && m.method == "subscriptions/listen" && ri.id != "" {
+		s.addListen(fw, m.rawID, body)
+		defer s.removeListen(fw)
+	}
 	fw.forceSSE = s.opts.ForceSSE
 	if faulted && f.Kind.isStreamFault() {
 		fw.fault = &f
@@ -128,6 +144,10 @@ func (s *Server) applyPlainFault(in *instance, w http.ResponseWriter, r *http.Re
 		writeStatusFault(w, f)
 	case Garbage200:
 		writeGarbage200(w)
+	case Modern400:
+		writeModern400(w, ri, f)
+	case Legacy400:
+		writeLegacy400(w, f)
 	case ForgetSession404, ForgetSession400:
 		status := http.StatusNotFound
 		if f.Kind == ForgetSession400 {

@@ -146,18 +146,26 @@ func (s *Server) sampleTool(in *instance) server.ServerTool {
 		Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			ctx, done := in.toolContext(ctx)
 			defer done()
+			params := mcp.CreateMessageParams{
+				Messages: []mcp.SamplingMessage{{
+					Role:    mcp.RoleUser,
+					Content: mcp.NewTextContent(req.GetString("prompt", "")),
+				}},
+				MaxTokens: 100,
+			}
+			if caps, modern := modernCaps(ctx); modern {
+				if res := server.SamplingResponse(req.Params.InputResponses, inputKey); res != nil {
+					return mcp.NewToolResultText(contentText(res.Content)), nil
+				}
+				if caps.Sampling == nil {
+					return missingCapability("sampling"), nil
+				}
+				return server.NewInputRequestBuilder("sample-1").Sample(inputKey, params).ToolResult(), nil
+			}
 			if err := s.waitGetStream(ctx); err != nil {
 				return mcp.NewToolResultError(err.Error()), nil
 			}
-			res, err := in.mcp.RequestSampling(ctx, mcp.CreateMessageRequest{
-				CreateMessageParams: mcp.CreateMessageParams{
-					Messages: []mcp.SamplingMessage{{
-						Role:    mcp.RoleUser,
-						Content: mcp.NewTextContent(req.GetString("prompt", "")),
-					}},
-					MaxTokens: 100,
-				},
-			})
+			res, err := in.mcp.RequestSampling(ctx, mcp.CreateMessageRequest{CreateMessageParams: params})
 			if err != nil {
 				return mcp.NewToolResultErrorf("sampling failed: %v", err), nil
 			}
@@ -170,29 +178,36 @@ func (s *Server) sampleTool(in *instance) server.ServerTool {
 func (s *Server) elicitTool(in *instance) server.ServerTool {
 	return server.ServerTool{
 		Tool: mcp.NewTool("elicit",
-			mcp.WithDescription("Asks the client for input (elicitation/create) and returns the action and content."),
+			mcp.WithDescription("Asks the client for input (elicitation/create; on a modern request an input_required result) and returns the action and content."),
 			mcp.WithString("message", mcp.Description("the question")),
 		),
 		Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			ctx, done := in.toolContext(ctx)
 			defer done()
-			res, err := in.mcp.RequestElicitation(ctx, mcp.ElicitationRequest{
-				Params: mcp.ElicitationParams{
-					Message: req.GetString("message", "Your answer?"),
-					RequestedSchema: map[string]any{
-						"type": "object",
-						"properties": map[string]any{
-							"answer": map[string]any{"type": "string"},
-						},
-						"required": []string{"answer"},
+			params := mcp.ElicitationParams{
+				Message: req.GetString("message", "Your answer?"),
+				RequestedSchema: map[string]any{
+					"type": "object",
+					"properties": map[string]any{
+						"answer": map[string]any{"type": "string"},
 					},
+					"required": []string{"answer"},
 				},
-			})
+			}
+			if caps, modern := modernCaps(ctx); modern {
+				if res := server.ElicitationResponse(req.Params.InputResponses, inputKey); res != nil {
+					return elicitResult(res), nil
+				}
+				if caps.Elicitation == nil {
+					return missingCapability("elicitation"), nil
+				}
+				return server.NewInputRequestBuilder("elicit-1").Elicit(inputKey, params).ToolResult(), nil
+			}
+			res, err := in.mcp.RequestElicitation(ctx, mcp.ElicitationRequest{Params: params})
 			if err != nil {
 				return mcp.NewToolResultErrorf("elicitation failed: %v", err), nil
 			}
-			content, _ := json.Marshal(res.Content)
-			return mcp.NewToolResultText(fmt.Sprintf("%s %s", res.Action, content)), nil
+			return elicitResult(res), nil
 		},
 	}
 }
@@ -206,6 +221,15 @@ func (s *Server) rootsTool(in *instance) server.ServerTool {
 		Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			ctx, done := in.toolContext(ctx)
 			defer done()
+			if caps, modern := modernCaps(ctx); modern {
+				if res := server.RootsResponse(req.Params.InputResponses, inputKey); res != nil {
+					return rootsResult(res), nil
+				}
+				if caps.Roots == nil {
+					return missingCapability("roots"), nil
+				}
+				return server.NewInputRequestBuilder("roots-1").Roots(inputKey).ToolResult(), nil
+			}
 			if err := s.waitGetStream(ctx); err != nil {
 				return mcp.NewToolResultError(err.Error()), nil
 			}
@@ -213,13 +237,46 @@ func (s *Server) rootsTool(in *instance) server.ServerTool {
 			if err != nil {
 				return mcp.NewToolResultErrorf("roots/list failed: %v", err), nil
 			}
-			uris := make([]string, 0, len(res.Roots))
-			for _, r := range res.Roots {
-				uris = append(uris, r.URI)
-			}
-			return mcp.NewToolResultText(strings.Join(uris, "\n")), nil
+			return rootsResult(res), nil
 		},
 	}
+}
+
+// inputKey is the key of the one input request the sample, elicit and roots
+// tools make on a modern request.
+const inputKey = "answer"
+
+// modernCaps reports whether the request is a modern (2026-07-28) one and
+// the client capabilities it declared.
+func modernCaps(ctx context.Context) (mcp.ClientCapabilities, bool) {
+	info := server.RequestProtocolInfoFromContext(ctx)
+	if info == nil || !info.Modern {
+		return mcp.ClientCapabilities{}, false
+	}
+	if info.ClientCapabilities == nil {
+		return mcp.ClientCapabilities{}, true
+	}
+	return *info.ClientCapabilities, true
+}
+
+// missingCapability is the tool error for a modern request whose client did
+// not declare the capability an input request needs (MRTR forbids sending
+// it one).
+func missingCapability(name string) *mcp.CallToolResult {
+	return mcp.NewToolResultErrorf("the client did not declare the %s capability", name)
+}
+
+func elicitResult(res *mcp.ElicitationResult) *mcp.CallToolResult {
+	content, _ := json.Marshal(res.Content)
+	return mcp.NewToolResultText(fmt.Sprintf("%s %s", res.Action, content))
+}
+
+func rootsResult(res *mcp.ListRootsResult) *mcp.CallToolResult {
+	uris := make([]string, 0, len(res.Roots))
+	for _, r := range res.Roots {
+		uris = append(uris, r.URI)
+	}
+	return mcp.NewToolResultText(strings.Join(uris, "\n"))
 }
 
 // namedTool is a tool added by SetTools that answers with its own name.

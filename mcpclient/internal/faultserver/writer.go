@@ -288,6 +288,24 @@ func (fw *faultWriter) corrupt(thenClose bool) bool {
 	return true
 }
 
+// inject writes a whole SSE event on an open stream from outside (after
+// any partial event mcp-go is writing) and reports whether it could.
+func (fw *faultWriter) inject(ev []byte) bool {
+	fw.mu.Lock()
+	defer fw.mu.Unlock()
+	if fw.finished || fw.swallow || !fw.sse || fw.convert {
+		return false
+	}
+	if len(fw.pending) > 0 {
+		// mcp-go writes an event in one piece; a partial one is unlikely,
+		// but it must not be split.
+		return false
+	}
+	fw.rawWriteLocked(ev)
+	fw.flushLocked()
+	return fw.err == nil
+}
+
 // addLegacyPending arms a stream fault for the response with the given id on
 // this legacy /sse stream.
 func (fw *faultWriter) addLegacyPending(id string, f Fault) {
