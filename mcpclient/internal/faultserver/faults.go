@@ -182,14 +182,14 @@ type armedFault struct {
 
 // reqInfo is what fault matching knows about a request.
 type reqInfo struct {
-	method  string // JSON-RPC method or pseudo-method
-	tool    string // params.name of a tools/call
-	id      string // compact JSON of the request id; "" for notifications/responses
-	session string // session ID carried by the request ("" = none; modern requests never have one)
+	method  string          // JSON-RPC method or pseudo-method
+	tool    string          // params.name of a tools/call
+	id      string          // compact JSON of the request id; "" for notifications/responses
+	session string          // session ID carried by the request ("" = none; modern requests never have one)
 	rawID   json.RawMessage // the request id as sent (nil for none)
 	version string          // protocol version the request declared (header, _meta or initialize params)
 	modern  bool            // the request declared 2026-07-28 or later
-	stream  bool   // GET stream
+	stream  bool            // GET stream
 	// streamOK tells whether a stream fault can be delivered (legacy POST
 	// /message: only when the session's /sse stream is known).
 	streamOK bool
