@@ -44,6 +44,11 @@ type Credentials struct {
 	RedirectURI  string `json:"redirectUri,omitempty"`
 	CallbackPort int    `json:"callbackPort,omitempty"`
 	Registered   bool   `json:"registered,omitempty"`
+	// Registration is how the client is known to the issuer:
+	// RegistrationPreRegistered, RegistrationMetadataDocument or
+	// RegistrationDynamic ("" in credentials stored before it was kept:
+	// see RegistrationMethod).
+	Registration string `json:"registration,omitempty"`
 
 	// Scopes granted (or, when the server did not say, requested).
 	Scopes []string `json:"scopes,omitempty"`
@@ -56,6 +61,9 @@ type Credentials struct {
 	// IssuedAt is when the access token was obtained (with Expiry it gives
 	// the token's lifetime; zero for credentials stored before it was kept).
 	IssuedAt time.Time `json:"issuedAt,omitzero"`
+	// RefreshedAt is when the tokens were last refreshed (zero: never
+	// since the sign-in).
+	RefreshedAt time.Time `json:"refreshedAt,omitzero"`
 
 	// Secret is the value of a named static secret, and SecretNames the
 	// list of those names; each is set only in the entries that Secrets
@@ -90,10 +98,26 @@ func (c *Credentials) clone() *Credentials {
 	return &d
 }
 
+// RegistrationMethod is Registration, or for credentials stored without
+// it, what the registration fields tell.
+func (c *Credentials) RegistrationMethod() string {
+	switch {
+	case c.Registration != "":
+		return c.Registration
+	case c.ClientID == "":
+		return ""
+	case c.Registered:
+		return RegistrationDynamic
+	case strings.HasPrefix(c.ClientID, "https://"):
+		return RegistrationMetadataDocument
+	}
+	return RegistrationPreRegistered
+}
+
 // clearTokens forgets the tokens, keeping registration and endpoints.
 func (c *Credentials) clearTokens() {
 	c.AccessToken, c.RefreshToken, c.TokenType = "", "", ""
-	c.Expiry, c.IssuedAt = time.Time{}, time.Time{}
+	c.Expiry, c.IssuedAt, c.RefreshedAt = time.Time{}, time.Time{}, time.Time{}
 }
 
 // clearRegistration forgets the client registration and the tokens issued
@@ -101,7 +125,7 @@ func (c *Credentials) clearTokens() {
 func (c *Credentials) clearRegistration() {
 	c.clearTokens()
 	c.ClientID, c.ClientSecret, c.TokenEndpointAuthMethod = "", "", ""
-	c.RedirectURI, c.CallbackPort, c.Registered = "", 0, false
+	c.RedirectURI, c.CallbackPort, c.Registered, c.Registration = "", 0, false, ""
 }
 
 // Key returns the canonical store key for a server: the URL with scheme and

@@ -160,10 +160,19 @@ func (m *Manager) refreshTokens(ctx context.Context, c *Credentials) (*Credentia
 	if tr.AccessToken == "" {
 		return nil, &ServerError{Op: "refresh", URL: c.TokenEndpoint, Description: "the answer holds no access_token"}
 	}
+	n := m.withTokens(c, tr)
+	n.RefreshedAt = m.now()
+	return n, nil
+}
+
+// withTokens returns a copy of c with the tokens of a token endpoint
+// answer: a new refresh token replaces the old one (rotation), else the
+// old one is kept.
+func (m *Manager) withTokens(c *Credentials, tr *tokenResponse) *Credentials {
 	n := c.clone()
 	n.AccessToken = tr.AccessToken
 	if tr.RefreshToken != "" {
-		n.RefreshToken = tr.RefreshToken // rotated
+		n.RefreshToken = tr.RefreshToken
 	}
 	n.TokenType = tr.TokenType
 	n.Expiry, n.IssuedAt = time.Time{}, time.Time{}
@@ -174,7 +183,7 @@ func (m *Manager) refreshTokens(ctx context.Context, c *Credentials) (*Credentia
 	if tr.Scope != "" {
 		n.Scopes = strings.Fields(tr.Scope)
 	}
-	return n, nil
+	return n
 }
 
 // revoke asks the revocation endpoint (RFC 7009) to revoke one token.
@@ -203,12 +212,17 @@ type registrationResponse struct {
 	ErrorDescription        string `json:"error_description"`
 }
 
-// register registers a native public client for redirectURI (RFC 7591).
+// register registers a native public client for redirectURI (RFC 7591),
+// for the device grant too when the server offers it.
 func (m *Manager) register(ctx context.Context, as *serverMetadata, redirectURI string) (*registrationResponse, error) {
+	grants := []string{"authorization_code", "refresh_token"}
+	if as.DeviceAuthorizationEndpoint != "" {
+		grants = append(grants, deviceGrantType)
+	}
 	body, _ := json.Marshal(registrationRequest{
 		ClientName:              m.cfg.ClientName,
 		RedirectURIs:            []string{redirectURI},
-		GrantTypes:              []string{"authorization_code", "refresh_token"},
+		GrantTypes:              grants,
 		ResponseTypes:           []string{"code"},
 		TokenEndpointAuthMethod: AuthMethodNone,
 		ApplicationType:         "native",

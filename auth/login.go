@@ -34,8 +34,23 @@ type LoginOptions struct {
 	ExtraScopes []string
 	// OnURL, if set, is called with the authorization URL before the
 	// browser is opened, for users whose browser does not open (print it).
-	// When it is set, a failure to open the browser is only logged.
+	// When it is set, a failure to open the browser is only logged. In the
+	// device flow it receives the verification URI.
 	OnURL func(url string)
+	// NoBrowser says that no browser can be opened here (see
+	// LocalBrowser) or that the user asked for none: the login uses the
+	// device grant when the server offers it, else paste-back (with
+	// OnPaste), else it only shows the URL (see ChooseFlow).
+	NoBrowser bool
+	// OnDeviceCode, if set, receives the user code and verification URI
+	// of a device sign-in, to show them.
+	OnDeviceCode func(DeviceCode)
+	// OnPaste, if set, makes paste-back possible: in that flow it is
+	// called, after OnURL, with a function that takes each redirect URL
+	// the user pastes and returns nil once one finished the sign-in, or
+	// what was wrong with it (the login keeps waiting for the next one,
+	// unless the answer ended it, e.g. access_denied).
+	OnPaste func(submit func(redirectURL string) error)
 }
 
 // Login runs the browser login: discovery, client registration when
@@ -82,6 +97,7 @@ type clientChoice struct {
 	port               int    // wanted callback port; 0: any
 	strictPort         bool   // the port is required (pre-registered, configured)
 	register           bool   // register after binding the port
+	registration       string // RegistrationPreRegistered, …
 	kind               string // for logs
 }
 
@@ -106,18 +122,36 @@ func (m *Manager) runLogin(ctx context.Context, opts LoginOptions) error {
 	if err != nil {
 		return err
 	}
+	if stored != nil && stored.Issuer != "" && !sameIssuer(stored.Issuer, d.as.Issuer) {
+		// SEP-2352: client credentials belong to their issuer. The stored
+		// registration and tokens are not used with the new one.
+		m.log.Info("the authorization server changed; registering with the new one", "old_issuer", stored.Issuer, "issuer", d.as.Issuer)
+		stored = nil
+	}
 	scopes := m.chooseScopes(d, ch, opts, stored)
+	flow, why, err := ChooseFlow(m.cfg.Flow, d.as.DeviceAuthorizationEndpoint != "", opts.NoBrowser, opts.OnPaste != nil)
+	if err != nil {
+		return err
+	}
 
 	cc, err := m.chooseClient(d, stored)
 	if err != nil {
 		return err
 	}
-	ln, err := m.listen(&cc)
-	if err != nil {
-		return err
+	// The device grant needs no callback; a registration still names a
+	// loopback redirect URI, so that the client works for browser logins.
+	var ln net.Listener
+	port := cc.port
+	if flow != FlowDevice || cc.register {
+		if ln, err = m.listen(&cc); err != nil {
+			return err
+		}
+		port = ln.Addr().(*net.TCPAddr).Port
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	redirectURI := "http://127.0.0.1:" + strconv.Itoa(port) + "/callback"
+	redirectURI := ""
+	if port != 0 {
+		redirectURI = "http://127.0.0.1:" + strconv.Itoa(port) + "/callback"
+	}
 	if cc.register {
 		rr, err := m.register(ctx, &d.as, redirectURI)
 		if err != nil {
@@ -129,7 +163,7 @@ func (m *Manager) runLogin(ctx context.Context, opts LoginOptions) error {
 		cc.registered = true
 		m.log.Info("registered a client", "redirect_uri", redirectURI, "auth_method", cc.method)
 	}
-	m.log.Debug("starting login", "client", cc.kind, "auth_method", cc.method, "redirect_uri", redirectURI, "scopes", scopes, "resource", d.resource)
+	m.log.Debug("starting login", "flow", flow, "why", why, "client", cc.kind, "auth_method", cc.method, "redirect_uri", redirectURI, "scopes", scopes, "resource", d.resource)
 
 	conf := &oauth2.Config{
 		ClientID:     cc.id,
@@ -165,23 +199,35 @@ func (m *Manager) runLogin(ctx context.Context, opts LoginOptions) error {
 		RedirectURI:             redirectURI,
 		CallbackPort:            port,
 		Registered:              cc.registered,
+		Registration:            cc.registration,
 		Scopes:                  scopes,
 	}
 	if cc.register && (stored == nil || (stored.AccessToken == "" && stored.RefreshToken == "")) {
 		// Keep the new registration even if this login fails, so the next
 		// attempt reuses it instead of registering again. (Stored tokens
-		// of another client are left alone until the login succeeds.)
+		// of another client, or of another issuer, are left alone until
+		// the login succeeds.)
 		if err := m.save(ctx, base); err != nil {
+			if ln != nil {
+				ln.Close()
+			}
 			return err
 		}
 	}
+	if flow == FlowDevice {
+		if ln != nil {
+			ln.Close()
+		}
+		return m.deviceLogin(ctx, d.as.DeviceAuthorizationEndpoint, base, scopes, opts)
+	}
 	cb := &callback{
-		m:        m,
-		port:     port,
-		state:    state,
-		created:  m.now(),
-		issuer:   d.as.Issuer,
-		checkIss: d.as.IssParameterSupported,
+		m:           m,
+		port:        port,
+		redirectURI: redirectURI,
+		state:       state,
+		created:     m.now(),
+		issuer:      d.as.Issuer,
+		checkIss:    d.as.IssParameterSupported,
 		exchange: func(ctx context.Context, code string) error {
 			return m.exchange(ctx, conf, code, verifier, base)
 		},
@@ -201,7 +247,13 @@ func (m *Manager) runLogin(ctx context.Context, opts LoginOptions) error {
 		opts.OnURL(authURL)
 	}
 	browserErr := make(chan error, 1)
-	go func() { browserErr <- m.cfg.OpenBrowser(ctx, authURL) }()
+	if flow == FlowPasteBack {
+		m.log.Info("paste-back sign-in: waiting for the redirect URL to be pasted")
+		browserErr = nil
+		opts.OnPaste(cb.paste)
+	} else {
+		go func() { browserErr <- m.cfg.OpenBrowser(ctx, authURL) }()
+	}
 
 	for {
 		select {
@@ -286,32 +338,40 @@ func (m *Manager) chooseClient(d *discovery, stored *Credentials) (clientChoice,
 			id: m.cfg.ClientID, secret: m.cfg.ClientSecret,
 			method: chooseAuthMethod("", m.cfg.ClientSecret, supported),
 			port:   m.cfg.CallbackPort, strictPort: m.cfg.CallbackPort != 0,
-			kind: "pre-registered",
+			registration: RegistrationPreRegistered, kind: "pre-registered",
 		}, nil
 	case m.cfg.ClientMetadataURL != "" && d.as.ClientIDMetadataDocumentSupported:
 		return clientChoice{
 			id: m.cfg.ClientMetadataURL, method: AuthMethodNone,
 			port: m.cfg.CallbackPort, strictPort: m.cfg.CallbackPort != 0,
-			kind: "client ID metadata document",
+			registration: RegistrationMetadataDocument, kind: "client ID metadata document",
 		}, nil
 	case stored != nil && stored.Registered && stored.ClientID != "" && stored.CallbackPort != 0 &&
-		stored.TokenEndpoint == d.as.TokenEndpoint &&
+		stored.TokenEndpoint == d.as.TokenEndpoint && sameIssuer(stored.Issuer, d.as.Issuer) &&
 		(m.cfg.CallbackPort == 0 || m.cfg.CallbackPort == stored.CallbackPort):
 		return clientChoice{
 			id: stored.ClientID, secret: stored.ClientSecret,
-			method:     chooseAuthMethod(stored.TokenEndpointAuthMethod, stored.ClientSecret, supported),
-			registered: true,
-			port:       stored.CallbackPort,
-			kind:       "stored registration",
+			method:       chooseAuthMethod(stored.TokenEndpointAuthMethod, stored.ClientSecret, supported),
+			registered:   true,
+			port:         stored.CallbackPort,
+			registration: RegistrationDynamic,
+			kind:         "stored registration",
 		}, nil
 	}
 	if d.as.RegistrationEndpoint == "" {
-		return clientChoice{}, fmt.Errorf("auth: the authorization server %s does not support dynamic client registration: configure a client ID (oauth.clientId) registered with it", d.as.Issuer)
+		_, _, err := ChooseRegistration("", m.cfg.ClientMetadataURL, d.as.ClientIDMetadataDocumentSupported, false)
+		return clientChoice{}, fmt.Errorf("%w (issuer %s)", err, d.as.Issuer)
 	}
 	return clientChoice{
 		port: m.cfg.CallbackPort, strictPort: m.cfg.CallbackPort != 0,
-		register: true, kind: "new registration",
+		register: true, registration: RegistrationDynamic, kind: "new registration",
 	}, nil
+}
+
+// sameIssuer compares issuer identifiers. An empty stored one (credentials
+// stored before the issuer was kept) matches any.
+func sameIssuer(stored, current string) bool {
+	return stored == "" || canonicalURL(stored) == canonicalURL(current)
 }
 
 // listen binds the loopback callback listener on 127.0.0.1 (never another
@@ -334,7 +394,7 @@ func (m *Manager) listen(cc *clientChoice) (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("auth: cannot listen on 127.0.0.1 for the login callback: %w", err)
 	}
-	*cc = clientChoice{register: true, kind: "new registration (port taken)"}
+	*cc = clientChoice{register: true, registration: RegistrationDynamic, kind: "new registration (port taken)"}
 	return ln, nil
 }
 

@@ -58,6 +58,10 @@ type Config struct {
 	// client_id_metadata_document_supported. Empty: never.
 	ClientMetadataURL string
 
+	// Flow is the sign-in flow: FlowAuto ("" too), FlowBrowser or
+	// FlowDevice (always the device grant). See ChooseFlow.
+	Flow string
+
 	// HTTPClient makes every request to the servers; nil means
 	// http.DefaultClient. It must not follow redirects across origins for
 	// token requests (the default client does not resend bodies anyway).

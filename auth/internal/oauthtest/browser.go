@@ -2,6 +2,7 @@ package oauthtest
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"sync"
@@ -82,4 +83,32 @@ func Do(ctx context.Context, u, host string) (Page, error) {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	return Page{Status: resp.StatusCode, Body: string(body)}, nil
+}
+
+// FinalRedirect follows u's redirects until one points at a loopback
+// address (127.0.0.1 or localhost) and returns that URL without loading
+// it: what the address bar of a browser on another machine shows at the
+// end of a sign-in (the URL a user pastes back).
+func FinalRedirect(ctx context.Context, u string) (string, error) {
+	var final string
+	c := &http.Client{CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if h := req.URL.Hostname(); h == "127.0.0.1" || h == "localhost" {
+			final = req.URL.String()
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return "", err
+	}
+	resp.Body.Close()
+	if final == "" {
+		return "", fmt.Errorf("no redirect to a loopback address (status %d)", resp.StatusCode)
+	}
+	return final, nil
 }
