@@ -30,6 +30,11 @@ type Config struct {
 	Servers         map[string]Server `json:"mcpServers"`
 	CredentialStore string            `json:"credentialStore,omitempty"`
 	CAFile          string            `json:"caFile,omitempty"`
+	// ClientMetadataURL is the https URL where mcptray's OAuth client ID
+	// metadata document is hosted (`mcptray client-metadata` prints it);
+	// it is the client ID with authorization servers that support such
+	// documents. A server's oauth.clientMetadataUrl overrides it.
+	ClientMetadataURL string `json:"clientMetadataUrl,omitempty"`
 	// HTTP is the hub's loopback MCP endpoint (http.go).
 	HTTP *HTTP `json:"http,omitempty"`
 	// Limits for every server; a server's own limits override them.
@@ -147,6 +152,29 @@ type OAuth struct {
 	Scopes       []string `json:"scopes,omitempty"`
 	CallbackPort int      `json:"callbackPort,omitempty"`
 	Resource     string   `json:"resource,omitempty"`
+	// ClientMetadataURL overrides the top-level clientMetadataUrl.
+	ClientMetadataURL string `json:"clientMetadataUrl,omitempty"`
+	// Flow is the sign-in flow: "auto" (or empty), "browser" or "device".
+	Flow string `json:"flow,omitempty"`
+}
+
+// ClientMetadataURLFor is the client ID metadata document URL of a
+// server: its own, else the top-level one.
+func (c *Config) ClientMetadataURLFor(sc Server) string {
+	if sc.OAuth != nil && sc.OAuth.ClientMetadataURL != "" {
+		return sc.OAuth.ClientMetadataURL
+	}
+	return c.ClientMetadataURL
+}
+
+// checkClientMetadataURL accepts an https URL with a path, as a client ID
+// metadata document URL must be.
+func checkClientMetadataURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.Path == "" || u.Path == "/" || u.Fragment != "" {
+		return fmt.Errorf("must be an https URL with a path (where the document from `mcptray client-metadata` is hosted), got %q", raw)
+	}
+	return nil
 }
 
 // FileError is a config problem, with the file, the server and the
@@ -282,6 +310,15 @@ func Parse(path string, b []byte) (*Config, error) {
 			}
 			if cfg.CAFile != "" {
 				if _, err := LoadCAFile(cfg.CAFile); err != nil {
+					return nil, ferr("", k, "%v", err)
+				}
+			}
+		case "clientMetadataUrl":
+			if err := json.Unmarshal(v, &cfg.ClientMetadataURL); err != nil {
+				return nil, ferr("", k, "must be a string")
+			}
+			if cfg.ClientMetadataURL != "" {
+				if err := checkClientMetadataURL(cfg.ClientMetadataURL); err != nil {
 					return nil, ferr("", k, "%v", err)
 				}
 			}
@@ -476,6 +513,22 @@ func parseOAuth(path, name string, raw json.RawMessage) (*OAuth, error) {
 		case "callbackPort":
 			if err = json.Unmarshal(v, &o.CallbackPort); err != nil || o.CallbackPort < 0 || o.CallbackPort > 65535 {
 				return nil, ferr(k, "must be a port number from 0 (pick one) to 65535")
+			}
+		case "clientMetadataUrl":
+			err = json.Unmarshal(v, &o.ClientMetadataURL)
+			if err == nil && o.ClientMetadataURL != "" {
+				if cerr := checkClientMetadataURL(o.ClientMetadataURL); cerr != nil {
+					return nil, ferr(k, "%v", cerr)
+				}
+			}
+		case "flow":
+			err = json.Unmarshal(v, &o.Flow)
+			if err == nil {
+				switch o.Flow {
+				case "", "auto", "browser", "device":
+				default:
+					return nil, ferr(k, "must be auto, browser or device (got %q)", o.Flow)
+				}
 			}
 		default:
 			return nil, ferr(k, "unknown field (known: %s)", known(oauthKeys))

@@ -925,3 +925,33 @@ func TestWriteFileAtomic(t *testing.T) {
 		t.Error("writeFileAtomic into a missing folder succeeded")
 	}
 }
+
+// TestClientMetadataURLAndFlow: clientMetadataUrl at the top level and
+// per server (which wins), and oauth.flow, are read and checked.
+func TestClientMetadataURLAndFlow(t *testing.T) {
+	cfg, err := Parse("c.json", []byte(`{"clientMetadataUrl": "https://me.example/mcptray.json",
+	  "mcpServers": {"a": {"url": "https://a.example/mcp"},
+	                 "b": {"url": "https://b.example/mcp", "oauth": {"clientMetadataUrl": "https://me.example/b.json", "flow": "device"}}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.ClientMetadataURLFor(cfg.Servers["a"]); got != "https://me.example/mcptray.json" {
+		t.Errorf("a: %q", got)
+	}
+	if got := cfg.ClientMetadataURLFor(cfg.Servers["b"]); got != "https://me.example/b.json" {
+		t.Errorf("b: %q", got)
+	}
+	if f := cfg.Servers["b"].OAuth.Flow; f != "device" {
+		t.Errorf("flow %q", f)
+	}
+	for name, doc := range map[string]string{
+		"http URL":   `{"clientMetadataUrl": "http://me.example/c.json", "mcpServers": {}}`,
+		"no path":    `{"clientMetadataUrl": "https://me.example", "mcpServers": {}}`,
+		"per server": `{"mcpServers": {"s": {"url": "https://x.example/mcp", "oauth": {"clientMetadataUrl": "nope"}}}}`,
+		"bad flow":   `{"mcpServers": {"s": {"url": "https://x.example/mcp", "oauth": {"flow": "carrier-pigeon"}}}}`,
+	} {
+		if _, err := Parse("c.json", []byte(doc)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}

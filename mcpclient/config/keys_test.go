@@ -28,7 +28,7 @@ func TestEveryKeyParses(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "known: "+strings.Join(serverKeys, ", ")) {
 		t.Errorf("an unknown key: %v", err)
 	}
-	if want := []string{"mcpServers", "credentialStore", "caFile", "http", "maxMessageSize", "requestTimeout", "maxInFlight", "signInWait"}; strings.Join(topKeys, ",") != strings.Join(want, ",") {
+	if want := []string{"mcpServers", "credentialStore", "caFile", "clientMetadataUrl", "http", "maxMessageSize", "requestTimeout", "maxInFlight", "signInWait"}; strings.Join(topKeys, ",") != strings.Join(want, ",") {
 		t.Errorf("top-level keys %v, want %v", topKeys, want)
 	}
 }
