@@ -256,11 +256,13 @@ func TestAdmission(t *testing.T) {
 			wantCode: jsonrpc.CodeServerDisabled, wantText: "bad config: no url",
 		},
 		{
+			// The request waits for the sign-in under way (signInWait,
+			// default 2 minutes; signin_hold_internal_test.go has the rest).
 			name: "logging in, no session",
 			setup: func(e *admissionEnv) {
 				e.u.setState(StateLoggingIn, "", time.Time{})
 			},
-			wantCode: jsonrpc.CodeNeedsLogin, wantText: "finish signing in",
+			wantCode: jsonrpc.CodeNeedsLogin, wantText: "waited 2m0s (signInWait", wantAfter: 2 * time.Minute,
 		},
 		{
 			// A step-up sign-in while the session works: keep serving.

@@ -119,6 +119,9 @@ func isClosed(ch <-chan struct{}) bool {
 
 // unavailableText explains to an IDE user why a request could not be served.
 func (u *supervisor) unavailableText(err error) (int, string) {
+	if code, text, ok := u.signInText(err); ok {
+		return code, text
+	}
 	var ue *unavailableError
 	if !errors.As(err, &ue) {
 		return jsonrpc.CodeUpstreamUnavailable, fmt.Sprintf("mcptray: server %q is not reachable: %v", u.name, err)
@@ -196,7 +199,7 @@ func (u *supervisor) forward(ctx context.Context, d *downstream, m *jsonrpc.Mess
 			req.ID = upID
 			u.router.rekey(c, jsonrpc.IDKey(upID))
 		}
-		s, err := u.acquire(cctx, deadline)
+		s, err := u.acquireSignedIn(cctx, c, &deadline, &tries.signIn)
 		if err != nil {
 			if cctx.Err() != nil {
 				if errors.Is(context.Cause(cctx), errRequestTimedOut) {
@@ -309,7 +312,10 @@ func (u *supervisor) pauseBeforeRetry(ctx context.Context, s *session, err error
 }
 
 // retries counts a request's retries by cause.
-type retries struct{ session, lost, auth int }
+type retries struct {
+	session, lost, auth int
+	signIn              signInHold // waits for a sign-in (signin_hold.go)
+}
 
 // afterFailure decides what a failed Call means for the request: an error
 // line for the IDE, or again to send it once more (on this session, or
@@ -347,11 +353,15 @@ func (u *supervisor) afterFailure(ctx context.Context, s *session, m *jsonrpc.Me
 			tries.auth++
 			return nil, true
 		}
-		code, text := u.unavailableText(&unavailableError{state: StateNeedsLogin})
-		return u.errorLine(m.ID, code, text), false
+		// Refused after the refresh too: the request waits for a sign-in.
+		tries.signIn.need = u.newSignInNeed(&unavailableError{state: StateNeedsLogin})
+		return nil, true
 	case errors.As(err, &authErr) && insufficientScope(authErr):
+		need := u.newSignInNeed(err) // before the sign-in starts
 		if u.stepUp(authErr) {
-			return u.errorLine(m.ID, jsonrpc.CodeNeedsLogin, fmt.Sprintf("mcptray: server %q needs more permissions for %s; mcptray opened a browser window to grant them. Finish the sign-in there, then try again.", u.name, m.Method)), false
+			// The request waits for the step-up sign-in.
+			tries.signIn.need = need
+			return nil, true
 		}
 		return u.errorLine(m.ID, jsonrpc.CodeNeedsLogin, fmt.Sprintf("mcptray: server %q refused %s for lack of permissions (insufficient_scope), and repeated sign-ins did not grant them. Check your account's access, then run `mcptray login %s`.", u.name, m.Method, u.name)), false
 	case errors.As(err, &authErr):

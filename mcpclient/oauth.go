@@ -133,6 +133,10 @@ type authState struct {
 	// tokens is mgr's token cache (it has its own lock); it is replaced
 	// with mgr.
 	tokens *auth.TokenSource
+	// end is what the last sign-in came to; held counts the requests
+	// waiting for a sign-in (signin_hold.go).
+	end  signInEnd
+	held int
 }
 
 // maxStepUps bounds step-up logins for one server.
@@ -295,6 +299,7 @@ func (u *supervisor) Login(ctx context.Context, onURL func(string), userAsked bo
 		u.knowCredentials(c) // a registered client's secret, before it is sent
 	}
 	err = m.Login(ctx, auth.LoginOptions{WWWAuthenticate: challenge, ExtraScopes: extra, OnURL: onURL})
+	u.signInEnded(err) // requests held for it go on (signin_hold.go)
 	if c, serr := m.Stored(ctx); serr == nil {
 		u.knowCredentials(c) // the new tokens and registration
 	}
@@ -411,6 +416,7 @@ func (u *supervisor) loginInBackground(what string) {
 		defer cancel()
 		if err := u.Login(ctx, nil, false); err != nil {
 			u.log.Warn("background sign-in failed", "what", what, "err", err)
+			u.signInEnded(err) // also when it failed before the browser step
 		}
 	})
 	if !started {

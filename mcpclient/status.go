@@ -52,6 +52,9 @@ type ServerStatus struct {
 	Disabled        bool      `json:"disabled,omitempty"`
 	SignedIn        bool      `json:"signedIn,omitempty"`
 	Events          []Event   `json:"events,omitempty"`
+
+	// WaitingForSignIn counts the requests held until a sign-in ends.
+	WaitingForSignIn int `json:"waitingForSignIn,omitempty"`
 }
 
 // setState records a transition. The caller must not hold u.mu.
@@ -100,6 +103,7 @@ func (u *supervisor) status(withEvents bool) ServerStatus {
 		ServerName: u.serverInfo.Name, ServerVersion: u.serverInfo.Version,
 		SignedIn: u.auth.signedIn,
 	}
+	st.WaitingForSignIn = u.auth.held
 	if u.cur != nil {
 		st.Transport = u.cur.transport
 		st.ProtocolVersion = protocolOf(u.cur.init)
