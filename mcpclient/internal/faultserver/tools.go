@@ -353,6 +353,12 @@ func contentText(c any) string {
 		return v.Text
 	case *mcp.TextContent:
 		return v.Text
+	case map[string]any: // content decoded without its Go type (MRTR)
+		if t, ok := v["text"].(string); ok && v["type"] == "text" {
+			return t
+		}
+		b, _ := json.Marshal(v)
+		return string(b)
 	case []mcp.Content:
 		var parts []string
 		for _, p := range v {
