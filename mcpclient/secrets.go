@@ -1,8 +1,11 @@
 package mcpclient
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"strconv"
+	"time"
 
 	"github.com/mcptray/mcptray/auth"
 	"github.com/mcptray/mcptray/mcpclient/config"
@@ -10,7 +13,8 @@ import (
 )
 
 // Secrets by value. Every header value of the config (after ${env:…}
-// expansion), every ${env:…} expansion in a URL or header, every OAuth
+// expansion), every ${env:…} expansion in a URL or header, every
+// ${secret:…} read from the credential store, every OAuth
 // token the hub holds and every client secret goes into the hub's
 // logfile.Secrets set, which takes them out of everything the hub shows
 // or writes — errors to IDEs, status, events, doctor, the window, the
@@ -65,11 +69,40 @@ func (u *supervisor) scrubValue(v any) any {
 	return v
 }
 
-// resolve expands the server's entry as cfg.resolve does, after making
-// its secret values known: they are about to be sent.
+// resolve fills in the server's entry (${env:…} from the hub's
+// environment, ${secret:…} from the credential store), after making its
+// secret values known: they are about to be sent.
 func (u *supervisor) resolve(cfg config.Server) (config.Resolved, error) {
 	u.secrets.Add(config.KnownSecrets(cfg, u.env)...)
-	return cfg.Resolve(u.env)
+	l := config.Lookups{Server: u.name, Env: u.env}
+	if u.creds != nil {
+		l.Secret = u.readSecret
+	}
+	return cfg.ResolveWith(l)
+}
+
+// secretReadTimeout bounds reading one ${secret:…} (opening the store
+// may probe the keychain first).
+const secretReadTimeout = 30 * time.Second
+
+// readSecret reads a ${secret:NAME} from the credential store and makes
+// its value known before anyone sees it.
+func (u *supervisor) readSecret(name string) (string, bool, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), secretReadTimeout)
+	defer cancel()
+	store, err := u.creds.get(ctx)
+	if err != nil {
+		return "", false, err
+	}
+	v, err := auth.NewSecrets(store, auth.SecretsOptions{}).Get(ctx, name)
+	if errors.Is(err, auth.ErrNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	u.secrets.Add(config.SecretValues(v)...)
+	return v, true, nil
 }
 
 // knowCredentials makes stored credentials' secrets known.

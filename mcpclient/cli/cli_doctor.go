@@ -31,7 +31,8 @@ func Doctor(ctx context.Context, env Env, args []string) int {
 		return 1
 	}
 	known := logfile.NewSecrets() // doctor adds the config's secrets, doctorAuth the stored ones
-	rep := doctor.Run(ctx, doctor.Options{ConfigPath: path, Server: fs.Arg(0), Timeout: *timeout, Auth: &doctorAuth{known: known}, Secrets: known})
+	da := &doctorAuth{known: known}
+	rep := doctor.Run(ctx, doctor.Options{ConfigPath: path, Server: fs.Arg(0), Timeout: *timeout, Auth: da, Secrets: known, LookupSecret: da.lookupSecret})
 	if *asJSON {
 		b, _ := json.MarshalIndent(rep, "", "  ")
 		fmt.Fprintln(env.Stdout, string(b))

@@ -72,8 +72,11 @@ func Import(ctx context.Context, env Env, args []string) int {
 		return 1
 	}
 	validate := func(name string, sc config.Server) error { return config.ValidateServer(cfgPath, name, sc) }
-	items := ideconfig.PlanImport(sources, cfg.Servers, validate)
+	items := ideconfig.PlanImport(sources, cfg.Servers, validate, os.LookupEnv)
 	writeImportReport(env.Stdout, items)
+	if code := storeImportedSecrets(ctx, env, cfg, items, *dryRun); code != 0 {
+		return code
+	}
 	if code := addImported(env, cfgPath, cfg, items, *dryRun); code != 0 {
 		return code
 	}
@@ -277,6 +280,9 @@ func writeImportReport(w io.Writer, items []ideconfig.ImportItem) {
 		}
 		for _, n := range it.Notes {
 			fmt.Fprintf(w, "      note: %s\n", n)
+		}
+		for _, n := range it.Warnings {
+			fmt.Fprintf(w, "      warning: %s\n", n)
 		}
 	}
 }

@@ -164,6 +164,10 @@ type Options struct {
 	// LookupEnv reads the environment (${env:…} and proxy variables);
 	// nil = os.LookupEnv.
 	LookupEnv func(string) (string, bool)
+	// LookupSecret reads a ${secret:NAME} from the credential store: ok
+	// is false for a secret that is not set. nil = no store to read.
+	// The values read are added to Secrets.
+	LookupSecret func(ctx context.Context, name string) (value string, ok bool, err error)
 	// Timeout bounds each network step; 0 = 10 s.
 	Timeout time.Duration
 	// Resolver looks up host names; nil = net.DefaultResolver.

@@ -48,19 +48,52 @@ func (s *serverCheck) skip(checks ...string) {
 	}
 }
 
-var envRefRE = regexp.MustCompile(`\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}`)
+// refRE matches ${env:VAR} and ${secret:NAME}, as the hub fills them in.
+var refRE = regexp.MustCompile(`\$\{(?:env:([A-Za-z_][A-Za-z0-9_]*)|secret:([^}]*))\}`)
 
-// expand fills in ${env:VAR}; missing lists the unset variables.
-func (s *serverCheck) expand(v string) (out string, missing []string) {
-	out = envRefRE.ReplaceAllStringFunc(v, func(m string) string {
-		name := envRefRE.FindStringSubmatch(m)[1]
-		val, ok := s.opts.LookupEnv(name)
-		if !ok {
-			missing = append(missing, name)
+// unsetRef is a reference that could not be filled in here.
+type unsetRef struct {
+	ref    string // as written: ${env:X} or ${secret:Y}
+	fix    string
+	secret bool
+}
+
+// expand fills in ${env:VAR} and ${secret:NAME}; missing lists what could
+// not be filled in, with the fix.
+func (s *serverCheck) expand(v string) (out string, missing []unsetRef) {
+	out = refRE.ReplaceAllStringFunc(v, func(m string) string {
+		sub := refRE.FindStringSubmatch(m)
+		if sub[1] != "" {
+			val, ok := s.opts.LookupEnv(sub[1])
+			if !ok {
+				missing = append(missing, unsetRef{ref: m, fix: fmt.Sprintf("set %s in the environment the hub starts from (your login session or the shell running mcptray), or keep the value in the credential store: `mcptray secret set NAME` and write ${secret:NAME} in %s", sub[1], s.cfgPath)})
+			}
+			return val
+		}
+		val, ok, err := s.secret(sub[2])
+		switch {
+		case err != nil:
+			missing = append(missing, unsetRef{ref: m, secret: true, fix: "the credential store could not be read: " + err.Error()})
+		case !ok:
+			missing = append(missing, unsetRef{ref: m, secret: true, fix: fmt.Sprintf("the secret %s is not set: set it with `mcptray secret set %s`", sub[2], sub[2])})
 		}
 		return val
 	})
 	return out, missing
+}
+
+// secret reads a ${secret:NAME} through opts.LookupSecret.
+func (s *serverCheck) secret(name string) (string, bool, error) {
+	if s.opts.LookupSecret == nil {
+		return "", false, errors.New("no credential store is available here")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*s.opts.Timeout)
+	defer cancel()
+	v, ok, err := s.opts.LookupSecret(ctx, name)
+	if ok {
+		s.opts.Secrets.Add(config.SecretValues(v)...)
+	}
+	return v, ok, err
 }
 
 func (s *serverCheck) run(ctx context.Context) []Finding {
@@ -121,8 +154,7 @@ func (s *serverCheck) reportHubState() {
 func (s *serverCheck) resolve() bool {
 	raw, missing := s.expand(s.sc.URL)
 	if len(missing) > 0 {
-		s.add(CheckServer, Fail, fmt.Sprintf("the url uses ${env:%s}, which is not set here", missing[0]),
-			fmt.Sprintf("set %s in the environment the hub starts from (your login session or the shell running mcptray), or write the value into %s", missing[0], s.cfgPath))
+		s.add(CheckServer, Fail, fmt.Sprintf("the url uses %s, which is not set here", missing[0].ref), missing[0].fix)
 		return false
 	}
 	u, err := url.Parse(raw)
@@ -132,18 +164,28 @@ func (s *serverCheck) resolve() bool {
 	}
 	s.u = u
 	s.headers = http.Header{}
-	var unset []string
+	var unset, fixes []string
 	for _, k := range sortedKeys(s.sc.Headers) {
 		v, missing := s.expand(s.sc.Headers[k])
 		if len(missing) > 0 {
-			unset = append(unset, fmt.Sprintf("%s (header %s)", missing[0], k))
+			unset = append(unset, fmt.Sprintf("%s (header %s)", missing[0].ref, k))
+			if missing[0].secret {
+				fixes = append(fixes, missing[0].fix)
+			}
 			continue
 		}
 		s.headers.Set(k, v)
 	}
 	if len(unset) > 0 {
-		s.add(CheckServer, Fail, "environment variables used by headers are not set here: "+strings.Join(unset, ", "),
-			"set them in the environment the hub starts from; the checks below run without those headers")
+		fix := "set the variables in the environment the hub starts from"
+		if len(fixes) > 0 {
+			fix = strings.Join(fixes, "; ")
+			if len(fixes) < len(unset) {
+				fix += "; set the variables in the environment the hub starts from"
+			}
+		}
+		s.add(CheckServer, Fail, "values used by headers are not set here: "+strings.Join(unset, ", "),
+			fix+"; the checks below run without those headers")
 	}
 	return true
 }

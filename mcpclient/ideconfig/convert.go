@@ -338,37 +338,12 @@ func convertCommand(client string, fields map[string]any) (sc config.Server, not
 	if !ok {
 		return sc, nil, skipf("runs a local program (%s); mcptray serves remote servers only, so keep it in the client", Describe(fields))
 	}
-	env := map[string]string{}
-	if m, ok := fields["env"].(map[string]any); ok {
-		for k, v := range m {
-			if s, ok := v.(string); ok {
-				env[k] = s
-			}
-		}
-	}
 	sc, notes, err = convertMCPRemote(client, rargs)
 	if err != nil {
 		return sc, notes, err
 	}
-	// Variables the entry sets for mcp-remote are not the hub's.
-	var refs []string
-	seen := map[string]bool{}
-	collect := func(s string) {
-		for _, m := range refRE.FindAllStringSubmatch(s, -1) {
-			name := strings.TrimPrefix(m[1], "env:")
-			if _, ok := env[name]; ok && !seen[name] {
-				seen[name] = true
-				refs = append(refs, name)
-			}
-		}
-	}
-	collect(sc.URL)
-	for _, k := range sortedKeys(sc.Headers) {
-		collect(sc.Headers[k])
-	}
-	for _, name := range refs {
-		notes = append(notes, fmt.Sprintf("%s is set in the client entry's env; the hub reads ${env:%s} from its own environment: set it there", name, name))
-	}
+	// Variables the entry sets for mcp-remote (its "env") are not the
+	// hub's: PlanImport moves them into the credential store.
 	if d, ok := fields["disabled"].(bool); ok && d {
 		sc.Disabled = true
 		notes = append(notes, "disabled in the client: imported disabled")

@@ -33,12 +33,20 @@ type ImportItem struct {
 	Status string
 	Reason string
 	Notes  []string
+	// Warnings are what will not work as imported (a variable set
+	// nowhere).
+	Warnings []string
+	// Secrets are the values, by secret name, that the server refers to
+	// as ${secret:NAME}: variables of the entry's env, to put in the
+	// credential store. Never print them.
+	Secrets map[string]string
 }
 
 // PlanImport reads the sources and decides for each entry. existing holds
 // the servers mcptray has; validate checks a converted server with the
-// config's own rules (nil skips that).
-func PlanImport(sources []Target, existing map[string]config.Server, validate func(name string, sc config.Server) error) []ImportItem {
+// config's own rules (nil skips that); lookupEnv is the environment import
+// runs in (nil: nothing set), to warn about variables set nowhere.
+func PlanImport(sources []Target, existing map[string]config.Server, validate func(name string, sc config.Server) error, lookupEnv func(string) (string, bool)) []ImportItem {
 	var items []ImportItem
 	taken := map[string]config.Server{}
 	for k, v := range existing {
@@ -71,6 +79,10 @@ func PlanImport(sources []Target, existing map[string]config.Server, validate fu
 			if renamed {
 				it.Notes = append(it.Notes, fmt.Sprintf("named %q in mcptray (%q is not a valid server name)", name, e.Key))
 			}
+			envConfig := sc
+			secrets, notes, warnings := envToSecrets(name, &sc, entryEnv(e.Fields), lookupEnv)
+			it.Secrets, it.Warnings = secrets, warnings
+			it.Notes = append(it.Notes, notes...)
 			if validate != nil {
 				if err := validate(name, sc); err != nil {
 					it.Status, it.Reason = ImportSkipped, err.Error()
@@ -88,6 +100,9 @@ func PlanImport(sources []Target, existing map[string]config.Server, validate fu
 				} else {
 					it.Status = ImportSkipped
 					it.Reason = fmt.Sprintf("mcptray already has a different server %q (%s); remove or rename one of them", name, stripQuery(prev.URL))
+					if len(secrets) > 0 && sameServer(prev, envConfig) {
+						it.Reason = fmt.Sprintf("mcptray already has %q, reading ${env:…} variables that a hub started by a bridge or at login does not have; to keep their values from the entry's env in the credential store, run `mcptray remove %s` and import again", name, name)
+					}
 				}
 				items = append(items, it)
 				continue

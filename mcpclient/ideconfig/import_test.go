@@ -43,7 +43,7 @@ func TestConvertCorpus(t *testing.T) {
 		{"versioned with port", "claude-desktop", `{"command": "npx", "args": ["mcp-remote@0.1.29", "https://mcp.linear.app/sse", "3334"]}`,
 			want{url: "https://mcp.linear.app/sse", transport: auto, oauth: &config.OAuth{CallbackPort: 3334}, note: "callback port 3334"}},
 		{"header with env ref", "claude-desktop", `{"command": "npx", "args": ["-y", "mcp-remote", "https://mcp.notion.com/mcp", "--header", "Authorization: Bearer ${NOTION_TOKEN}", "--transport", "http-only"], "env": {"NOTION_TOKEN": "ntn_x"}}`,
-			want{url: "https://mcp.notion.com/mcp", transport: sh, headers: map[string]string{"Authorization": "Bearer ${env:NOTION_TOKEN}"}, note: "NOTION_TOKEN is set in the client entry's env"}},
+			want{url: "https://mcp.notion.com/mcp", transport: sh, headers: map[string]string{"Authorization": "Bearer ${env:NOTION_TOKEN}"}}},
 		{"header without space", "cursor", `{"command": "npx", "args": ["mcp-remote", "https://x.example/mcp", "--header", "Authorization:${AUTH_HEADER}", "--header", "X-Team: blue"]}`,
 			want{url: "https://x.example/mcp", transport: auto, headers: map[string]string{"Authorization": "${env:AUTH_HEADER}", "X-Team": "blue"}}},
 		{"header before url, sse-only", "windsurf", `{"command": "npx", "args": ["-y", "mcp-remote", "--header", "X-A: 1", "https://x.example/sse", "--transport", "sse-only", "--debug"]}`,
@@ -182,7 +182,7 @@ url = "http://127.0.0.1:3845/mcp"
 	validate := func(name string, sc config.Server) error {
 		return config.ValidateServer("config.json", name, sc)
 	}
-	items := PlanImport([]Target{cursor, codex, broken, missing}, existing, validate)
+	items := PlanImport([]Target{cursor, codex, broken, missing}, existing, validate, nil)
 
 	got := map[string]string{}
 	for _, it := range items {
