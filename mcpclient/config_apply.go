@@ -26,8 +26,8 @@ func (h *Hub) apply(cfg *config.Config) {
 			h.log.Info("credentialStore changed in the config; in effect now", "configured", cfg.CredentialStore)
 		}
 	}
-	g := globalSettings{CAFile: cfg.CAFile, Limits: cfg.Limits}
-	globalChanged := old != nil && (old.CAFile != cfg.CAFile || old.Limits != cfg.Limits)
+	g := globalSettings{CAFile: cfg.CAFile, Limits: cfg.Limits, ClientMetadataURL: cfg.ClientMetadataURL}
+	globalChanged := old != nil && (old.CAFile != cfg.CAFile || old.Limits != cfg.Limits || old.ClientMetadataURL != cfg.ClientMetadataURL)
 	for name, u := range h.servers {
 		if _, ok := cfg.Servers[name]; !ok {
 			h.log.Info("server removed from config", "server", name)

@@ -7,10 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"sync"
 	"time"
 
-	"github.com/mcptray/mcptray/auth"
 	"github.com/mcptray/mcptray/mcpclient/config"
 	"github.com/mcptray/mcptray/mcpclient/ipc"
 	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
@@ -58,18 +56,7 @@ func (h *Hub) handleConn(ctx context.Context, c net.Conn) {
 		return
 	}
 	if hello.Op == ipc.OpLogin {
-		// The login ends if the client (e.g. `mcptray login`) goes away.
-		lctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		watched := make(chan struct{})
-		go func() {
-			defer close(watched)
-			_, _ = r.ReadByte()
-			cancel()
-		}()
-		h.loginOp(lctx, hello, reply)
-		c.Close() // ends the watch
-		<-watched
+		h.serveLogin(ctx, hello, c, r, reply) // login_control.go
 		return
 	}
 	res, err := h.control(ctx, hello)
@@ -248,24 +235,4 @@ func (h *Hub) SetEnabled(name string, enabled bool) error {
 		c.Servers[name] = sc
 		return nil
 	})
-}
-
-// loginOp runs a login for the control API: progress lines (the URL) while
-// it runs, then the final reply. The login stops if the client goes away.
-func (h *Hub) loginOp(ctx context.Context, hello ipc.Hello, reply func(ipc.Reply)) {
-	ctx, cancel := context.WithTimeout(ctx, auth.DefaultLoginTimeout)
-	defer cancel()
-	var mu sync.Mutex
-	err := h.Login(ctx, hello.Server, func(u string) {
-		mu.Lock()
-		defer mu.Unlock()
-		reply(ipc.Reply{OK: true, Progress: true, URL: u})
-	})
-	mu.Lock()
-	defer mu.Unlock()
-	if err != nil {
-		reply(ipc.Reply{Error: err.Error()})
-		return
-	}
-	reply(ipc.Reply{OK: true})
 }

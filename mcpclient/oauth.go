@@ -133,6 +133,7 @@ type authState struct {
 	// tokens is mgr's token cache (it has its own lock); it is replaced
 	// with mgr.
 	tokens *auth.TokenSource
+	health authHealth // for status (authstatus.go)
 	// end is what the last sign-in came to; held counts the requests
 	// waiting for a sign-in (signin_hold.go).
 	end  signInEnd
@@ -157,22 +158,37 @@ func (u *supervisor) manager(ctx context.Context, r config.Resolved, cfg config.
 		o = &config.OAuth{}
 	}
 	u.secrets.Add(o.ClientSecret)
-	key := fmt.Sprintf("%s|%s|%s|%t|%v|%d", r.URL, o.Resource, o.ClientID, o.ClientSecret != "", o.Scopes, o.CallbackPort)
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	meta := u.clientMetadataURL(o)
+	key := fmt.Sprintf("%s|%s|%s|%t|%v|%d|%s|%s", r.URL, o.Resource, o.ClientID, o.ClientSecret != "", o.Scopes, o.CallbackPort, meta, o.Flow)
 	if u.auth.mgr != nil && u.auth.mgrKey == key {
 		return u.auth.mgr, nil
 	}
 	u.auth.mgr = auth.NewManager(auth.Config{
 		ServerURL: r.URL, Resource: o.Resource,
 		ClientID: o.ClientID, ClientSecret: o.ClientSecret, Scopes: o.Scopes, CallbackPort: o.CallbackPort,
-		ClientMetadataURL: u.clientMeta, HTTPClient: &http.Client{Transport: client.Transport, Timeout: 30 * time.Second},
-		Store: store, LockDir: paths.AuthLocks(u.home),
+		ClientMetadataURL: meta, Flow: o.Flow,
+		HTTPClient: &http.Client{Transport: client.Transport, Timeout: 30 * time.Second},
+		Store:      store, LockDir: paths.AuthLocks(u.home),
 		OpenBrowser: u.openBrowser, Logger: u.log,
 	})
 	u.auth.mgrKey = key
 	u.auth.tokens = auth.NewTokenSource(u.auth.mgr, u.sawToken)
 	return u.auth.mgr, nil
+}
+
+// clientMetadataURL is the server's client ID metadata document URL: its
+// oauth.clientMetadataUrl, else the config's top-level one, else the
+// hub's option. u.mu is held.
+func (u *supervisor) clientMetadataURL(o *config.OAuth) string {
+	switch {
+	case o != nil && o.ClientMetadataURL != "":
+		return o.ClientMetadataURL
+	case u.global.ClientMetadataURL != "":
+		return u.global.ClientMetadataURL
+	}
+	return u.clientMeta
 }
 
 // tokenSource returns the token cache of m for a session (nil for a nil
@@ -195,6 +211,9 @@ func (u *supervisor) tokenSource(m *auth.Manager) *auth.TokenSource {
 func (u *supervisor) sawToken(tok string, c *auth.Credentials) {
 	u.secrets.AddToken(tok)
 	u.knowCredentials(c) // the refresh token and client secret too
+	if c != nil {
+		u.noteCredentials(c)
+	}
 }
 
 // bearer returns the Authorization value for the next request, or "" when
@@ -255,6 +274,7 @@ func (u *supervisor) afterUnauthorized(ctx context.Context, ae *transport.AuthEr
 			return false, err
 		}
 		u.log.Info("refresh did not help; a sign-in is needed", "err", err)
+		u.noteAuthError("refresh failed: " + err.Error())
 		return false, nil
 	}
 	return tok != "", nil // "": no token was sent, nothing to refresh
@@ -263,6 +283,11 @@ func (u *supervisor) afterUnauthorized(ctx context.Context, ae *transport.AuthEr
 // Login runs a browser sign-in for the server through its Manager. Callers
 // arriving while one runs join it. onURL receives the authorization URL.
 func (u *supervisor) Login(ctx context.Context, onURL func(string), userAsked bool) error {
+	return u.LoginWith(ctx, LoginOptions{OnURL: onURL}, userAsked)
+}
+
+// LoginWith is Login with the device and paste-back hooks of opts.
+func (u *supervisor) LoginWith(ctx context.Context, opts LoginOptions, userAsked bool) error {
 	cfg, g := u.config()
 	r, err := u.resolve(cfg)
 	if err != nil {
@@ -298,7 +323,8 @@ func (u *supervisor) Login(ctx context.Context, onURL func(string), userAsked bo
 	if c, err := m.Stored(ctx); err == nil {
 		u.knowCredentials(c) // a registered client's secret, before it is sent
 	}
-	err = m.Login(ctx, auth.LoginOptions{WWWAuthenticate: challenge, ExtraScopes: extra, OnURL: onURL})
+	err = m.Login(ctx, u.authLoginOptions(challenge, extra, opts))
+	u.noteLoginEnd(ctx, m, err)
 	u.signInEnded(err) // requests held for it go on (signin_hold.go)
 	if c, serr := m.Stored(ctx); serr == nil {
 		u.knowCredentials(c) // the new tokens and registration
@@ -357,6 +383,7 @@ func (u *supervisor) Logout(ctx context.Context) error {
 	u.jar = jar
 	u.auth.autoOpened = true // signed out on purpose: do not pop a browser
 	u.auth.signedIn = false
+	u.auth.health = authHealth{known: true}
 	ts := u.auth.tokens
 	u.mu.Unlock()
 	if ts != nil {

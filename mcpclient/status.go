@@ -55,6 +55,9 @@ type ServerStatus struct {
 
 	// WaitingForSignIn counts the requests held until a sign-in ends.
 	WaitingForSignIn int `json:"waitingForSignIn,omitempty"`
+
+	// Auth is the server's OAuth health (nil: it has not used OAuth).
+	Auth *AuthStatus `json:"auth,omitempty"`
 }
 
 // setState records a transition. The caller must not hold u.mu.
@@ -101,7 +104,7 @@ func (u *supervisor) status(withEvents bool) ServerStatus {
 		NextAttempt: u.nextAt, Tools: u.counts[0], Resources: u.counts[1], Prompts: u.counts[2],
 		Bridges: bridges, SessionsOpened: u.sessionsN, Disabled: u.cfg.Disabled,
 		ServerName: u.serverInfo.Name, ServerVersion: u.serverInfo.Version,
-		SignedIn: u.auth.signedIn,
+		SignedIn: u.auth.signedIn, Auth: u.authStatus(),
 	}
 	st.WaitingForSignIn = u.auth.held
 	if u.cur != nil {

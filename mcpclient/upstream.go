@@ -133,6 +133,8 @@ type supervisor struct {
 type globalSettings struct {
 	CAFile string
 	Limits config.Limits
+	// ClientMetadataURL is the config's top-level clientMetadataUrl.
+	ClientMetadataURL string
 }
 
 // limits are the server's effective limits.

@@ -48,8 +48,9 @@ func Commands() []Command {
 		{"reconnect", "rebuild a server's session now: reconnect NAME | --all", Reconnect},
 		{"tools", "list a server's tools: tools NAME [--json]", Tools},
 		{"call", "call a tool: call NAME TOOL [JSON-ARGS]", Call},
-		{"login", "sign in to a server in the browser: login NAME", Login},
+		{"login", "sign in to a server: login NAME [--no-browser] (browser, device code, or paste the redirect URL back)", Login},
 		{"logout", "sign out of a server and delete its credentials: logout NAME", Logout},
+		{"client-metadata", "print the OAuth client ID metadata document to host at clientMetadataUrl: client-metadata [--url URL]", ClientMetadata},
 		{"secret", "keep a secret for ${secret:NAME} in the config: secret set NAME | list | rm NAME", Secret},
 		{"add", "add a server: add NAME URL [--header 'Name: value']... [--transport T]", Add},
 		{"remove", "remove a server: remove NAME", Remove},
@@ -235,6 +236,7 @@ func WriteStatus(w io.Writer, hub *ipc.HubInfo, st mcpclient.StatusReport, now t
 			s.Tools, s.Bridges, dash(s.Transport), dash(s.ProtocolVersion), dash(oneLine(s.LastError, 100)))
 	}
 	tw.Flush()
+	printAuth(w, st.Servers, now) // cli_login.go
 }
 
 func roundDur(d time.Duration) time.Duration {

@@ -167,9 +167,9 @@ func (c *Config) ClientMetadataURLFor(sc Server) string {
 	return c.ClientMetadataURL
 }
 
-// checkClientMetadataURL accepts an https URL with a path, as a client ID
+// CheckClientMetadataURL accepts an https URL with a path, as a client ID
 // metadata document URL must be.
-func checkClientMetadataURL(raw string) error {
+func CheckClientMetadataURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme != "https" || u.Host == "" || u.Path == "" || u.Path == "/" || u.Fragment != "" {
 		return fmt.Errorf("must be an https URL with a path (where the document from `mcptray client-metadata` is hosted), got %q", raw)
@@ -318,7 +318,7 @@ func Parse(path string, b []byte) (*Config, error) {
 				return nil, ferr("", k, "must be a string")
 			}
 			if cfg.ClientMetadataURL != "" {
-				if err := checkClientMetadataURL(cfg.ClientMetadataURL); err != nil {
+				if err := CheckClientMetadataURL(cfg.ClientMetadataURL); err != nil {
 					return nil, ferr("", k, "%v", err)
 				}
 			}
@@ -517,7 +517,7 @@ func parseOAuth(path, name string, raw json.RawMessage) (*OAuth, error) {
 		case "clientMetadataUrl":
 			err = json.Unmarshal(v, &o.ClientMetadataURL)
 			if err == nil && o.ClientMetadataURL != "" {
-				if cerr := checkClientMetadataURL(o.ClientMetadataURL); cerr != nil {
+				if cerr := CheckClientMetadataURL(o.ClientMetadataURL); cerr != nil {
 					return nil, ferr(k, "%v", cerr)
 				}
 			}

@@ -48,6 +48,15 @@ type Hello struct {
 	Args   json.RawMessage `json:"args,omitempty"`
 	PID    int             `json:"pid,omitempty"`
 	Client string          `json:"client,omitempty"`
+	// NoBrowser (OpLogin): open no browser; sign in with the device grant
+	// when the server offers it, else by pasting the redirect URL back.
+	NoBrowser bool `json:"noBrowser,omitempty"`
+}
+
+// Pasted is a line a login client sends after its Hello (OpLogin): the
+// redirect URL the user pasted back.
+type Pasted struct {
+	RedirectURL string `json:"redirectUrl"`
 }
 
 // Reply is the hub's answer to a Hello.
@@ -56,6 +65,15 @@ type Reply struct {
 	// Progress marks an intermediate reply (OpLogin); a final one follows.
 	Progress bool   `json:"progress,omitempty"`
 	URL      string `json:"url,omitempty"`
+	// Device sign-in (OpLogin progress): the code to enter and where.
+	UserCode                string `json:"userCode,omitempty"`
+	VerificationURI         string `json:"verificationUri,omitempty"`
+	VerificationURIComplete string `json:"verificationUriComplete,omitempty"`
+	// Paste (OpLogin progress): the hub waits for the redirect URL to be
+	// pasted back (a Pasted line); PasteError says why the last one was
+	// not accepted.
+	Paste      bool   `json:"paste,omitempty"`
+	PasteError string `json:"pasteError,omitempty"`
 
 	Error string `json:"error,omitempty"`
 	// Code is the JSON-RPC error code of Error, when the hub's error has
