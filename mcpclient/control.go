@@ -173,12 +173,13 @@ type StatusReport struct {
 	ConfigError       string         `json:"configError,omitempty"`
 	CredentialStore   string         `json:"credentialStore,omitempty"`
 	CredentialWarning string         `json:"credentialWarning,omitempty"`
+	HTTP              HTTPStatus     `json:"http"`
 	Servers           []ServerStatus `json:"servers"`
 }
 
 // Status is the whole hub's status.
 func (h *Hub) Status() StatusReport {
-	st := StatusReport{Servers: h.Snapshot(true), ConfigError: h.ConfigError(), Config: h.opts.ConfigPath}
+	st := StatusReport{Servers: h.Snapshot(true), ConfigError: h.ConfigError(), Config: h.opts.ConfigPath, HTTP: h.HTTPStatus()}
 	h.mu.Lock()
 	c := h.creds
 	h.mu.Unlock()

@@ -104,6 +104,11 @@ type Hub struct {
 	handover chan struct{}
 	creds    *credentials
 	secrets  *logfile.Secrets
+
+	// The loopback HTTP endpoint (httpendpoint.go), run by runHTTP.
+	httpMu sync.Mutex
+	httpEP *httpEndpoint
+	httpSt HTTPStatus
 }
 
 // NewHub prepares a hub; Run starts it.
@@ -193,9 +198,10 @@ func (h *Hub) Run(ctx context.Context) error {
 	h.apply(cfg)
 	h.log.Info("hub started", "socket", h.socket, "config", h.opts.ConfigPath, "servers", len(cfg.Servers), "mode", h.opts.Mode, "version", Version)
 
-	h.wg.Add(2)
+	h.wg.Add(3)
 	go func() { defer h.wg.Done(); h.watchConfig(ctx) }()
 	go func() { defer h.wg.Done(); h.accept(ctx, ln) }()
+	go func() { defer h.wg.Done(); h.runHTTP(ctx) }()
 
 	select {
 	case <-ctx.Done():
@@ -321,6 +327,7 @@ func (h *Hub) Snapshot(withEvents bool) []ServerStatus {
 	for _, u := range us {
 		out = append(out, u.status(withEvents))
 	}
+	h.httpAttached(out)
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }

@@ -48,6 +48,7 @@ type ServerStatus struct {
 	Resources       int       `json:"resources"`
 	Prompts         int       `json:"prompts"`
 	Bridges         int       `json:"bridges"`
+	HTTPClients     int       `json:"httpClients"` // IDEs attached over the loopback HTTP endpoint
 	SessionsOpened  int       `json:"sessionsOpened"`
 	Disabled        bool      `json:"disabled,omitempty"`
 	SignedIn        bool      `json:"signedIn,omitempty"`

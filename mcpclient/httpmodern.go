@@ -1,0 +1,178 @@
+package mcpclient
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/mcptray/mcptray/mcpclient/config"
+	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
+)
+
+// Modern (2026-07-28) requests on the endpoint: no session; each request
+// carries its protocol version in params._meta and mirrors it, its method
+// and its name in headers, which must match the body. Each request gets a
+// downstream of its own for as long as its response stream is open: the
+// stream carries that request's notifications and its response, closing
+// it cancels the request, and a subscriptions/listen request keeps it
+// open. What the downstream answers (server/discover, MRTR, listen) is
+// the downstream's business; this file only carries it.
+
+// Error codes of revision 2026-07-28 (basic/index "Error Codes").
+const (
+	codeHeaderMismatch             = -32020
+	codeUnsupportedProtocolVersion = -32022
+)
+
+const (
+	hdrMethod = "Mcp-Method"
+	hdrName   = "Mcp-Name"
+	metaProto = "io.modelcontextprotocol/protocolVersion"
+)
+
+// modernVersion reads params._meta's protocol version, "" if none.
+func modernVersion(params json.RawMessage) string {
+	if len(params) == 0 {
+		return ""
+	}
+	var p struct {
+		Meta map[string]json.RawMessage `json:"_meta"`
+	}
+	if json.Unmarshal(params, &p) != nil {
+		return ""
+	}
+	var v string
+	_ = json.Unmarshal(p.Meta[metaProto], &v)
+	return v
+}
+
+// isModernVersion: a date-shaped version from 2026-07-28 on.
+func isModernVersion(v string) bool {
+	return len(v) == len("2026-07-28") && v >= "2026-07-28"
+}
+
+// isModern reports a request of the modern era: its body says so, or,
+// for a body that says nothing, its MCP-Protocol-Version header.
+func isModern(m *jsonrpc.Message, h http.Header) bool {
+	if v := modernVersion(m.Params); v != "" {
+		return isModernVersion(v)
+	}
+	return isModernHeader(h)
+}
+
+func isModernHeader(h http.Header) bool { return isModernVersion(h.Get(hdrProtocol)) }
+
+// checkModernHeaders validates the mirrored headers against the body; it
+// returns the HTTP status and JSON-RPC error for a mismatch.
+func checkModernHeaders(m *jsonrpc.Message, h http.Header) (status, code int, msg string) {
+	body := modernVersion(m.Params)
+	hv := h.Get(hdrProtocol)
+	switch {
+	case hv == "":
+		return http.StatusBadRequest, codeHeaderMismatch, "Header mismatch: the " + hdrProtocol + " header is missing"
+	case body == "":
+		return http.StatusBadRequest, codeHeaderMismatch, "Header mismatch: params._meta lacks " + metaProto
+	case hv != body:
+		return http.StatusBadRequest, codeHeaderMismatch, fmt.Sprintf("Header mismatch: %s header value %q does not match body value %q", hdrProtocol, hv, body)
+	}
+	if !supportedModern(body) {
+		return http.StatusBadRequest, codeUnsupportedProtocolVersion, fmt.Sprintf("Unsupported protocol version %q", body)
+	}
+	if m.IsRequest() || h.Get(hdrMethod) != "" {
+		if got := h.Get(hdrMethod); got != m.Method {
+			if got == "" {
+				return http.StatusBadRequest, codeHeaderMismatch, "Header mismatch: the " + hdrMethod + " header is missing"
+			}
+			return http.StatusBadRequest, codeHeaderMismatch, fmt.Sprintf("Header mismatch: %s header value %q does not match body value %q", hdrMethod, got, m.Method)
+		}
+	}
+	if key := nameField(m.Method); key != "" {
+		var p map[string]json.RawMessage
+		_ = json.Unmarshal(m.Params, &p)
+		var want string
+		_ = json.Unmarshal(p[key], &want)
+		raw, present := h[http.CanonicalHeaderKey(hdrName)]
+		if !present || len(raw) != 1 {
+			return http.StatusBadRequest, codeHeaderMismatch, "Header mismatch: the " + hdrName + " header is missing"
+		}
+		got, ok := decodeHeaderValue(raw[0])
+		if !ok {
+			return http.StatusBadRequest, codeHeaderMismatch, "Header mismatch: the " + hdrName + " header is malformed"
+		}
+		if got != want {
+			return http.StatusBadRequest, codeHeaderMismatch, fmt.Sprintf("Header mismatch: %s header value %q does not match body value %q", hdrName, got, want)
+		}
+	}
+	return 0, 0, ""
+}
+
+// nameField is the params field Mcp-Name mirrors for method.
+func nameField(method string) string {
+	switch method {
+	case "tools/call", "prompts/get":
+		return "name"
+	case "resources/read":
+		return "uri"
+	}
+	return ""
+}
+
+// decodeHeaderValue undoes the =?base64?…?= sentinel encoding.
+func decodeHeaderValue(v string) (string, bool) {
+	inner, ok := strings.CutPrefix(v, "=?base64?")
+	if !ok {
+		return v, true
+	}
+	inner, ok = strings.CutSuffix(inner, "?=")
+	if !ok {
+		return "", false
+	}
+	b, err := base64.StdEncoding.DecodeString(inner)
+	if err != nil {
+		return "", false
+	}
+	return string(b), true
+}
+
+func supportedModern(v string) bool {
+	for _, s := range config.ModernProtocolVersions {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+// modern serves one modern request on a downstream of its own.
+func (ep *httpEndpoint) modern(w http.ResponseWriter, r *http.Request, u *supervisor, m *jsonrpc.Message, line []byte) {
+	if status, code, msg := checkModernHeaders(m, r.Header); status != 0 {
+		var data any
+		if code == codeUnsupportedProtocolVersion {
+			data = map[string]any{"supported": config.ModernProtocolVersions, "requested": modernVersion(m.Params)}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = w.Write(jsonrpc.EncodeError(m.ID, code, msg, data))
+		return
+	}
+	if !m.IsRequest() {
+		// No client notification is defined over HTTP in this revision;
+		// accept and drop (closing a stream is the cancel).
+		w.WriteHeader(http.StatusAccepted)
+		return
+	}
+	s := ep.openSession(u, true)
+	defer s.end() // the request's downstream ends with its stream
+	st := newStream()
+	defer close(st.gone)
+	idKey, tokenKey := jsonrpc.IDKey(m.ID), progressTokenKey(m.Params)
+	s.begin(st, idKey, tokenKey)
+	defer s.finish(st, idKey, tokenKey)
+	if s.send(line) != nil {
+		httpFail(w, http.StatusServiceUnavailable, m.ID, jsonrpc.CodeInternalError, "mcptray: the hub is stopping")
+		return
+	}
+	s.answer(w, r, st, nil)
+}
