@@ -31,15 +31,12 @@ var binaryScenarios = []struct {
 	name    string
 	success []string
 	config  string // extra top-level config entries
-	// todo, when set, skips the row and says what it waits for.
-	todo string
 }{
 	{name: "auth/scope-step-up", success: checks(discovered, []string{"client-registration", "scope-step-up-initial", "scope-step-up-escalation"}, authCodeFlow, usedToken)},
 	// The client ID metadata document URL the suite's authorization server
 	// accepts, set as a user would set mcptray's published one.
 	{name: "auth/basic-cimd", success: checks(discovered, []string{"cimd-client-id-used"}, authCodeFlow, usedToken),
-		config: `"clientMetadataUrl": "https://conformance-test.local/client-metadata.json"`,
-		todo:   "the hub does not pass the config's clientMetadataUrl to auth yet (issue 11, Client ID Metadata Documents)"},
+		config: `"clientMetadataUrl": "https://conformance-test.local/client-metadata.json"`},
 }
 
 func TestConformanceBinaries(t *testing.T) {
@@ -54,9 +51,6 @@ func TestConformanceBinaries(t *testing.T) {
 	bin := bins(t)
 	for _, c := range binaryScenarios {
 		t.Run(c.name, func(t *testing.T) {
-			if c.todo != "" {
-				t.Skip("TODO: " + c.todo)
-			}
 			t.Parallel()
 			suite := &conformanceSuite{node: node, cli: cli, client: binaryClient(t, bin, c.config)}
 			res := suite.run(t, c.name)
