@@ -134,8 +134,9 @@ func (s idpStats) invalidGrants() int {
 }
 
 // startIdP runs oidc-provider with Node 22 on a free port; resource is the
-// MCP server's URL, ttl the access tokens' lifetime.
-func startIdP(t *testing.T, resource string, ttl time.Duration) *idp {
+// MCP server's URL, ttl the access tokens' lifetime; env is added to its
+// environment (e.g. DEVICE_FLOW=1).
+func startIdP(t *testing.T, resource string, ttl time.Duration, env ...string) *idp {
 	t.Helper()
 	node := testenv.Node22(t)
 	module := filepath.Join(testenv.NPMDir(t), "node_modules", "oidc-provider", "lib", "index.js")
@@ -162,6 +163,7 @@ func startIdP(t *testing.T, resource string, ttl time.Duration) *idp {
 		"ACCESS_TOKEN_TTL="+strconv.Itoa(int(ttl/time.Second)),
 		"RS_CLIENT_ID="+p.rsID, "RS_CLIENT_SECRET="+p.rsSecret,
 		"PASSWORD="+p.password)
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Start(); err != nil {

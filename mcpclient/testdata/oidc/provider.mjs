@@ -13,7 +13,10 @@
 //   - revocation (RFC 7009) and introspection (RFC 7662; the resource
 //     server authenticates as RS_CLIENT_ID / RS_CLIENT_SECRET);
 //   - a login page (username/password form: alice / PASSWORD) and a
-//     consent page, for a real browser to fill in.
+//     consent page, for a real browser to fill in;
+//   - with DEVICE_FLOW=1, the device authorization grant (RFC 8628), with
+//     its code input, confirmation and success pages marked for a browser
+//     (data-page device-input, device-confirm, device-success).
 //
 // A few /admin/* endpoints let the test look at and steer the server:
 //
@@ -104,6 +107,20 @@ const configuration = {
     registration: { enabled: true }, // open: no initial access token
     revocation: { enabled: true },
     introspection: { enabled: true },
+    deviceFlow: {
+      enabled: process.env.DEVICE_FLOW === '1',
+      async userCodeInputSource(ctx, form, out, err) {
+        ctx.body = layout('device-input', 'Enter the code', `${err ? '<p id="error">The code was not accepted.</p>' : ''}${form}
+<button id="continue" type="submit" form="op.deviceInputForm">Continue</button>`);
+      },
+      async userCodeConfirmSource(ctx, form, client, deviceInfo, userCode) {
+        ctx.body = layout('device-confirm', 'Confirm the code', `<p>Code <code id="user-code">${esc(userCode)}</code></p>${form}
+<button id="confirm" type="submit" form="op.deviceConfirmForm">Continue</button>`);
+      },
+      async successSource(ctx) {
+        ctx.body = layout('device-success', 'Device signed in', '<p>You can close this page.</p>');
+      },
+    },
     resourceIndicators: {
       enabled: true,
       defaultResource: () => resource,
