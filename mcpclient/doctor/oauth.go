@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/mcptray/mcptray/auth"
 	"github.com/mcptray/mcptray/mcpclient"
 	"github.com/mcptray/mcptray/mcpclient/config"
 )
@@ -182,6 +183,7 @@ func (s *serverCheck) checkAuthServer(ctx context.Context, issuer string) {
 }
 
 func (s *serverCheck) reportAuthServer(issuer, at string, doc map[string]any) {
+	defer s.reportSignInMethod(doc)
 	str := func(k string) string { v, _ := doc[k].(string); return v }
 	var problems, fixes []string
 	if str("authorization_endpoint") == "" || str("token_endpoint") == "" {
@@ -249,5 +251,43 @@ func (s *serverCheck) checkLogin(ctx context.Context) {
 		s.add(CheckLogin, Warn, err.Error(), login)
 	default:
 		s.add(CheckLogin, OK, state, "")
+	}
+}
+
+// CheckSignInMethod says how a sign-in to the server will go: the flow
+// (browser, device code, paste-back) and how mcptray is known to the
+// authorization server (pre-registered client ID, client ID metadata
+// document, dynamic registration), each with the reason.
+const CheckSignInMethod = "sign-in-method"
+
+// reportSignInMethod reports CheckSignInMethod from the authorization
+// server's metadata and the server's config, as auth decides them.
+func (s *serverCheck) reportSignInMethod(doc map[string]any) {
+	str := func(k string) string { v, _ := doc[k].(string); return v }
+	cimd, _ := doc["client_id_metadata_document_supported"].(bool)
+	o := s.sc.OAuth
+	if o == nil {
+		o = &config.OAuth{}
+	}
+	meta := o.ClientMetadataURL
+	if meta == "" && s.cfg != nil {
+		meta = s.cfg.ClientMetadataURL
+	}
+	device := str("device_authorization_endpoint") != ""
+	// The hub decides on its own machine; doctor runs on the same one. A
+	// terminal can paste (mcptray login NAME --no-browser).
+	flow, flowWhy, ferr := auth.ChooseFlow(o.Flow, device, !auth.LocalBrowser(), true)
+	reg, regWhy, rerr := auth.ChooseRegistration(o.ClientID, meta, cimd, str("registration_endpoint") != "")
+	switch {
+	case ferr != nil:
+		s.add(CheckSignInMethod, Fail, ferr.Error(), "set oauth.flow to auto or browser for this server")
+	case rerr != nil:
+		s.add(CheckSignInMethod, Fail, rerr.Error(), "register an app with the provider and set oauth.clientId, or host a client ID metadata document (`mcptray client-metadata`) and set clientMetadataUrl")
+	default:
+		sum := fmt.Sprintf("flow: %s (%s); client: %s (%s)", flow, flowWhy, reg, regWhy)
+		if device && flow == auth.FlowBrowser {
+			sum += "; without a browser here, `mcptray login " + s.name + " --no-browser` signs in with a code"
+		}
+		s.add(CheckSignInMethod, Info, sum, "")
 	}
 }
