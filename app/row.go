@@ -27,6 +27,9 @@ type serverRow struct {
 	state     *widget.Label
 	details   *widget.Label
 	lastErr   *widget.Label
+	auth      *widget.Label  // OAuth health (authtext.go)
+	device    *widget.Label  // a pending device sign-in's code
+	copyCode  *widget.Button // copies that code
 	reconnect *widget.Button
 	sign      *widget.Button
 	toggle    *widget.Button
@@ -51,6 +54,18 @@ func newServerRow(u *UI, name string) *serverRow {
 	r.lastErr.Wrapping = fyne.TextWrapWord
 	r.lastErr.Importance = widget.DangerImportance
 
+	r.auth = widget.NewLabel("")
+	r.auth.Wrapping = fyne.TextWrapWord
+	r.auth.Importance = widget.LowImportance
+	r.device = widget.NewLabel("")
+	r.device.Importance = widget.HighImportance
+	r.copyCode = widget.NewButtonWithIcon("Copy code", theme.ContentCopyIcon(), func() {
+		if a := r.cur.Auth; a != nil && a.DeviceCode != nil {
+			u.app.Clipboard().SetContent(a.DeviceCode.UserCode)
+			u.view.setStatus("Copied the sign-in code for "+name+" to the clipboard.", false)
+		}
+	})
+
 	r.reconnect = widget.NewButtonWithIcon(LabelReconnect, theme.ViewRefreshIcon(), func() { u.reconnect(name) })
 	r.sign = widget.NewButtonWithIcon(LabelSignIn, theme.LoginIcon(), r.tapSign)
 	r.toggle = widget.NewButton(LabelDisable, r.tapToggle)
@@ -65,7 +80,7 @@ func newServerRow(u *UI, name string) *serverRow {
 	head := container.NewBorder(nil, nil, container.NewHBox(dot, r.title), actions, r.url)
 	indent := canvas.NewRectangle(color.Transparent)
 	indent.SetMinSize(fyne.NewSize(12, 0))
-	body := container.NewVBox(container.NewHBox(r.state, r.details), r.lastErr)
+	body := container.NewVBox(container.NewHBox(r.state, r.details), r.lastErr, r.auth, container.NewHBox(r.device, r.copyCode))
 	r.root = container.NewVBox(head, container.NewBorder(nil, nil, indent, nil, body))
 	return r
 }
@@ -83,6 +98,14 @@ func (r *serverRow) set(s mcpclient.ServerStatus, now time.Time, busy map[busyKe
 		r.lastErr.Show()
 	} else {
 		r.lastErr.Hide()
+	}
+
+	showText(r.auth, AuthText(s, now))
+	showText(r.device, DeviceCodeText(s))
+	if r.device.Visible() {
+		r.copyCode.Show()
+	} else {
+		r.copyCode.Hide()
 	}
 
 	disabled := s.State == mcpclient.StateDisabled
@@ -153,4 +176,14 @@ func stateColor(st mcpclient.State) color.Color {
 		return color.NRGBA{0x8a, 0x8a, 0x8a, 0xff}
 	}
 	return color.NRGBA{0xd9, 0x30, 0x25, 0xff}
+}
+
+// showText shows l with text, or hides it for "".
+func showText(l *widget.Label, text string) {
+	l.SetText(text)
+	if text == "" {
+		l.Hide()
+	} else {
+		l.Show()
+	}
 }
