@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mcptray/mcptray/mcpclient/config"
 	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
 )
 
@@ -44,6 +45,12 @@ type downstream struct {
 	mu         sync.Mutex
 	caps       map[string]json.RawMessage
 	lastActive time.Time
+	// initialized is set by a legacy initialize; modernSeen by a request
+	// of the modern era; listens are the modern IDE's subscription
+	// streams by request id (downstream_modern.go).
+	initialized bool
+	modernSeen  bool
+	listens     map[string]*listenSub
 }
 
 // Bounds of one IDE's session: lines and bytes waiting for the IDE to
@@ -225,6 +232,9 @@ func (d *downstream) handle(line []byte) {
 		d.mu.Lock()
 		d.lastActive = time.Now()
 		d.mu.Unlock()
+		if v := modernVersionOf(m.Params); v != "" && config.IsModernVersion(v) && d.handleModern(m, v) {
+			return
+		}
 		switch m.Method {
 		case "initialize":
 			d.initialize(m)
@@ -287,6 +297,7 @@ func (d *downstream) initialize(m *jsonrpc.Message) {
 	}
 	d.mu.Lock()
 	d.caps = p.Capabilities
+	d.initialized = true
 	d.mu.Unlock()
 	d.log.Info("IDE initialized", "client", p.ClientInfo.Name, "clientVersion", p.ClientInfo.Version, "protocol", p.ProtocolVersion)
 	d.wg.Add(1)
@@ -306,6 +317,9 @@ func (d *downstream) notification(m *jsonrpc.Message) {
 			Reason    json.RawMessage `json:"reason"`
 		}
 		if json.Unmarshal(m.Params, &p) != nil {
+			return
+		}
+		if d.endListen(p.RequestID) {
 			return
 		}
 		if c := d.up.router.byIDEID(d, p.RequestID); c != nil {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/mcptray/mcptray/mcpclient/config"
 	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
 	"github.com/mcptray/mcptray/mcpclient/transport"
 )
@@ -174,6 +175,16 @@ func (u *supervisor) forward(ctx context.Context, d *downstream, m *jsonrpc.Mess
 	if d != nil && bytes.Contains(params, []byte(`"progressToken"`)) {
 		params = u.mapProgressToken(c, params)
 	}
+	// The era the IDE speaks in this request, and the client capabilities
+	// that go to a modern server with it: the IDE's own.
+	modernIDE := config.IsModernVersion(modernVersionOf(m.Params))
+	var caps json.RawMessage
+	switch {
+	case modernIDE:
+		caps = metaField(m.Params, metaClientCapabilities)
+	case d != nil:
+		caps = d.capsJSON()
+	}
 	req := &jsonrpc.Message{JSONRPC: "2.0", ID: upID, Method: m.Method, Params: params}
 	// The whole request, held or queued time included, is bounded; the
 	// IDE's notifications/cancelled ends it sooner.
@@ -211,6 +222,7 @@ func (u *supervisor) forward(ctx context.Context, d *downstream, m *jsonrpc.Mess
 			return u.errorLine(m.ID, code, text)
 		}
 		u.router.setSession(c, s)
+		req.Params = u.paramsFor(s, params, caps)
 		// At most maxInFlight requests to the server at once, taken in
 		// turn across IDEs.
 		if err := u.sem.acquire(cctx, owner); err != nil {
@@ -228,9 +240,28 @@ func (u *supervisor) forward(ctx context.Context, d *downstream, m *jsonrpc.Mess
 		if err == nil {
 			s.touch()
 			s.served.Store(true)
+			if s.modern {
+				if v := versionToRetry(s, resp.Error); v != "" && tries.version == 0 {
+					tries.version++
+					s.setVersion(v)
+					continue
+				}
+				if !modernIDE && resultType(resp.Result) == "input_required" {
+					// Multi round-trip: the IDE answers the server's input
+					// requests as server requests of its era, and the hub
+					// re-issues the request with the answers.
+					next, line := u.fulfilInputs(cctx, d, c, m, params, resp.Result, &tries)
+					if line != nil || next == nil {
+						return line
+					}
+					params = next
+					continue
+				}
+			}
 			// A server that echoes a request's headers in its error would
 			// show them to the IDE: scrub the error (results pass as sent).
-			return jsonrpc.EncodeResponse(m.ID, resp.Result, u.scrubJSON(resp.Error))
+			result, errObj := shapeForIDE(m.Method, resp.Result, u.scrubJSON(resp.Error), modernIDE, s.modern)
+			return jsonrpc.EncodeResponse(m.ID, result, errObj)
 		}
 		if cctx.Err() != nil {
 			if errors.Is(cause, errRequestTimedOut) {
@@ -253,6 +284,10 @@ func (u *supervisor) forward(ctx context.Context, d *downstream, m *jsonrpc.Mess
 // sessionBroken reports errors that show the session itself is unusable.
 func sessionBroken(s *session, err error) bool {
 	var se *transport.StreamError
+	if s.modern {
+		// A modern session has no state a broken stream could lose.
+		return isClosed(s.conn.Done()) || isClosed(s.broken.Done())
+	}
 	return errors.As(err, &se) || errors.Is(err, transport.ErrConnClosed) || isClosed(s.conn.Done()) || isClosed(s.broken.Done())
 }
 
@@ -313,8 +348,8 @@ func (u *supervisor) pauseBeforeRetry(ctx context.Context, s *session, err error
 
 // retries counts a request's retries by cause.
 type retries struct {
-	session, lost, auth int
-	signIn              signInHold // waits for a sign-in (signin_hold.go)
+	session, lost, auth, version, rounds int
+	signIn                               signInHold // waits for a sign-in (signin_hold.go)
 }
 
 // afterFailure decides what a failed Call means for the request: an error
@@ -368,6 +403,16 @@ func (u *supervisor) afterFailure(ctx context.Context, s *session, m *jsonrpc.Me
 		return u.errorLine(m.ID, jsonrpc.CodeInvalidRequest, fmt.Sprintf("mcptray: server %q refused %s: %v", u.name, m.Method, err)), false
 	case errors.As(err, &statusErr) && !statusErr.Temporary():
 		return u.errorLine(m.ID, jsonrpc.CodeInternalError, fmt.Sprintf("mcptray: server %q failed %s: %v", u.name, m.Method, err)), false
+	}
+	if s.modern {
+		var se *transport.StreamError
+		if errors.As(err, &se) && tries.lost < 3 && time.Now().Before(deadline) {
+			// 2026-07-28: a broken response stream loses the request, and
+			// the client must re-issue it under a new id.
+			tries.lost++
+			u.log.Info("response stream broke; re-issuing the request", "method", m.Method, "err", err)
+			return nil, true
+		}
 	}
 	// The request failed. Only the session itself can say that it
 	// broke (a broken or garbled stream, a closed connection); a

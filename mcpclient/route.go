@@ -159,7 +159,14 @@ func (u *supervisor) pickDownstream(method, related string) *downstream {
 }
 
 func (u *supervisor) serverNotification(s *session, m *jsonrpc.Message) {
+	if s.modern {
+		// What came on the hub's own subscriptions/listen stream is the
+		// hub's: the IDEs get it without the hub's subscription id.
+		m.Params = stripMeta(m.Params, metaSubscriptionID)
+	}
 	switch m.Method {
+	case "notifications/subscriptions/acknowledged":
+		return
 	case "notifications/progress":
 		var p map[string]json.RawMessage
 		if err := json.Unmarshal(m.Params, &p); err != nil {
@@ -182,30 +189,41 @@ func (u *supervisor) serverNotification(s *session, m *jsonrpc.Message) {
 			}
 		}
 	case "notifications/tools/list_changed", "notifications/resources/list_changed", "notifications/prompts/list_changed":
-		u.broadcast(jsonrpc.EncodeRequest(nil, m.Method, m.Params))
+		u.broadcastNotification(m.Method, m.Params)
 		if s.installed.Load() {
 			u.bg.Go(func() { u.refreshLists(s, false) })
 		}
 	case "notifications/resources/updated":
-		line := jsonrpc.EncodeRequest(nil, m.Method, m.Params)
 		subs := u.router.subscribers(uriOf(m.Params))
 		if len(subs) == 0 {
-			u.broadcast(line)
+			u.broadcastNotification(m.Method, m.Params)
 			return
 		}
+		line := jsonrpc.EncodeRequest(nil, m.Method, m.Params)
 		for _, d := range subs {
-			d.notify(line)
+			d.deliver(m.Method, m.Params, line)
 		}
 	default:
-		u.broadcast(jsonrpc.EncodeRequest(nil, m.Method, m.Params))
+		u.broadcastNotification(m.Method, m.Params)
+	}
+}
+
+// broadcastNotification sends a notification to every attached IDE, in
+// its era (downstream.deliver).
+func (u *supervisor) broadcastNotification(method string, params json.RawMessage) {
+	line := jsonrpc.EncodeRequest(nil, method, params)
+	for _, d := range u.router.ides() {
+		d.deliver(method, params, line)
 	}
 }
 
 // broadcast sends a notification line to every attached downstream.
 func (u *supervisor) broadcast(line []byte) {
-	for _, d := range u.router.ides() {
-		d.notify(line)
+	m, err := jsonrpc.Parse(line)
+	if err != nil {
+		return
 	}
+	u.broadcastNotification(m.Method, m.Params)
 }
 
 func (u *supervisor) attach(d *downstream) {

@@ -325,3 +325,20 @@ func (r *router) sessionState() (json.RawMessage, []string) {
 	}
 	return r.logLevel, uris
 }
+
+// logLevelValue is the level IDEs last set (logging/setLevel), as the
+// JSON string a modern request's _meta carries; nil when none was set.
+func (r *router) logLevelValue() json.RawMessage {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.logLevel == nil {
+		return nil
+	}
+	var p struct {
+		Level json.RawMessage `json:"level"`
+	}
+	if json.Unmarshal(r.logLevel, &p) != nil {
+		return nil
+	}
+	return p.Level
+}

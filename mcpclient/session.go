@@ -21,10 +21,19 @@ import (
 type session struct {
 	conn      transport.Conn
 	transport string // config.TransportStreamable or config.TransportSSE
-	gen       int
-	init      json.RawMessage // the initialize result, raw
-	started   time.Time
-	lastUsed  atomic.Int64 // unix nanos of the last successful exchange
+	// modern is set for a session in the 2026-07-28 era: no initialize,
+	// version is what every request's _meta names, discover the server's
+	// DiscoverResult (init is shaped from it).
+	modern   bool
+	version  atomic.Pointer[string]
+	discover json.RawMessage
+	// relisten asks the session's subscriptions/listen loop to reopen
+	// its stream with the current filter (modern sessions).
+	relisten chan struct{}
+	gen      int
+	init     json.RawMessage // the initialize result, raw
+	started  time.Time
+	lastUsed atomic.Int64 // unix nanos of the last successful exchange
 	// installed is set once the session is the current one; before that
 	// (during initialize) init is not yet known.
 	installed atomic.Bool
@@ -46,6 +55,22 @@ type session struct {
 }
 
 func (s *session) fail(err error) { s.broken.Fail(err) }
+
+// ver is the protocol version a modern session's requests name.
+func (s *session) ver() string {
+	if v := s.version.Load(); v != nil {
+		return *v
+	}
+	return ""
+}
+
+// setVersion changes it (a server that refused ours named another).
+func (s *session) setVersion(v string) {
+	s.version.Store(&v)
+	if c, ok := s.conn.(*transport.StreamableConn); ok {
+		c.SetProtocolVersion(v)
+	}
+}
 
 func (s *session) touch() { s.lastUsed.Store(time.Now().UnixNano()) }
 
@@ -100,23 +125,22 @@ func (u *supervisor) connect(ctx context.Context, cfg config.Server, g globalSet
 	}
 	ts := u.tokenSource(am)
 	token := func(ctx context.Context) (string, error) { return u.bearer(ctx, ts) }
-	order := []string{cfg.Transport}
-	if cfg.Transport == config.TransportAuto || cfg.Transport == "" {
-		order = []string{config.TransportStreamable, config.TransportSSE}
-		u.mu.Lock()
-		if u.lastTrans == config.TransportSSE {
-			order = []string{config.TransportSSE, config.TransportStreamable}
-		}
-		u.mu.Unlock()
-	}
 	pv := cfg.ProtocolVersion
-	if pv == "" {
-		pv = config.DefaultProtocolVersion
-	}
 	var firstErr error
 	var tried []string
-	for i, tname := range order {
-		s, err := u.connectWith(cctx, tname, r, client, pv, token)
+	attempts := u.connectOrder(cfg)
+	for i, a := range attempts {
+		var s *session
+		var err error
+		if a.era == eraModern {
+			s, err = u.connectModern(cctx, r, client, pv, token)
+		} else {
+			lpv := pv
+			if lpv == "" {
+				lpv = config.DefaultProtocolVersion
+			}
+			s, err = u.connectWith(cctx, a.transport, r, client, lpv, token)
+		}
 		if err == nil {
 			// A config change that came while the session was being built
 			// (the watcher took its signal) makes it stale.
@@ -126,6 +150,11 @@ func (u *supervisor) connect(ctx context.Context, cfg config.Server, g globalSet
 				s.conn.Close()
 				return nil, errReconfigured
 			}
+			era := eraLegacy
+			if s.modern {
+				era = eraModern
+			}
+			u.rememberEra(r.URL, eraRecord{Era: era, Version: protocolOf(s.init), Transport: s.transport})
 			return s, nil
 		}
 		if c := context.Cause(cctx); c != nil && cctx.Err() != nil {
@@ -140,15 +169,9 @@ func (u *supervisor) connect(ctx context.Context, cfg config.Server, g globalSet
 		if firstErr == nil {
 			firstErr = err
 		}
-		tried = append(tried, tname+": "+err.Error())
-		// Fall back (auto only) on a 4xx other than auth, per the spec's
-		// backwards-compatibility rule.
-		var se *transport.StatusError
-		if i+1 < len(order) && !(errors.As(err, &se) && se.Status >= 400 && se.Status < 500 && se.Status != 429 && se.Status != 408) {
-			if order[0] == config.TransportStreamable {
-				return nil, err
-			}
-			// SSE was tried first from memory; still try streamable.
+		tried = append(tried, a.String()+": "+err.Error())
+		if i+1 < len(attempts) && !u.fallsBack(a, attempts[i+1], err) {
+			return nil, err
 		}
 	}
 	if len(tried) > 1 {
@@ -156,6 +179,86 @@ func (u *supervisor) connect(ctx context.Context, cfg config.Server, g globalSet
 	}
 	return nil, firstErr
 }
+
+// attempt is one way connect may open a session: an era over a transport.
+type attempt struct{ era, transport string }
+
+func (a attempt) String() string {
+	if a.era == eraModern {
+		return "MCP 2026-07-28"
+	}
+	return a.transport
+}
+
+// connectOrder lists the ways to try, in order. The modern era comes
+// first unless the config pins a legacy version or the SSE transport, or
+// the endpoint spoke legacy last time (then modern is tried last: the
+// cached assumption is re-probed when it fails).
+func (u *supervisor) connectOrder(cfg config.Server) []attempt {
+	pin := cfg.ProtocolVersion
+	modernOK := pin == "" || config.IsModernVersion(pin)
+	legacyOK := pin == "" || !config.IsModernVersion(pin)
+	var out []attempt
+	var legacy []attempt
+	switch cfg.Transport {
+	case config.TransportSSE:
+		legacy = []attempt{{eraLegacy, config.TransportSSE}}
+		modernOK = false
+	case config.TransportStreamable:
+		legacy = []attempt{{eraLegacy, config.TransportStreamable}}
+	default:
+		legacy = []attempt{{eraLegacy, config.TransportStreamable}, {eraLegacy, config.TransportSSE}}
+		u.mu.Lock()
+		if u.lastTrans == config.TransportSSE {
+			legacy[0], legacy[1] = legacy[1], legacy[0]
+		}
+		u.mu.Unlock()
+	}
+	if !legacyOK {
+		legacy = nil
+	}
+	cached, ok := u.cachedEra(cfg.URL)
+	if modernOK && (!ok || cached.Era == eraModern || pin != "") {
+		out = append(out, attempt{eraModern, config.TransportStreamable})
+		modernOK = false
+	}
+	if ok && cached.Era == eraLegacy && cached.Transport == config.TransportSSE && len(legacy) == 2 {
+		legacy[0], legacy[1] = attempt{eraLegacy, config.TransportSSE}, attempt{eraLegacy, config.TransportStreamable}
+	}
+	out = append(out, legacy...)
+	if modernOK {
+		out = append(out, attempt{eraModern, config.TransportStreamable})
+	}
+	return out
+}
+
+// fallsBack decides whether a failed attempt a leads on to next.
+func (u *supervisor) fallsBack(a, next attempt, err error) bool {
+	var nm *errNotModern
+	if a.era == eraModern {
+		// Only an answer that shows a legacy server falls back; an
+		// outage, a 401 or a modern error does not.
+		return errors.As(err, &nm)
+	}
+	// A legacy attempt that fails with a 4xx other than auth: the
+	// backwards-compatibility rule (streamable → SSE), or the cached
+	// legacy assumption failed (→ modern).
+	var se *transport.StatusError
+	var sess *transport.SessionError
+	if errors.As(err, &sess) {
+		return true
+	}
+	if errors.As(err, &se) && se.Status >= 400 && se.Status < 500 && se.Status != 429 && se.Status != 408 {
+		return true
+	}
+	// A refused initialize (a modern-only server answers it with an
+	// error) also leads on to the modern attempt.
+	return next.era == eraModern && errors.Is(err, errInitRefused)
+}
+
+// errInitRefused is the cause when a server answers initialize with a
+// JSON-RPC error.
+var errInitRefused = errors.New("initialize was refused")
 
 // fallbackError reports both transports of auto; it unwraps to the first.
 type fallbackError struct {
@@ -217,7 +320,7 @@ func (u *supervisor) connectWith(ctx context.Context, tname string, r config.Res
 		conn.Close()
 		var re jsonrpc.Error
 		_ = json.Unmarshal(resp.Error, &re)
-		return nil, fmt.Errorf("initialize was refused: %s", re.Message)
+		return nil, fmt.Errorf("%w: %s", errInitRefused, re.Message)
 	}
 	var ir struct {
 		ProtocolVersion string `json:"protocolVersion"`
@@ -321,7 +424,12 @@ const drainGrace = 2 * time.Minute
 func (u *supervisor) ping(s *session) error {
 	ctx, cancel := context.WithTimeoutCause(s.ctx, u.tuning.ProbeTimeout, fmt.Errorf("no answer to ping within %s", u.tuning.ProbeTimeout))
 	defer cancel()
-	resp, err := s.conn.Call(ctx, &jsonrpc.Message{JSONRPC: "2.0", ID: jsonrpc.IntID(u.nextID.Add(1)), Method: "ping"})
+	m := &jsonrpc.Message{JSONRPC: "2.0", ID: jsonrpc.IntID(u.nextID.Add(1)), Method: "ping"}
+	if s.modern {
+		// 2026-07-28 has no ping: server/discover is the cheap request.
+		m.Method, m.Params = "server/discover", u.hubParams(s, nil)
+	}
+	resp, err := s.conn.Call(ctx, m)
 	if err != nil {
 		if c := context.Cause(ctx); c != nil && ctx.Err() != nil {
 			return c
@@ -372,10 +480,11 @@ func (u *supervisor) listAll(s *session, method, field string) (int, string, err
 	n := 0
 	cursor := ""
 	for page := 0; page < 100; page++ {
-		var params json.RawMessage
+		var fields map[string]any
 		if cursor != "" {
-			params, _ = json.Marshal(map[string]string{"cursor": cursor})
+			fields = map[string]any{"cursor": cursor}
 		}
+		params := u.hubParams(s, fields)
 		resp, err := s.conn.Call(ctx, &jsonrpc.Message{JSONRPC: "2.0", ID: jsonrpc.IntID(u.nextID.Add(1)), Method: method, Params: params})
 		if err != nil {
 			return 0, "", err

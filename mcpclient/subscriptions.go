@@ -19,6 +19,13 @@ func (u *supervisor) subscribe(ctx context.Context, d *downstream, m *jsonrpc.Me
 		u.router.addSub(d, uri)
 		return jsonrpc.EncodeResponse(m.ID, json.RawMessage("{}"), nil)
 	}
+	if s := u.current(); s != nil && s.modern && uri != "" {
+		// A modern server has no resources/subscribe: the URI joins the
+		// filter of the hub's subscriptions/listen stream.
+		u.router.addSub(d, uri)
+		u.relistenNow()
+		return jsonrpc.EncodeResponse(m.ID, json.RawMessage("{}"), nil)
+	}
 	line := u.forward(ctx, d, m)
 	if uri != "" && isSuccess(line) {
 		u.router.addSub(d, uri)
@@ -36,11 +43,20 @@ func (u *supervisor) unsubscribe(ctx context.Context, d *downstream, m *jsonrpc.
 	if !u.router.dropSub(d, uri) {
 		return jsonrpc.EncodeResponse(m.ID, json.RawMessage("{}"), nil)
 	}
+	if s := u.current(); s != nil && s.modern {
+		u.relistenNow()
+		return jsonrpc.EncodeResponse(m.ID, json.RawMessage("{}"), nil)
+	}
 	return u.forward(ctx, d, m)
 }
 
 // setLevel forwards logging/setLevel and remembers it for new sessions.
 func (u *supervisor) setLevel(ctx context.Context, d *downstream, m *jsonrpc.Message) []byte {
+	if s := u.current(); s != nil && s.modern {
+		// A modern server takes the level in each request's _meta.
+		u.router.setLogLevel(m.Params)
+		return jsonrpc.EncodeResponse(m.ID, json.RawMessage("{}"), nil)
+	}
 	line := u.forward(ctx, d, m)
 	if isSuccess(line) {
 		u.router.setLogLevel(m.Params)
@@ -51,6 +67,12 @@ func (u *supervisor) setLevel(ctx context.Context, d *downstream, m *jsonrpc.Mes
 // replaySessionState re-creates subscriptions and the logging level on a
 // new session.
 func (u *supervisor) replaySessionState(s *session) {
+	if s.modern {
+		// The level goes with each request; subscriptions ride the
+		// listen stream, which the session keeps open.
+		u.bg.Go(func() { u.listenLoop(s) })
+		return
+	}
 	level, uris := u.router.sessionState()
 	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
 	defer cancel()
@@ -71,6 +93,11 @@ func (u *supervisor) replaySessionState(s *session) {
 func (u *supervisor) sendBestEffort(method string, params any) {
 	s := u.current()
 	if s == nil {
+		return
+	}
+	if s.modern {
+		// resources/unsubscribe: the listen filter follows router.subs.
+		u.relistenNow()
 		return
 	}
 	p, _ := json.Marshal(params)

@@ -127,6 +127,7 @@ type supervisor struct {
 	auth       authState
 	stopped    bool
 	lastInit   json.RawMessage
+	probe      *probe // the last era probe (era.go)
 }
 
 // globalSettings are config values shared by every server.

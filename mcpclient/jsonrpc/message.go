@@ -39,7 +39,27 @@ const (
 	CodeMessageTooLarge = -32017
 	// CodeRequestTimeout: the server did not answer within requestTimeout.
 	CodeRequestTimeout = -32018
+
+	// Codes MCP revision 2026-07-28 defines (its reserved -32020…-32099).
+	//
+	// CodeHeaderMismatch: HTTP headers that do not match the body.
+	CodeHeaderMismatch = -32020
+	// CodeMissingRequiredClientCapability: the request needs a client
+	// capability the client did not declare.
+	CodeMissingRequiredClientCapability = -32021
+	// CodeUnsupportedProtocolVersion: the protocol version is not served;
+	// data.supported lists those that are.
+	CodeUnsupportedProtocolVersion = -32022
+	// CodeResourceNotFound is how revisions up to 2025-11-25 report an
+	// unknown resource; 2026-07-28 uses CodeInvalidParams instead.
+	CodeResourceNotFound = -32002
 )
+
+// IsModernError reports a code that only a server of revision 2026-07-28
+// or later sends: one in an answer identifies the server's era.
+func IsModernError(code int) bool {
+	return code == CodeHeaderMismatch || code == CodeMissingRequiredClientCapability || code == CodeUnsupportedProtocolVersion
+}
 
 // Message is one JSON-RPC 2.0 message, kept raw: ids, params, results and
 // errors are passed on byte-for-byte.

@@ -46,7 +46,7 @@ func (c *StreamableConn) Listen() {
 // listenOnce runs one GET stream. It returns how long to wait before the
 // next one (0 after a clean end) or stop.
 func (c *StreamableConn) listenOnce(lastID *string) (wait time.Duration, stop bool) {
-	req, err := c.newRequest(c.ctx, http.MethodGet, nil)
+	req, err := c.newRequest(c.ctx, http.MethodGet, nil, nil)
 	if err != nil {
 		return 0, true
 	}

@@ -34,6 +34,10 @@ type StreamableConn struct {
 	busyMu sync.Mutex
 	busy   int           // calls in flight
 	idle   chan struct{} // closed when busy drops to 0
+
+	// modern is set for a connection that speaks revision 2026-07-28 or
+	// later (see modern.go): no session, no GET stream, request headers.
+	modern bool
 }
 
 // NewStreamable returns a Streamable HTTP connection; nothing is sent
@@ -101,7 +105,7 @@ func (c *StreamableConn) linkCtx(ctx context.Context) (context.Context, context.
 	return ctx, func() { stop(); cancel() }
 }
 
-func (c *StreamableConn) newRequest(ctx context.Context, method string, body []byte) (*http.Request, error) {
+func (c *StreamableConn) newRequest(ctx context.Context, method string, body []byte, m *jsonrpc.Message) (*http.Request, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -124,6 +128,9 @@ func (c *StreamableConn) newRequest(ctx context.Context, method string, body []b
 	}
 	if v := c.protocol.Load().(string); v != "" {
 		req.Header.Set("MCP-Protocol-Version", v)
+	}
+	if c.modern && m != nil {
+		setModernHeaders(req.Header, m)
 	}
 	if err := c.opts.authorize(req); err != nil {
 		return nil, err
@@ -175,7 +182,7 @@ func (c *StreamableConn) Call(ctx context.Context, m *jsonrpc.Message) (*jsonrpc
 			cancel()
 		}
 	}()
-	req, err := c.newRequest(ctx, http.MethodPost, body)
+	req, err := c.newRequest(ctx, http.MethodPost, body, m)
 	if err != nil {
 		return nil, err
 	}
@@ -185,6 +192,11 @@ func (c *StreamableConn) Call(ctx context.Context, m *jsonrpc.Message) (*jsonrpc
 		return nil, c.ctxErr(ctx, err)
 	}
 	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusAccepted {
+		if c.modern {
+			if r := modernErrorAnswer(resp, m.ID); r != nil {
+				return r, nil
+			}
+		}
 		return nil, c.statusError(resp, hadSession)
 	}
 	defer func() {
@@ -192,7 +204,7 @@ func (c *StreamableConn) Call(ctx context.Context, m *jsonrpc.Message) (*jsonrpc
 			resp.Body.Close()
 		}
 	}()
-	if m.Method == "initialize" {
+	if m.Method == "initialize" && !c.modern {
 		if s := resp.Header.Get("Mcp-Session-Id"); s != "" {
 			c.session.Store(s)
 		}
@@ -273,7 +285,11 @@ func (c *StreamableConn) streamFailed(ctx context.Context, err error, garbage bo
 		return c.ctxErr(ctx, err)
 	}
 	se := &StreamError{Err: err, Garbage: garbage}
-	c.fail(se)
+	if !c.modern {
+		// A modern connection has no session to break: the request is
+		// lost, and the caller re-issues it (the revision says it must).
+		c.fail(se)
+	}
 	return se
 }
 
@@ -285,7 +301,7 @@ func (c *StreamableConn) readResponseStream(ctx context.Context, body io.ReadClo
 	sr := newSSEReader(body, c.opts.maxMessage())
 	for resumes := 0; ; {
 		ev, err := sr.Next()
-		if err == io.EOF && sr.lastID != "" && resumes < 5 {
+		if err == io.EOF && sr.lastID != "" && resumes < 5 && !c.modern {
 			body.Close()
 			resumes++
 			nb, rerr := c.resume(ctx, sr.lastID, sr.retry)
@@ -360,7 +376,7 @@ func (c *StreamableConn) resume(ctx context.Context, lastID string, wait time.Du
 		t.Stop()
 		return nil, c.ctxErr(ctx, ctx.Err())
 	}
-	req, err := c.newRequest(ctx, http.MethodGet, nil)
+	req, err := c.newRequest(ctx, http.MethodGet, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -379,13 +395,19 @@ func (c *StreamableConn) Send(ctx context.Context, m *jsonrpc.Message) error {
 	if c.ctx.Err() != nil {
 		return c.closedErr()
 	}
+	if c.modern {
+		// Revision 2026-07-28 defines no client messages over Streamable
+		// HTTP but requests: a cancel is the closing of the request's
+		// response stream, and server requests come as MRTR results.
+		return nil
+	}
 	body, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := c.linkCtx(ctx)
 	defer cancel()
-	req, err := c.newRequest(ctx, http.MethodPost, body)
+	req, err := c.newRequest(ctx, http.MethodPost, body, m)
 	if err != nil {
 		return err
 	}
@@ -407,7 +429,7 @@ func (c *StreamableConn) Close() {
 	c.cancel()
 	if s := c.SessionID(); s != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		req, err := c.newRequest(ctx, http.MethodDelete, nil)
+		req, err := c.newRequest(ctx, http.MethodDelete, nil, nil)
 		if err == nil {
 			if resp, err := do(c.opts.Client, req); err == nil {
 				resp.Body.Close()

@@ -1,0 +1,89 @@
+package mcpclient_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	fs "github.com/mcptray/mcptray/mcpclient/internal/faultserver"
+	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
+)
+
+// modernMeta is the _meta a 2026-07-28 IDE puts on every request.
+func modernMeta(caps map[string]any) map[string]any {
+	if caps == nil {
+		caps = map[string]any{}
+	}
+	return map[string]any{
+		"io.modelcontextprotocol/protocolVersion":    "2026-07-28",
+		"io.modelcontextprotocol/clientCapabilities": caps,
+		"io.modelcontextprotocol/clientInfo":         map[string]any{"name": "modern-ide", "version": "1.0"},
+	}
+}
+
+// withMeta adds the modern _meta to params.
+func withModern(params map[string]any, caps map[string]any) map[string]any {
+	out := map[string]any{"_meta": modernMeta(caps)}
+	for k, v := range params {
+		out[k] = v
+	}
+	return out
+}
+
+// TestEraSmoke: a legacy IDE and a modern IDE, each through the real
+// bridge, against a modern-only, a dual-era and a legacy server.
+func TestEraSmoke(t *testing.T) {
+	for _, era := range []string{fs.EraModern, fs.EraDual, fs.EraLegacy} {
+		t.Run(era, func(t *testing.T) {
+			srv := startFault(t, fs.Options{Era: era})
+			f := startHub(t, map[string]string{"s": urlEntry(srv.URL())})
+			st := f.waitState("s", "connected", 20*time.Second)
+			wantVersion := "2026-07-28"
+			if era == fs.EraLegacy {
+				wantVersion = "2025-11-25"
+			}
+			if st.ProtocolVersion != wantVersion {
+				t.Errorf("protocol version %q, want %q", st.ProtocolVersion, wantVersion)
+			}
+
+			legacy := launchBridge(t, f.env(), "s")
+			legacy.initialize(map[string]any{"elicitation": map[string]any{}})
+			if got := legacy.toolText(legacy.ok("tools/call", echoArgs("hi"))); got != "hi" {
+				t.Errorf("legacy echo: %q", got)
+			}
+			legacy.onServer = func(r *rpcResp) any {
+				return map[string]any{"action": "accept", "content": map[string]any{"answer": "forty-two"}}
+			}
+			res := legacy.ok("tools/call", map[string]any{"name": "elicit", "arguments": map[string]any{"message": "q?"}})
+			if got := legacy.toolText(res); !strings.Contains(got, "forty-two") {
+				t.Errorf("legacy elicit: %q", got)
+			}
+			if strings.Contains(string(res), "resultType") {
+				t.Errorf("legacy IDE got a resultType: %s", res)
+			}
+
+			modern := launchBridge(t, f.env(), "s")
+			disc := modern.ok("server/discover", withModern(nil, nil))
+			var dr struct {
+				SupportedVersions []string `json:"supportedVersions"`
+				ResultType        string   `json:"resultType"`
+			}
+			_ = json.Unmarshal(disc, &dr)
+			if dr.ResultType != "complete" || len(dr.SupportedVersions) == 0 || dr.SupportedVersions[0] != "2026-07-28" {
+				t.Errorf("discover: %s", disc)
+			}
+			r := modern.ok("tools/call", withModern(echoArgs("yo"), nil))
+			if got := modern.toolText(r); got != "yo" {
+				t.Errorf("modern echo: %q", got)
+			}
+			if !strings.Contains(string(r), `"resultType":"complete"`) {
+				t.Errorf("modern IDE result without resultType: %s", r)
+			}
+			bad := modern.call("tools/list", map[string]any{"_meta": map[string]any{"io.modelcontextprotocol/protocolVersion": "2099-01-01"}})
+			if bad.Error == nil || bad.Error.Code != jsonrpc.CodeUnsupportedProtocolVersion {
+				t.Errorf("unsupported version: %+v", bad.Error)
+			}
+		})
+	}
+}

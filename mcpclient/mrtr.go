@@ -1,0 +1,211 @@
+package mcpclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
+)
+
+// Translation between the eras of a request's answer: multi round-trip
+// requests (2026-07-28's input_required results) for IDEs that only know
+// server→client requests, resultType, and the error codes that moved.
+
+// maxInputRounds bounds the input_required rounds of one request: a
+// server may ask again, but not forever.
+const maxInputRounds = 16
+
+// versionToRetry returns the modern version to re-issue a request with
+// when the server refused the session's version
+// (UnsupportedProtocolVersion naming others), or "".
+func versionToRetry(s *session, errObj json.RawMessage) string {
+	if errObj == nil {
+		return ""
+	}
+	var e struct {
+		Code int `json:"code"`
+		Data struct {
+			Supported []string `json:"supported"`
+		} `json:"data"`
+	}
+	if json.Unmarshal(errObj, &e) != nil || e.Code != jsonrpc.CodeUnsupportedProtocolVersion {
+		return ""
+	}
+	if v := newestModern(e.Data.Supported); v != "" && v != s.ver() {
+		return v
+	}
+	return ""
+}
+
+// resultType reads a result's resultType ("" when absent: "complete").
+func resultType(result json.RawMessage) string {
+	if !bytes.Contains(result, []byte(`"resultType"`)) {
+		return ""
+	}
+	var r struct {
+		ResultType string `json:"resultType"`
+	}
+	_ = json.Unmarshal(result, &r)
+	return r.ResultType
+}
+
+// fulfilInputs answers an input_required result for an IDE of the legacy
+// era: each input request goes to the IDE the call came from as the
+// server→client request it was before 2026-07-28 (elicitation, sampling,
+// roots), and the request's params come back with inputResponses and the
+// server's requestState, to be re-issued under a new id. A non-nil line is
+// the IDE's final answer instead (no IDE can answer, or too many rounds).
+func (u *supervisor) fulfilInputs(ctx context.Context, d *downstream, c *call, m *jsonrpc.Message, params, result json.RawMessage, tries *retries) (json.RawMessage, []byte) {
+	tries.rounds++
+	if tries.rounds > maxInputRounds {
+		return nil, u.errorLine(m.ID, jsonrpc.CodeInternalError, fmt.Sprintf("mcptray: server %q asked for more input %d times for one %s; mcptray gave up", u.name, maxInputRounds, m.Method))
+	}
+	var r struct {
+		InputRequests map[string]struct {
+			Method string          `json:"method"`
+			Params json.RawMessage `json:"params"`
+		} `json:"inputRequests"`
+		RequestState json.RawMessage `json:"requestState"`
+	}
+	if err := json.Unmarshal(result, &r); err != nil {
+		return nil, u.errorLine(m.ID, jsonrpc.CodeInternalError, fmt.Sprintf("mcptray: server %q answered %s with an input_required result that is not valid: %v", u.name, m.Method, err))
+	}
+	if len(r.InputRequests) > 0 && d == nil {
+		methods := make([]string, 0, len(r.InputRequests))
+		for _, ir := range r.InputRequests {
+			methods = append(methods, ir.Method)
+		}
+		slices.Sort(methods)
+		return nil, u.errorLine(m.ID, jsonrpc.CodeInvalidRequest, fmt.Sprintf("mcptray: server %q needs input (%s) to complete %s, which only an IDE can give; call it from an IDE", u.name, strings.Join(methods, ", "), m.Method))
+	}
+	keys := make([]string, 0, len(r.InputRequests))
+	for k := range r.InputRequests {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	responses := map[string]json.RawMessage{}
+	for _, k := range keys {
+		ir := r.InputRequests[k]
+		if capName := capabilityFor(ir.Method); capName != "" && !d.hasCapability(capName) {
+			continue // the IDE cannot answer it; the server may ask again or fail
+		}
+		resp, err := d.request(ctx, ir.Method, ir.Params, c.upKey)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, nil
+			}
+			return nil, u.errorLine(m.ID, jsonrpc.CodeInternalError, fmt.Sprintf("mcptray: server %q asked for input (%s) for %s, and the IDE did not answer: %v", u.name, ir.Method, m.Method, err))
+		}
+		if resp.Error != nil {
+			u.log.Info("the IDE refused an input request", "method", ir.Method)
+			continue
+		}
+		responses[k] = resp.Result
+	}
+	var p map[string]json.RawMessage
+	if len(params) > 0 {
+		if err := json.Unmarshal(params, &p); err != nil {
+			return nil, u.errorLine(m.ID, jsonrpc.CodeInvalidParams, "mcptray: the request's params are not a JSON object")
+		}
+	}
+	if p == nil {
+		p = map[string]json.RawMessage{}
+	}
+	p["inputResponses"], _ = json.Marshal(responses)
+	if r.RequestState != nil {
+		p["requestState"] = r.RequestState
+	} else {
+		delete(p, "requestState")
+	}
+	next, err := json.Marshal(p)
+	if err != nil {
+		return nil, u.errorLine(m.ID, jsonrpc.CodeInternalError, "mcptray: could not re-issue the request: "+err.Error())
+	}
+	return next, nil
+}
+
+// shapeForIDE maps an answer into the era of the IDE that asked:
+//   - a modern IDE gets resultType "complete" on a legacy server's result,
+//     and the modern code for an unknown resource (-32602, not -32002);
+//   - a legacy IDE gets a modern server's result without resultType, and
+//     -32002 for a resource the server did not find.
+func shapeForIDE(method string, result, errObj json.RawMessage, modernIDE, modernServer bool) (json.RawMessage, json.RawMessage) {
+	switch {
+	case modernIDE && !modernServer:
+		if result != nil && resultType(result) == "" {
+			result = setField(result, "resultType", json.RawMessage(`"complete"`))
+		}
+		if errObj != nil {
+			errObj = mapErrorCode(errObj, jsonrpc.CodeResourceNotFound, jsonrpc.CodeInvalidParams, nil)
+		}
+	case !modernIDE && modernServer:
+		if result != nil && resultType(result) == "complete" {
+			result = setField(result, "resultType", nil)
+		}
+		if errObj != nil && method == "resources/read" {
+			errObj = mapErrorCode(errObj, jsonrpc.CodeInvalidParams, jsonrpc.CodeResourceNotFound, func(msg string) bool {
+				return strings.Contains(strings.ToLower(msg), "not found")
+			})
+		}
+	}
+	return result, errObj
+}
+
+// setField sets (or, with v nil, removes) a top-level field of a JSON
+// object; anything else is returned as it is.
+func setField(obj json.RawMessage, key string, v json.RawMessage) json.RawMessage {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(obj, &m) != nil || m == nil {
+		return obj
+	}
+	if v == nil {
+		delete(m, key)
+	} else {
+		m[key] = v
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return obj
+	}
+	return b
+}
+
+// mapErrorCode changes an error's code from → to (when match, if given,
+// accepts its message).
+func mapErrorCode(errObj json.RawMessage, from, to int, match func(string) bool) json.RawMessage {
+	var e map[string]json.RawMessage
+	if json.Unmarshal(errObj, &e) != nil {
+		return errObj
+	}
+	var code int
+	var msg string
+	if json.Unmarshal(e["code"], &code) != nil || code != from {
+		return errObj
+	}
+	_ = json.Unmarshal(e["message"], &msg)
+	if match != nil && !match(msg) {
+		return errObj
+	}
+	e["code"], _ = json.Marshal(to)
+	b, _ := json.Marshal(e)
+	return b
+}
+
+// capsJSON is what a legacy IDE declared in initialize that a server may
+// use: the capabilities behind server→client requests, and extensions.
+func (d *downstream) capsJSON() json.RawMessage {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := map[string]json.RawMessage{}
+	for _, k := range []string{"sampling", "elicitation", "roots", "extensions"} {
+		if v, ok := d.caps[k]; ok {
+			out[k] = v
+		}
+	}
+	b, _ := json.Marshal(out)
+	return b
+}
