@@ -80,6 +80,30 @@ func TestEraSmoke(t *testing.T) {
 			if !strings.Contains(string(r), `"resultType":"complete"`) {
 				t.Errorf("modern IDE result without resultType: %s", r)
 			}
+			// One elicitation round trip, the modern way.
+			ecaps := map[string]any{"elicitation": map[string]any{}}
+			args := map[string]any{"name": "elicit", "arguments": map[string]any{"message": "q?"}}
+			first := modern.ok("tools/call", withModern(args, ecaps))
+			var ir struct {
+				ResultType    string                     `json:"resultType"`
+				InputRequests map[string]json.RawMessage `json:"inputRequests"`
+				RequestState  *string                    `json:"requestState"`
+			}
+			if err := json.Unmarshal(first, &ir); err != nil || ir.ResultType != "input_required" || len(ir.InputRequests) != 1 {
+				t.Fatalf("modern elicit: want input_required, got %s", first)
+			}
+			responses := map[string]any{}
+			for k := range ir.InputRequests {
+				responses[k] = map[string]any{"action": "accept", "content": map[string]any{"answer": "seven"}}
+			}
+			retry := map[string]any{"name": "elicit", "arguments": map[string]any{"message": "q?"}, "inputResponses": responses}
+			if ir.RequestState != nil {
+				retry["requestState"] = *ir.RequestState
+			}
+			if got := modern.toolText(modern.ok("tools/call", withModern(retry, ecaps))); !strings.Contains(got, "seven") {
+				t.Errorf("modern elicit after input: %q", got)
+			}
+
 			bad := modern.call("tools/list", map[string]any{"_meta": map[string]any{"io.modelcontextprotocol/protocolVersion": "2099-01-01"}})
 			if bad.Error == nil || bad.Error.Code != jsonrpc.CodeUnsupportedProtocolVersion {
 				t.Errorf("unsupported version: %+v", bad.Error)

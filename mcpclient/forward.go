@@ -163,34 +163,57 @@ var errRequestTimedOut = errors.New("request timed out")
 func (u *supervisor) forward(ctx context.Context, d *downstream, m *jsonrpc.Message) []byte {
 	start := time.Now()
 	limits := u.limits()
-	upID := jsonrpc.IntID(u.nextID.Add(1))
-	cctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	// The request's one home: the router indexes it by both ids and its
-	// progress token until it is answered.
-	c := &call{ds: d, dsID: m.ID, upKey: jsonrpc.IDKey(upID), method: m.Method, cancel: cancel}
-	u.router.begin(c)
-	defer u.router.end(c)
-	params := m.Params
-	if d != nil && bytes.Contains(params, []byte(`"progressToken"`)) {
-		params = u.mapProgressToken(c, params)
-	}
 	// The era the IDE speaks in this request, and the client capabilities
 	// that go to a modern server with it: the IDE's own.
 	modernIDE := config.IsModernVersion(modernVersionOf(m.Params))
+	if modernIDE && d != nil {
+		if tok := parkToken(m.Params); tok != "" {
+			return u.resumeParked(ctx, d, m, tok)
+		}
+	}
+	upID := jsonrpc.IntID(u.nextID.Add(1))
+	cctx, cancel := context.WithCancelCause(ctx)
+	// handedOff is set when a parked request (mrtr_park.go) takes over
+	// what the request holds.
+	handedOff := false
+	defer func() {
+		if !handedOff {
+			cancel(nil)
+		}
+	}()
+	// The request's one home: the router indexes it by both ids and its
+	// progress token until it is answered.
+	c := &call{ds: d, dsID: m.ID, upKey: jsonrpc.IDKey(upID), method: m.Method, cancel: cancel}
 	var caps json.RawMessage
 	switch {
 	case modernIDE:
 		caps = metaField(m.Params, metaClientCapabilities)
+		if d != nil {
+			c.inputs, c.caps = make(chan *pendingInput, 8), caps
+		}
 	case d != nil:
 		caps = d.capsJSON()
+	}
+	u.router.begin(c)
+	defer func() {
+		if !handedOff {
+			u.router.end(c)
+		}
+	}()
+	params := m.Params
+	if d != nil && bytes.Contains(params, []byte(`"progressToken"`)) {
+		params = u.mapProgressToken(c, params)
 	}
 	req := &jsonrpc.Message{JSONRPC: "2.0", ID: upID, Method: m.Method, Params: params}
 	// The whole request, held or queued time included, is bounded; the
 	// IDE's notifications/cancelled ends it sooner.
 	timeout := time.Duration(limits.RequestTimeout) * time.Second
 	timer := time.AfterFunc(timeout, func() { cancel(errRequestTimedOut) })
-	defer timer.Stop()
+	defer func() {
+		if !handedOff {
+			timer.Stop()
+		}
+	}()
 	timedOut := func() []byte {
 		return u.errorLine(m.ID, jsonrpc.CodeRequestTimeout, fmt.Sprintf("mcptray: server %q did not answer %s within %s (requestTimeout in the mcptray config); mcptray cancelled it", u.name, m.Method, timeout))
 	}
@@ -231,7 +254,30 @@ func (u *supervisor) forward(ctx context.Context, d *downstream, m *jsonrpc.Mess
 			}
 			return nil
 		}
-		resp, err := s.conn.Call(cctx, req)
+		var resp *jsonrpc.Message
+		if c.inputs != nil && !s.modern {
+			// A legacy server may ask for input while this runs: that
+			// answers the IDE with input_required, and the request parks.
+			done := make(chan callResult, 1)
+			go func() { // owned here, or by the parking place
+				r, err := s.conn.Call(cctx, req)
+				done <- callResult{r, err}
+			}()
+			select {
+			case r := <-done:
+				resp, err = r.resp, r.err
+			case pi := <-c.inputs:
+				handedOff = true
+				return u.park(&parked{d: d, c: c, method: m.Method, done: done, cctx: cctx, timeout: timedOut, release: func() {
+					u.sem.release()
+					timer.Stop()
+					u.router.end(c)
+					cancel(nil)
+				}}, m.ID, pi)
+			}
+		} else {
+			resp, err = s.conn.Call(cctx, req)
+		}
 		u.sem.release()
 		cause := context.Cause(cctx)
 		if errors.Is(cause, errCancelledByClient) {

@@ -105,7 +105,11 @@ func (u *supervisor) serverRequest(s *session, m *jsonrpc.Message, related strin
 		return
 	}
 	d := u.pickDownstream(m.Method, related)
-	if d == nil {
+	c := u.inputCall(d, related)
+	if c == nil && d == nil {
+		c = u.router.modernCallWithCap(capabilityFor(m.Method))
+	}
+	if d == nil && c == nil {
 		e, _ := json.Marshal(jsonrpc.Error{Code: jsonrpc.CodeMethodNotFound, Message: fmt.Sprintf("mcptray: no IDE attached to %q can answer %s right now", u.name, m.Method)})
 		reply(nil, e)
 		return
@@ -114,6 +118,17 @@ func (u *supervisor) serverRequest(s *session, m *jsonrpc.Message, related strin
 	// its own would be held.
 	rctx, cancel := context.WithTimeout(s.ctx, time.Duration(u.limits().RequestTimeout)*time.Second)
 	defer cancel()
+	if c != nil {
+		// A modern IDE's request: the input goes to it as input_required.
+		res, err := u.askModernIDE(rctx, c, m)
+		if err != nil {
+			e, _ := json.Marshal(jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: fmt.Sprintf("mcptray: the IDE did not answer %s: %v", m.Method, err)})
+			reply(nil, e)
+			return
+		}
+		reply(res, nil)
+		return
+	}
 	resp, err := d.request(rctx, m.Method, m.Params, jsonrpc.IDKey(m.ID))
 	if err != nil {
 		e, _ := json.Marshal(jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: fmt.Sprintf("mcptray: the IDE did not answer %s: %v", m.Method, err)})

@@ -41,6 +41,12 @@ type call struct {
 	tokenKey string          // the upstream's
 
 	sess *session // the session it was last sent on (router.mu)
+
+	// inputs is set for a modern IDE's request: the server requests of a
+	// legacy server that belong to it arrive here, to be answered as an
+	// input_required result (mrtr_park.go).
+	inputs chan *pendingInput
+	caps   json.RawMessage // the modern IDE's clientCapabilities
 }
 
 // serverReq is a server→client request waiting for an IDE's answer.
@@ -341,4 +347,51 @@ func (r *router) logLevelValue() json.RawMessage {
 		return nil
 	}
 	return p.Level
+}
+
+// callOf is the request with the upstream id upKey.
+func (r *router) callOf(upKey string) *call {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.calls[upKey]
+}
+
+// modernCallOf is a request in flight of d's that can take input the
+// modern way (the newest, by upstream id), or nil.
+func (r *router) modernCallOf(d *downstream) *call {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var best *call
+	for _, c := range r.byIDE[d] {
+		if c.inputs != nil && (best == nil || c.upKey > best.upKey) {
+			best = c
+		}
+	}
+	return best
+}
+
+// reID gives a request the IDE's id of its retry (a modern IDE's request
+// that waited for input comes back under a new id).
+func (r *router) reID(c *call, id json.RawMessage) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if m := r.byIDE[c.ds]; m != nil && m[jsonrpc.IDKey(c.dsID)] == c {
+		delete(m, jsonrpc.IDKey(c.dsID))
+		m[jsonrpc.IDKey(id)] = c
+	}
+	c.dsID = id
+}
+
+// modernCallWithCap is the newest modern IDE request whose IDE declared
+// the capability capName, or nil.
+func (r *router) modernCallWithCap(capName string) *call {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var best *call
+	for _, c := range r.calls {
+		if c.inputs != nil && (capName == "" || hasCap(c.caps, capName)) && (best == nil || c.upKey > best.upKey) {
+			best = c
+		}
+	}
+	return best
 }

@@ -128,6 +128,11 @@ type supervisor struct {
 	stopped    bool
 	lastInit   json.RawMessage
 	probe      *probe // the last era probe (era.go)
+
+	// parked are modern IDEs' requests waiting for their input
+	// (mrtr_park.go), by requestState.
+	parkMu sync.Mutex
+	parked map[string]*parked
 }
 
 // globalSettings are config values shared by every server.

@@ -1,0 +1,242 @@
+package mcpclient
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mcptray/mcptray/mcpclient/config"
+	"github.com/mcptray/mcptray/mcpclient/transport"
+)
+
+// eraServer answers server/discover as a row says, and initialize as a
+// legacy Streamable HTTP server. It records the methods and the headers
+// of the modern requests it saw.
+type eraServer struct {
+	discover func(w http.ResponseWriter, id json.RawMessage, version string)
+	mu       sync.Mutex
+	methods  []string
+	headers  []http.Header
+}
+
+func (e *eraServer) start(t *testing.T) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			http.Error(w, "no", http.StatusMethodNotAllowed)
+			return
+		}
+		b, _ := io.ReadAll(r.Body)
+		var m struct {
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+			Params struct {
+				Meta map[string]json.RawMessage `json:"_meta"`
+			} `json:"params"`
+		}
+		_ = json.Unmarshal(b, &m)
+		e.mu.Lock()
+		e.methods = append(e.methods, m.Method)
+		e.headers = append(e.headers, r.Header.Clone())
+		e.mu.Unlock()
+		switch {
+		case m.Method == "server/discover":
+			var v string
+			_ = json.Unmarshal(m.Params.Meta[metaProtocolVersion], &v)
+			e.discover(w, m.ID, v)
+		case m.ID == nil:
+			w.WriteHeader(http.StatusAccepted)
+		default:
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Mcp-Session-Id", "s1")
+			fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"result":{"protocolVersion":"2025-11-25","capabilities":{},"serverInfo":{"name":"legacy","version":"1"}}}`, m.ID)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/mcp"
+}
+
+func jsonAnswer(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	io.WriteString(w, body)
+}
+
+// TestEraProbe drives connect's era detection against the answers a
+// server of each era gives to a modern server/discover, as the
+// Streamable HTTP binding's "Backward Compatibility" section lists them.
+func TestEraProbe(t *testing.T) {
+	discoverOK := func(versions string) func(http.ResponseWriter, json.RawMessage, string) {
+		return func(w http.ResponseWriter, id json.RawMessage, _ string) {
+			jsonAnswer(w, 200, fmt.Sprintf(`{"jsonrpc":"2.0","id":%s,"result":{"resultType":"complete","supportedVersions":%s,"capabilities":{"tools":{"listChanged":true}},"_meta":{"io.modelcontextprotocol/serverInfo":{"name":"modern","version":"2"}}}}`, id, versions))
+		}
+	}
+	rows := []struct {
+		name      string
+		discover  func(http.ResponseWriter, json.RawMessage, string)
+		pin       string
+		cached    string
+		wantEra   string // "" = an error
+		wantErr   func(error) bool
+		wantCalls string
+	}{
+		{name: "DiscoverResult", discover: discoverOK(`["2026-07-28","2025-11-25"]`), wantEra: eraModern, wantCalls: "server/discover"},
+		{
+			name: "unsupported version names a modern one",
+			discover: func(w http.ResponseWriter, id json.RawMessage, v string) {
+				if v == "2026-07-28" {
+					discoverOK(`["2026-07-28"]`)(w, id, v)
+					return
+				}
+				jsonAnswer(w, 400, fmt.Sprintf(`{"jsonrpc":"2.0","id":%s,"error":{"code":-32022,"message":"Unsupported protocol version","data":{"supported":["2026-07-28"],"requested":%q}}}`, id, v))
+			},
+			pin: "", wantEra: eraModern, wantCalls: "server/discover",
+		},
+		{
+			name: "unsupported version names only legacy ones",
+			discover: func(w http.ResponseWriter, id json.RawMessage, v string) {
+				jsonAnswer(w, 400, fmt.Sprintf(`{"jsonrpc":"2.0","id":%s,"error":{"code":-32022,"message":"Unsupported protocol version","data":{"supported":["2025-11-25"]}}}`, id))
+			},
+			wantEra: eraLegacy, wantCalls: "server/discover initialize notifications/initialized",
+		},
+		{
+			name: "400 with a legacy body",
+			discover: func(w http.ResponseWriter, id json.RawMessage, _ string) {
+				jsonAnswer(w, 400, `{"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"Bad Request: No valid session ID provided"}}`)
+			},
+			wantEra: eraLegacy, wantCalls: "server/discover initialize notifications/initialized",
+		},
+		{
+			name: "400 with no body",
+			discover: func(w http.ResponseWriter, id json.RawMessage, _ string) {
+				w.WriteHeader(400)
+			},
+			wantEra: eraLegacy, wantCalls: "server/discover initialize notifications/initialized",
+		},
+		{
+			name: "method not found in a 200",
+			discover: func(w http.ResponseWriter, id json.RawMessage, _ string) {
+				jsonAnswer(w, 200, fmt.Sprintf(`{"jsonrpc":"2.0","id":%s,"error":{"code":-32601,"message":"Method not found"}}`, id))
+			},
+			wantEra: eraLegacy, wantCalls: "server/discover initialize notifications/initialized",
+		},
+		{
+			name: "header mismatch is modern: no fallback",
+			discover: func(w http.ResponseWriter, id json.RawMessage, _ string) {
+				jsonAnswer(w, 400, fmt.Sprintf(`{"jsonrpc":"2.0","id":%s,"error":{"code":-32020,"message":"Header mismatch"}}`, id))
+			},
+			wantErr:   func(err error) bool { return strings.Contains(err.Error(), "Header mismatch") },
+			wantCalls: "server/discover",
+		},
+		{
+			name: "503 is an outage: no fallback",
+			discover: func(w http.ResponseWriter, id json.RawMessage, _ string) {
+				w.WriteHeader(503)
+			},
+			wantErr: func(err error) bool {
+				var se *transport.StatusError
+				return errors.As(err, &se) && se.Status == 503
+			},
+			wantCalls: "server/discover",
+		},
+		{
+			name: "401 is a sign-in: no fallback",
+			discover: func(w http.ResponseWriter, id json.RawMessage, _ string) {
+				w.Header().Set("WWW-Authenticate", `Bearer resource_metadata="http://x/"`)
+				w.WriteHeader(401)
+			},
+			wantErr: func(err error) bool {
+				var ae *transport.AuthError
+				return errors.As(err, &ae) && ae.Status == 401
+			},
+			wantCalls: "server/discover",
+		},
+		{name: "legacy pinned: no probe", discover: discoverOK(`["2026-07-28"]`), pin: "2025-06-18", wantEra: eraLegacy, wantCalls: "initialize notifications/initialized"},
+		{name: "cached legacy: no probe", discover: discoverOK(`["2026-07-28"]`), cached: eraLegacy, wantEra: eraLegacy, wantCalls: "initialize notifications/initialized"},
+		{
+			name: "modern pinned, server only legacy",
+			discover: func(w http.ResponseWriter, id json.RawMessage, _ string) {
+				jsonAnswer(w, 400, `{"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"Bad Request: No valid session ID provided"}}`)
+			},
+			pin: "2026-07-28", wantErr: func(err error) bool { var nm *errNotModern; return errors.As(err, &nm) }, wantCalls: "server/discover",
+		},
+	}
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			e := &eraServer{discover: row.discover}
+			url := e.start(t)
+			cfg := config.Server{URL: url, Transport: config.TransportStreamable, ProtocolVersion: row.pin}
+			home := t.TempDir()
+			u := newSupervisor("srv", cfg, globalSettings{}, supervisorDeps{tuning: Tuning{ConnectTimeout: 10 * time.Second}, noAutoLogin: true})
+			u.home = home
+			if row.cached != "" {
+				u.rememberEra(url, eraRecord{Era: row.cached})
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			s, err := u.connect(ctx, cfg, globalSettings{})
+			if s != nil {
+				defer func() { s.cancel(); s.conn.Close() }()
+			}
+			switch {
+			case row.wantEra == "" && err == nil:
+				t.Fatalf("connected, want an error")
+			case row.wantEra == "" && !row.wantErr(err):
+				t.Errorf("connect: %T %v", err, err)
+			case row.wantEra != "" && err != nil:
+				t.Fatalf("connect: %v", err)
+			case row.wantEra == eraModern && !s.modern, row.wantEra == eraLegacy && s.modern:
+				t.Errorf("modern=%v, want era %s", s.modern, row.wantEra)
+			}
+			e.mu.Lock()
+			calls := strings.Join(e.methods, " ")
+			e.mu.Unlock()
+			if calls != row.wantCalls {
+				t.Errorf("requests %q, want %q", calls, row.wantCalls)
+			}
+			if s != nil {
+				if rec, ok := u.cachedEra(url); !ok || rec.Era != row.wantEra {
+					t.Errorf("cached era %+v, want %s", rec, row.wantEra)
+				}
+			}
+			// Every modern request carried the headers the revision asks for.
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			for i, m := range e.methods {
+				if m != "server/discover" {
+					continue
+				}
+				h := e.headers[i]
+				if h.Get("Mcp-Method") != "server/discover" || h.Get("Mcp-Protocol-Version") == "" || h.Get("Mcp-Session-Id") != "" {
+					t.Errorf("discover headers: %v", h)
+				}
+			}
+		})
+	}
+}
+
+// TestHeaderValue checks the base64 sentinel encoding of Mcp-Name.
+func TestHeaderValue(t *testing.T) {
+	for in, want := range map[string]string{
+		"get_weather":        "get_weather",
+		"file:///a b/c.json": "file:///a b/c.json",
+		"Hello, 世界":          "=?base64?SGVsbG8sIOS4lueVjA==?=",
+		" padded ":           "=?base64?IHBhZGRlZCA=?=",
+		"line1\nline2":       "=?base64?bGluZTEKbGluZTI=?=",
+		"=?base64?literal?=": "=?base64?PT9iYXNlNjQ/bGl0ZXJhbD89?=",
+	} {
+		if got := transport.HeaderValue(in); got != want {
+			t.Errorf("HeaderValue(%q) = %q, want %q", in, got, want)
+		}
+		if back, err := transport.DecodeHeaderValue(want); err != nil || back != in {
+			t.Errorf("DecodeHeaderValue(%q) = %q, %v", want, back, err)
+		}
+	}
+}
