@@ -581,3 +581,59 @@ func TestLegacyEraFaultsBeforeRefusal(t *testing.T) {
 		t.Fatalf("probe: %d", resp.StatusCode)
 	}
 }
+
+// TestModernListenStreamFaults: a subscriptions/listen stream is the modern
+// GET stream for faults, DropStreams and the stream counter.
+func TestModernListenStreamFaults(t *testing.T) {
+	s := start(t, Options{Era: EraModern})
+	listen := func(id int) *sseReader {
+		resp := postModern(t, s.URL(), id, "subscriptions/listen",
+			map[string]any{"notifications": map[string]any{"toolsListChanged": true, "resourceSubscriptions": []string{"test://static"}}}, nil, nil)
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+			t.Fatalf("listen: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		return newSSE(resp.Body)
+	}
+
+	// A fault fires when the stream opens: the acknowledgement is lost.
+	s.Inject(Fault{Kind: DropStream, Method: "subscriptions/listen"})
+	if ev, err := listen(1).next(); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("DropStream on listen: %+v %v", ev, err)
+	}
+
+	r := listen(2)
+	ev, err := r.next()
+	if err != nil || !strings.Contains(ev.data, `"io.modelcontextprotocol/subscriptionId":2`) {
+		t.Fatalf("ack: %+v %v", ev, err)
+	}
+	if st := s.Stats(); st.ActiveSSEStreams != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	s.AddTools("x")
+	if ev, err := r.next(); err != nil || !strings.Contains(ev.data, "notifications/tools/list_changed") ||
+		!strings.Contains(ev.data, `"io.modelcontextprotocol/subscriptionId":2`) {
+		t.Fatalf("list_changed: %+v %v", ev, err)
+	}
+	if n := s.NotifyResourceUpdated("test://static"); n != 1 {
+		t.Fatalf("resources/updated reached %d", n)
+	}
+	if ev, err := r.next(); err != nil || !strings.Contains(ev.data, `"method":"notifications/resources/updated"`) ||
+		!strings.Contains(ev.data, `"uri":"test://static"`) || !strings.Contains(ev.data, `"io.modelcontextprotocol/subscriptionId":2`) {
+		t.Fatalf("resources/updated: %+v %v", ev, err)
+	}
+	if n := s.CorruptStreams(false); n != 1 {
+		t.Fatalf("CorruptStreams hit %d", n)
+	}
+	if ev, err := r.next(); err != nil || ev.data != GarbageData {
+		t.Fatalf("garbage: %+v %v", ev, err)
+	}
+	if n := s.DropStreams(); n != 1 {
+		t.Fatalf("DropStreams hit %d", n)
+	}
+	if ev, err := r.next(); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("after DropStreams: %+v %v", ev, err)
+	}
+	if !s.WaitFor(5*time.Second, func(st Stats) bool { return st.ActiveSSEStreams == 0 }) {
+		t.Fatalf("stats %+v", s.Stats())
+	}
+}

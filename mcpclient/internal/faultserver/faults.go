@@ -15,8 +15,11 @@ type Kind int
 // CorruptSSEThenRespond, DropStream) apply to a JSON-RPC request that expects
 // a response (the fault fires when that response is about to be written) or
 // to a GET stream (the fault fires as soon as the stream is open; on the
-// legacy transport right after the endpoint event). All other faults apply to
-// any request.
+// legacy transport right after the endpoint event). A modern
+// subscriptions/listen request counts as a GET stream: its fault fires when
+// its SSE response opens (with the subscriptions/acknowledged event, which
+// DropStream and CorruptSSEClose therefore keep from the client). All other
+// faults apply to any request.
 const (
 	// CorruptSSE writes an SSE event whose data: line is not JSON
 	// (GarbageEvent) in place of the response, then keeps the connection

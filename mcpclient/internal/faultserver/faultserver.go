@@ -49,7 +49,22 @@
 //   - The legacy SSE session supports none of the three.
 //   - A fault is used up when a request selects it, even if mcp-go then
 //     answers that request with an error status that the fault cannot act
-//     on.
+//     on (or the era refuses the request: faults are taken before the era's
+//     refusals, so e.g. a Status5xx for "server/discover" fires on a legacy
+//     server too).
+//   - A modern request is served by an ephemeral session of its own: its
+//     notifications (progress) go only to its own response, which turns
+//     into SSE when the first one is sent; nothing is sticky.
+//   - Modern list changes travel on subscriptions/listen streams: mcp-go
+//     acknowledges the filter (notifications/subscriptions/acknowledged,
+//     tagged with _meta io.modelcontextprotocol/subscriptionId = the listen
+//     request's id, as every later event) and broadcasts
+//     tools/list_changed to streams that asked for it. It never delivers
+//     resources/updated there; NotifyResourceUpdated writes it itself.
+//   - mcp-go validates modern requests itself: Mcp-Protocol-Version and
+//     _meta must agree, Mcp-Method (and Mcp-Name for tools/call,
+//     prompts/get, resources/read) must match the body (-32020, 400), and
+//     a Last-Event-ID header is refused.
 package faultserver
 
 import (
@@ -136,7 +151,7 @@ type Stats struct {
 	// MethodUnknown), faulted or not.
 	Requests map[string]int
 	// ActiveSSEStreams is the number of GET streams (streamable GET or
-	// legacy /sse) open right now.
+	// legacy /sse) and modern subscriptions/listen streams open right now.
 	ActiveSSEStreams int
 	// FaultsFired counts the faults applied.
 	FaultsFired int
@@ -397,8 +412,9 @@ func (s *Server) AddTools(names ...string) {
 // Era returns the server's era (EraLegacy, EraDual or EraModern).
 func (s *Server) Era() string { return s.opts.Era }
 
-// DropStreams aborts every open GET stream now (the client sees the
-// connection break mid-stream) and returns how many there were.
+// DropStreams aborts every open GET stream and modern subscriptions/listen
+// stream now (the client sees the connection break mid-stream) and returns
+// how many there were.
 func (s *Server) DropStreams() int {
 	n := 0
 	for _, fw := range s.openStreams("") {
@@ -410,8 +426,9 @@ func (s *Server) DropStreams() int {
 	return n
 }
 
-// CorruptStreams writes GarbageEvent on every open GET stream now, then
-// aborts the streams if thenClose, and returns how many streams it hit.
+// CorruptStreams writes GarbageEvent on every open GET stream and modern
+// subscriptions/listen stream now, then aborts the streams if thenClose, and
+// returns how many streams it hit.
 func (s *Server) CorruptStreams(thenClose bool) int {
 	n := 0
 	for _, fw := range s.openStreams("") {

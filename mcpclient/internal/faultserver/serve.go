@@ -67,6 +67,11 @@ func (s *Server) serveStreamable(in *instance, w http.ResponseWriter, r *http.Re
 	s.count(ri.method)
 	ri.version = requestVersion(r, m)
 	ri.modern = isModern(m.metaVersion) || isModern(r.Header.Get("Mcp-Protocol-Version"))
+	if ri.modern && m.method == "subscriptions/listen" && ri.id != "" {
+		// The modern counterpart of the GET stream: stream faults fire
+		// when it opens, DropStreams and CorruptStreams reach it.
+		ri.stream = true
+	}
 	if s.opts.Era == EraModern || (s.opts.Era == EraDual && ri.modern) {
 		// No sessions in the modern era: the header is ignored.
 		ri.session = ""
