@@ -43,6 +43,8 @@ type HTTPStatus struct {
 	// Sessions counts the IDEs attached over HTTP (legacy sessions and
 	// modern requests in progress).
 	Sessions int `json:"sessions"`
+	// Connections counts the open TCP connections (at most 512).
+	Connections int `json:"connections"`
 }
 
 // Bounds of the endpoint.
@@ -161,6 +163,7 @@ func (h *Hub) HTTPStatus() HTTPStatus {
 	h.httpMu.Unlock()
 	if ep != nil {
 		st.Sessions = ep.totalAttached()
+		st.Connections = ep.conns.open()
 	}
 	return st
 }

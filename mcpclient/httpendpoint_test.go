@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,7 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcptray/mcptray/auth"
+	"github.com/mcptray/mcptray/mcpclient"
 	"github.com/mcptray/mcptray/mcpclient/httptoken"
+	"github.com/mcptray/mcptray/mcpclient/ipc"
+	"github.com/mcptray/mcptray/mcpclient/paths"
 	"github.com/mcptray/mcptray/mcpclient/internal/testenv"
 )
 
@@ -26,7 +31,28 @@ type httpHub struct {
 	*hubFixture
 	port  int
 	token string
+	logs  *logBuf // everything the hub logged
 }
+
+// logBuf is a buffer safe for concurrent writes.
+type logBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *logBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *logBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func (hh *httpHub) logText() string { return hh.logs.String() }
 
 // startHTTPHub starts a hub with servers (name → entry JSON) and the
 // endpoint on a free port; extra is more top-level config JSON ("" or
@@ -37,11 +63,50 @@ func startHTTPHub(t testing.TB, servers map[string]string, extra string) *httpHu
 	port := testenv.FreePort(t)
 	f := &hubFixture{t: t, home: filepath.Join(dir, "home"), cfgPath: filepath.Join(dir, "config.json"), done: make(chan error, 1), tuning: fastTuning}
 	writeHTTPConfig(t, f.cfgPath, servers, fmt.Sprintf(`%s"http": {"port": %d}`, extra, port))
-	f.start()
+	hh := &httpHub{hubFixture: f, port: port, logs: &logBuf{}}
+	hh.start()
 	t.Cleanup(f.stop)
-	hh := &httpHub{hubFixture: f, port: port}
 	hh.waitHTTP(t)
 	return hh
+}
+
+// start is hubFixture.start with the hub's log kept for the test.
+func (hh *httpHub) start() {
+	f := hh.hubFixture
+	f.t.Helper()
+	f.logw = &logWriter{t: f.t, on: testing.Verbose()}
+	hub, err := mcpclient.NewHub(mcpclient.HubOptions{
+		ConfigPath: f.cfgPath, Home: f.home, Tuning: f.tuning, ReloadInterval: 50 * time.Millisecond,
+		CredentialStore: auth.NewFileStore(paths.Credentials(f.home)),
+		OpenBrowser:     func(context.Context, string) error { return nil },
+		Logger:          slog.New(slog.NewTextHandler(io.MultiWriter(f.logw, hh.logs), &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.hub = hub
+	ctx, cancel := context.WithCancel(context.Background())
+	f.cancel = cancel
+	f.done = make(chan error, 1)
+	go func() { f.done <- hub.Run(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ctx, c := context.WithTimeout(context.Background(), time.Second)
+		_, err := ipc.Request(ctx, hub.Socket(), ipc.Hello{Op: ipc.OpPing})
+		c()
+		if err == nil {
+			return
+		}
+		select {
+		case err := <-f.done:
+			f.t.Fatalf("hub exited: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			f.t.Fatalf("hub did not come up: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func writeHTTPConfig(t testing.TB, path string, servers map[string]string, top string) {
@@ -300,5 +365,3 @@ func TestHTTPEndpointLegacySession(t *testing.T) {
 		return s.Servers[0].HTTPClients == 0 && s.Servers[0].Bridges == 1
 	})
 }
-
-var _ = context.Background
