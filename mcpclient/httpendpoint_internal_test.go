@@ -76,7 +76,7 @@ func TestModernHeaders(t *testing.T) {
 
 func TestAccepts(t *testing.T) {
 	for accept, want := range map[string]bool{
-		"application/json, text/event-stream":      true,
+		"application/json, text/event-stream":       true,
 		"text/event-stream;q=0.9, application/json": true,
 		"*/*":              true,
 		"application/json": false,

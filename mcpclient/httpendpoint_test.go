@@ -19,9 +19,9 @@ import (
 	"github.com/mcptray/mcptray/auth"
 	"github.com/mcptray/mcptray/mcpclient"
 	"github.com/mcptray/mcptray/mcpclient/httptoken"
+	"github.com/mcptray/mcptray/mcpclient/internal/testenv"
 	"github.com/mcptray/mcptray/mcpclient/ipc"
 	"github.com/mcptray/mcptray/mcpclient/paths"
-	"github.com/mcptray/mcptray/mcpclient/internal/testenv"
 )
 
 // ---- fixture ------------------------------------------------------------------
