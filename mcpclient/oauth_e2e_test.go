@@ -165,9 +165,9 @@ func TestOAuthE2E(t *testing.T) {
 	}
 }
 
-// (a) The IDE's first call gets the needs-login error and the browser is
-// opened automatically, once; after the login the same bridge process's
-// next call succeeds.
+// (a) The IDE's first calls wait for the sign-in the hub starts (the
+// browser is opened automatically, once) and are answered once it is
+// done, in the same bridge process.
 func (e *oauthEnv) firstLogin() {
 	t := e.t
 	e.ide = launchBridge(t, e.hub.env(), serverName)
@@ -178,19 +178,19 @@ func (e *oauthEnv) firstLogin() {
 		t.Fatalf("the browser was opened %d times before any IDE asked for the server", n)
 	}
 
-	r := e.ide.call("tools/call", whoami)
-	if r.Error == nil || r.Error.Code != jsonrpc.CodeNeedsLogin ||
-		!strings.Contains(r.Error.Message, "needs you to sign in") || !strings.Contains(r.Error.Message, "opened a browser") {
-		t.Fatalf("first call: want the needs-login error saying a browser was opened, got %s", r.raw)
-	}
-	e.output("IDE error", r.Error.Message)
-	e.logf("first call: %d %s", r.Error.Code, r.Error.Message)
-
-	// Calls while the sign-in runs open no second browser.
-	r = e.ide.call("tools/call", whoami)
-	if r.Error != nil {
-		e.output("IDE error", r.Error.Message)
-		e.logf("second call during the sign-in: %d %s", r.Error.Code, r.Error.Message)
+	// Two calls at once: both wait for the one sign-in (a second opens no
+	// browser) and get their results.
+	_, first := e.ide.start("tools/call", whoami)
+	_, second := e.ide.start("tools/call", whoami)
+	for i, ch := range []<-chan *rpcResp{first, second} {
+		r := e.ide.wait(ch, "a call held for the sign-in", 60*time.Second)
+		if r.Error != nil {
+			e.output("IDE error", r.Error.Message)
+			t.Fatalf("call %d: want it held until the sign-in and answered, got %s", i+1, r.raw)
+		}
+		if got := e.ide.toolText(r.Result); got != "signed in as alice" {
+			t.Fatalf("call %d after the sign-in: %q", i+1, got)
+		}
 	}
 
 	e.hub.waitState(serverName, mcpclient.StateConnected, 60*time.Second)
@@ -275,9 +275,10 @@ func (e *oauthEnv) expiryAndRefresh() {
 }
 
 // (c) The refresh token is revoked on the server: the next call finds
-// that a sign-in is needed (no browser pops up: it was opened
-// automatically once already), a sign-in through hub.Login follows, and
-// the same bridge process's next call succeeds.
+// that a sign-in is needed (the refresh meets invalid_grant), waits for
+// the sign-in the hub starts (the browser opens once more: the last
+// automatic sign-in succeeded) and is answered; a sign-in through
+// hub.Login works too, and the same bridge process's calls succeed.
 func (e *oauthEnv) revokedRefreshToken() {
 	t := e.t
 	pid := e.ide.cmd.Process.Pid
@@ -285,24 +286,27 @@ func (e *oauthEnv) revokedRefreshToken() {
 	s0 := e.idp.stats(t)
 	e.idp.admin(t, "/admin/revoke-grants")
 
-	r := e.ide.call("tools/call", whoami)
-	if r.Error == nil || r.Error.Code != jsonrpc.CodeNeedsLogin || !strings.Contains(r.Error.Message, "mcptray login "+serverName) {
-		t.Fatalf("call after revocation: want the needs-login error, got %s", r.raw)
+	_, held := e.ide.start("tools/call", whoami)
+	r := e.ide.wait(held, "the call after revocation", 60*time.Second)
+	if r.Error != nil {
+		e.output("IDE error", r.Error.Message)
+		t.Fatalf("call after revocation: want it held until the sign-in and answered, got %s", r.raw)
 	}
-	e.output("IDE error", r.Error.Message)
-	e.logf("call after revocation: %d %s", r.Error.Code, r.Error.Message)
-	e.hub.waitState(serverName, mcpclient.StateNeedsLogin, 20*time.Second)
+	if got := e.ide.toolText(r.Result); got != "signed in as alice" {
+		t.Fatalf("call after revocation and the sign-in: %q", got)
+	}
 	s1 := e.idp.stats(t)
 	if s1.invalidGrants() <= s0.invalidGrants() {
 		t.Fatalf("the hub's refresh did not meet invalid_grant: %v", s1.Errors)
 	}
-	c := e.creds()
-	if c.AccessToken != "" || c.RefreshToken != "" || c.ClientID == "" {
-		t.Fatalf("after invalid_grant: tokens kept %v/%v, registration kept %v", c.AccessToken != "", c.RefreshToken != "", c.ClientID != "")
+	if s1.Grants["authorization_code"] != s0.Grants["authorization_code"]+1 || s1.Registrations != s0.Registrations {
+		t.Fatalf("idp: authorization codes %d → %d, registrations %d → %d: want one sign-in with the registration kept",
+			s0.Grants["authorization_code"], s1.Grants["authorization_code"], s0.Registrations, s1.Registrations)
 	}
-	if n := e.br.count(); n != opens0 {
-		t.Fatalf("the browser was opened again automatically (%d → %d)", opens0, n)
+	if n := e.br.count(); n != opens0+1 {
+		t.Fatalf("the browser was opened %d times for the held call, want once", n-opens0)
 	}
+	opens0 = e.br.count()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
