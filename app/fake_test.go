@@ -31,6 +31,8 @@ type fakeHub struct {
 	block    chan struct{} // when set, actions wait on it
 	loginErr error
 	editErr  error // EditConfig fails with it
+	// secretVals is the credential store's named secrets.
+	secretVals map[string]string
 }
 
 func newFakeHub(snap ...mcpclient.ServerStatus) *fakeHub {
@@ -147,6 +149,24 @@ func (h *fakeHub) ServerConfig(name string) (config.Server, error) {
 		return sc, errors.New("no such server")
 	}
 	return sc, nil
+}
+
+func (h *fakeHub) SetSecret(name, value string) error {
+	h.mu.Lock()
+	if h.secretVals == nil {
+		h.secretVals = map[string]string{}
+	}
+	h.secretVals[name] = value
+	h.mu.Unlock()
+	h.record("set secret " + name)
+	return nil
+}
+
+func (h *fakeHub) HasSecret(name string) (bool, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, ok := h.secretVals[name]
+	return ok, nil
 }
 
 func (h *fakeHub) ConfigPath() string { return "/home/user/.config/mcptray/config.json" }

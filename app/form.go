@@ -26,9 +26,15 @@ type serverForm struct {
 
 	name, url, headers, clientID, scopes *widget.Entry
 	transport                            *widget.Select
-	message                              *widget.Label
-	save, cancel                         *widget.Button
-	dlg                                  dialog.Dialog
+	// A header whose value is a secret: its name, and its value in a
+	// password entry. The value goes to the credential store (hub.SetSecret)
+	// and the config gets ${secret:NAME}; an edit shows only whether one
+	// is set.
+	secretHeader, secretValue *widget.Entry
+	secretName                string // the secret the entry refers to already, if any
+	message                   *widget.Label
+	save, cancel              *widget.Button
+	dlg                       dialog.Dialog
 
 	touched bool
 	saving  bool
@@ -41,17 +47,35 @@ func (u *UI) openAddForm() {
 	u.newServerForm("", config.Server{Transport: config.TransportAuto}).show()
 }
 
+// secretHeaderOf finds the header whose whole value is a ${secret:NAME}
+// (the first by name): the form shows it in the secret fields.
+func secretHeaderOf(h map[string]string) (header, secret string) {
+	for _, k := range sortedKeys(h) {
+		refs := config.SecretRefs(config.Server{Headers: map[string]string{k: h[k]}})
+		if len(refs) == 1 && h[k] == config.SecretRef(refs[0]) {
+			return k, refs[0]
+		}
+	}
+	return "", ""
+}
+
 // openEditForm reads the server's entry off the Fyne goroutine, then
 // shows the form.
 func (u *UI) openEditForm(name string) {
 	go func() {
 		sc, err := u.hub.ServerConfig(name)
+		set, serr := false, error(nil)
+		if _, secret := secretHeaderOf(sc.Headers); err == nil && secret != "" {
+			set, serr = u.hub.HasSecret(secret)
+		}
 		u.do(func() {
 			if err != nil {
 				u.report("Edit", name, err)
 				return
 			}
-			u.newServerForm(name, sc).show()
+			f := u.newServerForm(name, sc)
+			f.showSecretState(set, serr)
+			f.show()
 		})
 	}()
 }
@@ -69,7 +93,18 @@ func (u *UI) newServerForm(editing string, sc config.Server) *serverForm {
 	f.headers = widget.NewMultiLineEntry()
 	f.headers.SetPlaceHolder("X-Team: platform\nAuthorization: Bearer ${env:JIRA_TOKEN}")
 	f.headers.SetMinRowsVisible(3)
-	f.headers.SetText(formatHeaders(sc.Headers))
+	f.secretHeader = widget.NewEntry()
+	f.secretHeader.SetPlaceHolder("optional: e.g. Authorization")
+	f.secretValue = widget.NewPasswordEntry()
+	f.secretValue.SetPlaceHolder("e.g. Bearer … (kept in the keychain, not in the config file)")
+	plain := sc.Headers
+	if k, secret := secretHeaderOf(sc.Headers); k != "" {
+		plain = maps.Clone(sc.Headers)
+		delete(plain, k)
+		f.secretHeader.SetText(k)
+		f.secretName = secret
+	}
+	f.headers.SetText(formatHeaders(plain))
 	f.clientID = widget.NewEntry()
 	f.clientID.SetPlaceHolder("optional: a pre-registered OAuth client")
 	f.scopes = widget.NewEntry()
@@ -86,7 +121,7 @@ func (u *UI) newServerForm(editing string, sc config.Server) *serverForm {
 	f.cancel = widget.NewButton("Cancel", func() { f.dlg.Hide() })
 
 	changed := func(string) { f.touched = true; f.check() }
-	for _, e := range []*widget.Entry{f.name, f.url, f.headers, f.clientID, f.scopes} {
+	for _, e := range []*widget.Entry{f.name, f.url, f.headers, f.secretHeader, f.secretValue, f.clientID, f.scopes} {
 		e.OnChanged = changed
 	}
 	f.transport.OnChanged = changed
@@ -96,6 +131,8 @@ func (u *UI) newServerForm(editing string, sc config.Server) *serverForm {
 		widget.NewFormItem("URL", f.url),
 		widget.NewFormItem("Transport", f.transport),
 		widget.NewFormItem("Headers", f.headers),
+		widget.NewFormItem("Secret header", f.secretHeader),
+		widget.NewFormItem("Secret value", f.secretValue),
 		widget.NewFormItem("OAuth client ID", f.clientID),
 		widget.NewFormItem("OAuth scopes", f.scopes),
 	)
@@ -108,6 +145,22 @@ func (u *UI) newServerForm(editing string, sc config.Server) *serverForm {
 	f.dlg = dialog.NewCustomWithoutButtons(title, content, u.win)
 	f.check()
 	return f
+}
+
+// showSecretState says, in the secret value's placeholder, whether the
+// secret the entry refers to is stored, without showing it.
+func (f *serverForm) showSecretState(set bool, err error) {
+	if f.secretName == "" {
+		return
+	}
+	switch {
+	case err != nil:
+		f.secretValue.SetPlaceHolder("cannot tell whether " + f.secretName + " is set: " + err.Error())
+	case set:
+		f.secretValue.SetPlaceHolder("set (secret " + f.secretName + "); type to replace it")
+	default:
+		f.secretValue.SetPlaceHolder("not set (secret " + f.secretName + "): type the value")
+	}
 }
 
 func (f *serverForm) show() {
@@ -153,6 +206,25 @@ func (f *serverForm) entry() (string, config.Server, error) {
 	if err != nil {
 		return "", sc, err
 	}
+	if k := strings.TrimSpace(f.secretHeader.Text); k != "" {
+		for existing := range h {
+			if strings.EqualFold(existing, k) {
+				return "", sc, fmt.Errorf("Headers: %s is given twice (once as the secret header).", k)
+			}
+		}
+		if f.secretName == "" && f.secretValue.Text == "" {
+			return "", sc, fmt.Errorf("Secret value: type the value of %s.", k)
+		}
+		if strings.ContainsAny(f.secretValue.Text, "\r\n") {
+			return "", sc, errors.New("Secret value must be one line.")
+		}
+		if h == nil {
+			h = map[string]string{}
+		}
+		h[k] = config.SecretRef(f.secretNameFor(name, k))
+	} else if f.secretValue.Text != "" {
+		return "", sc, errors.New("Secret header: name the header the secret value goes in, e.g. Authorization.")
+	}
 	sc.Headers = h
 	sc.OAuth = formOAuth(f.base.OAuth, strings.TrimSpace(f.clientID.Text), strings.Fields(strings.ReplaceAll(f.scopes.Text, ",", " ")))
 	if err := config.ValidateServer(f.u.hub.ConfigPath(), name, sc); err != nil {
@@ -171,20 +243,20 @@ func (f *serverForm) submit() {
 	f.saving = true
 	f.save.Disable()
 	editing := f.editing
+	secret, value := "", f.secretValue.Text
+	if k := strings.TrimSpace(f.secretHeader.Text); k != "" && value != "" {
+		secret = f.secretNameFor(name, k)
+	}
 	go func() {
-		err := f.u.hub.EditConfig(func(c *config.Config) error {
-			if c.Servers == nil {
-				c.Servers = map[string]config.Server{}
-			}
-			if _, exists := c.Servers[name]; exists && name != editing {
-				return fmt.Errorf("a server named %q already exists", name)
-			}
-			if editing != "" && editing != name {
-				delete(c.Servers, editing)
-			}
-			c.Servers[name] = sc
-			return nil
-		})
+		var err error
+		if secret != "" {
+			// First the secret, then the config that refers to it: the
+			// hub applies the config at once.
+			err = f.u.hub.SetSecret(secret, value)
+		}
+		if err == nil {
+			err = f.editConfig(name, editing, sc)
+		}
 		f.u.do(func() {
 			f.saving = false
 			if err != nil {
@@ -196,6 +268,32 @@ func (f *serverForm) submit() {
 			f.u.view.setStatus("Saved "+name+" to "+f.u.hub.ConfigPath()+".", false)
 		})
 	}()
+}
+
+// secretNameFor is the secret the header's value is kept in: the one the
+// entry refers to already, else SERVER-HEADER.
+func (f *serverForm) secretNameFor(server, header string) string {
+	if f.secretName != "" {
+		return f.secretName
+	}
+	return config.SecretNameFor(server, header)
+}
+
+// editConfig writes the entry into the config file through the hub.
+func (f *serverForm) editConfig(name, editing string, sc config.Server) error {
+	return f.u.hub.EditConfig(func(c *config.Config) error {
+		if c.Servers == nil {
+			c.Servers = map[string]config.Server{}
+		}
+		if _, exists := c.Servers[name]; exists && name != editing {
+			return fmt.Errorf("a server named %q already exists", name)
+		}
+		if editing != "" && editing != name {
+			delete(c.Servers, editing)
+		}
+		c.Servers[name] = sc
+		return nil
+	})
 }
 
 func (u *UI) confirmRemove(name string) {

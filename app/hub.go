@@ -43,6 +43,11 @@ type Hub interface {
 	// ServerConfig returns a server's entry as the config file has it now
 	// (for the edit form).
 	ServerConfig(name string) (config.Server, error)
+	// SetSecret stores a named secret, which the config refers to as
+	// ${secret:NAME}, in the credential store; HasSecret reports whether
+	// one is stored. The UI never reads a secret's value back.
+	SetSecret(name, value string) error
+	HasSecret(name string) (bool, error)
 	// ConfigPath is the config file.
 	ConfigPath() string
 	// ConfigError is the last rejected edit of the config file, if any.

@@ -96,6 +96,23 @@ func SecretRefs(sc Server) []string {
 	return out
 }
 
+var secretNameBadRE = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// SecretNameFor is the name mcptray gives the secret that holds part (a
+// variable or a header name) of server: "SERVER-PART", with other
+// characters than letters, digits, '.', '_' and '-' made '-', at most 128
+// bytes.
+func SecretNameFor(server, part string) string {
+	n := strings.TrimLeft(secretNameBadRE.ReplaceAllString(server+"-"+part, "-"), "._-")
+	if len(n) > 128 {
+		n = n[:128]
+	}
+	if n == "" {
+		n = "secret"
+	}
+	return n
+}
+
 // SecretRef is the reference to the secret name, as the config writes it.
 func SecretRef(name string) string { return "${secret:" + name + "}" }
 

@@ -32,15 +32,8 @@ func entryEnv(fields map[string]any) map[string]string {
 }
 
 // SecretName is the name import gives the secret for variable v of
-// server: "SERVER-VAR" (a valid secret name for every valid server name
-// and variable, but for lengths: it is cut to 128 bytes).
-func SecretName(server, v string) string {
-	n := server + "-" + v
-	if len(n) > 128 {
-		n = n[:128]
-	}
-	return n
-}
+// server: "SERVER-VAR" (config.SecretNameFor).
+func SecretName(server, v string) string { return config.SecretNameFor(server, v) }
 
 // envToSecrets rewrites the ${env:VAR} references of sc's url and
 // headers whose VAR the entry's env sets to
