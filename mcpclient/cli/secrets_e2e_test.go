@@ -39,15 +39,15 @@ func TestSecretsNeverShown(t *testing.T) {
 		_, _ = rand.Read(b)
 		return hex.EncodeToString(b)
 	}
-	custom, viaEnv, inURL, access, refresh := secret(), secret(), secret(), secret(), secret()
+	custom, viaEnv, inURL, access, refresh, stored := secret(), secret(), secret(), secret(), secret(), secret()
 	t.Setenv("MCPT_TEST_API_TOKEN", viaEnv)
 	t.Setenv("MCPT_TEST_PATH_KEY", inURL)
 	all := map[string]string{"X-Custom-Auth": custom, "${env:} header": viaEnv, "${env:} in the url": inURL,
-		"access token": access, "refresh token": refresh}
+		"access token": access, "refresh token": refresh, "${secret:} header": stored}
 
 	srv := httptest.NewServer(echoServer(t))
 	t.Cleanup(srv.Close)
-	headers := fmt.Sprintf(`{"X-Custom-Auth": "Token %s", "X-Api-Token": "${env:MCPT_TEST_API_TOKEN}"}`, custom)
+	headers := fmt.Sprintf(`{"X-Custom-Auth": "Token %s", "X-Api-Token": "${env:MCPT_TEST_API_TOKEN}", "X-Stored": "Key ${secret:test-stored}"}`, custom)
 	writeFile(t, s.cfgPath, fmt.Sprintf(`{"mcpServers": {
   "echo":   {"url": %q, "transport": "streamable-http", "headers": %s},
   "broken": {"url": %q, "transport": "streamable-http", "headers": %s},
@@ -63,6 +63,10 @@ func TestSecretsNeverShown(t *testing.T) {
 		ServerURL: srv.URL + "/broken/oauth", ClientID: "mcptray-test", AccessToken: access, RefreshToken: refresh,
 		TokenType: "Bearer", Expiry: time.Now().Add(time.Hour), IssuedAt: time.Now(),
 	}); err != nil {
+		t.Fatal(err)
+	}
+	// And a secret of ${secret:…} (mcptray secret set).
+	if err := auth.NewSecrets(store, auth.SecretsOptions{}).Set(context.Background(), "test-stored", stored); err != nil {
 		t.Fatal(err)
 	}
 
