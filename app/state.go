@@ -179,6 +179,9 @@ func Details(s mcpclient.ServerStatus) string {
 	if s.Transport != "" && s.State == mcpclient.StateConnected {
 		parts = append(parts, s.Transport)
 	}
+	if s.ProtocolVersion != "" && s.Era != "" && s.State == mcpclient.StateConnected {
+		parts = append(parts, "MCP "+s.ProtocolVersion+" ("+s.Era+")")
+	}
 	return strings.Join(parts, " · ")
 }
 

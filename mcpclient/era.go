@@ -58,6 +58,10 @@ func (e *errNotModern) Error() string {
 
 func (e *errNotModern) Unwrap() error { return e.err }
 
+// EraProbe is what the era detection of a server saw: the request it
+// sent, the server's answer, the era it chose and why.
+type EraProbe probe
+
 // probe is what the era detection saw, for status and doctor.
 type probe struct {
 	Sent   string    `json:"sent"`

@@ -2,6 +2,8 @@ package mcpclient_test
 
 import (
 	"encoding/json"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -43,8 +45,20 @@ func TestEraSmoke(t *testing.T) {
 			if era == fs.EraLegacy {
 				wantVersion = "2025-11-25"
 			}
-			if st.ProtocolVersion != wantVersion {
-				t.Errorf("protocol version %q, want %q", st.ProtocolVersion, wantVersion)
+			wantEra := "modern"
+			if era == fs.EraLegacy {
+				wantEra = "legacy"
+			}
+			if st.ProtocolVersion != wantVersion || st.Era != wantEra {
+				t.Errorf("status: protocol %q era %q, want %q %q", st.ProtocolVersion, st.Era, wantVersion, wantEra)
+			}
+			cmd := exec.Command(filepath.Join(bins(t), "mcptray"), "status")
+			cmd.Env = f.env()
+			if out, err := cmd.Output(); err != nil || !strings.Contains(string(out), wantVersion+" ("+wantEra+")") {
+				t.Errorf("mcptray status: %v\n%s", err, out)
+			}
+			if st.EraProbe == nil || st.EraProbe.Era != wantEra || !strings.Contains(st.EraProbe.Sent, "server/discover") {
+				t.Errorf("status: era probe %+v", st.EraProbe)
 			}
 
 			legacy := launchBridge(t, f.env(), "s")

@@ -42,6 +42,12 @@ type ServerStatus struct {
 	NextAttempt     time.Time `json:"nextAttempt,omitzero"`
 	Transport       string    `json:"transport,omitempty"`
 	ProtocolVersion string    `json:"protocolVersion,omitempty"`
+	// Era is "modern" (MCP 2026-07-28 and later: stateless) or "legacy"
+	// (initialize sessions), for the session up now or the last one.
+	Era string `json:"era,omitempty"`
+	// EraProbe is what the last era detection sent, what answered, and
+	// why it chose the era (doctor shows it).
+	EraProbe *EraProbe `json:"eraProbe,omitempty"`
 	ServerName      string    `json:"serverName,omitempty"`
 	ServerVersion   string    `json:"serverVersion,omitempty"`
 	Tools           int       `json:"tools"`
@@ -111,8 +117,16 @@ func (u *supervisor) status(withEvents bool) ServerStatus {
 	if u.cur != nil {
 		st.Transport = u.cur.transport
 		st.ProtocolVersion = protocolOf(u.cur.init)
+		st.Era = eraLegacy
+		if u.cur.modern {
+			st.Era = eraModern
+		}
 	} else {
 		st.Transport = u.lastTrans
+	}
+	if u.probe != nil {
+		p := EraProbe(*u.probe)
+		st.EraProbe = &p
 	}
 	if withEvents {
 		// Reasons were scrubbed when recorded; again, for secrets learned

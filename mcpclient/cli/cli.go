@@ -233,10 +233,19 @@ func WriteStatus(w io.Writer, hub *ipc.HubInfo, st mcpclient.StatusReport, now t
 			state += fmt.Sprintf(" (retry in %s)", roundDur(s.NextAttempt.Sub(now)))
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s ago\t%d\t%d\t%s\t%s\t%s\n", s.Name, state, roundDur(now.Sub(s.Since)),
-			s.Tools, s.Bridges, dash(s.Transport), dash(s.ProtocolVersion), dash(oneLine(s.LastError, 100)))
+			s.Tools, s.Bridges, dash(s.Transport), dash(protocolText(s)), dash(oneLine(s.LastError, 100)))
 	}
 	tw.Flush()
 	printAuth(w, st.Servers, now) // cli_login.go
+}
+
+// protocolText is the protocol version with its era: "2026-07-28
+// (modern)", "2025-11-25 (legacy)".
+func protocolText(s mcpclient.ServerStatus) string {
+	if s.ProtocolVersion == "" || s.Era == "" {
+		return s.ProtocolVersion
+	}
+	return s.ProtocolVersion + " (" + s.Era + ")"
 }
 
 func roundDur(d time.Duration) time.Duration {
@@ -307,7 +316,9 @@ func Tools(ctx context.Context, env Env, args []string) int {
 	}
 	c := client(env, "tools")
 	var res json.RawMessage
-	if c == nil || !control(ctx, env, "tools", c, 60*time.Second, func(ctx context.Context) (err error) {
+	// As long as a call: the hub bounds the request, and holds it while
+	// the server waits for a sign-in (signInWait).
+	if c == nil || !control(ctx, env, "tools", c, 10*time.Minute, func(ctx context.Context) (err error) {
 		res, err = c.Tools(ctx, fs.Arg(0))
 		return err
 	}) {

@@ -79,6 +79,7 @@ const (
 	CheckAuthServer   = "auth-server-metadata"
 	CheckLogin        = "login"
 	CheckInitialize   = "initialize"
+	CheckEra          = "era" // which protocol era the server speaks, and how that was found
 )
 
 // Finding is one result.

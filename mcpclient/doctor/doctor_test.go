@@ -540,3 +540,34 @@ func TestMovedEndpoint(t *testing.T) {
 	rep := f.run("moved", nil)
 	expect(t, rep, "moved", doctor.CheckInitialize, doctor.OK, "Streamable HTTP")
 }
+
+// TestEraProbe: doctor probes each server's era as the hub does and says
+// what it sent, what answered, which era it chose and why.
+func TestEraProbe(t *testing.T) {
+	start := func(era string) *faultserver.Server {
+		s, err := faultserver.Start(faultserver.Options{Era: era})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.Close)
+		return s
+	}
+	modern, dual, legacy := start(faultserver.EraModern), start(faultserver.EraDual), start(faultserver.EraLegacy)
+	f := newFixture(t)
+	f.config("", map[string]string{
+		"modern":        fmt.Sprintf(`{"url": %q}`, modern.URL()),
+		"dual":          fmt.Sprintf(`{"url": %q}`, dual.URL()),
+		"legacy":        fmt.Sprintf(`{"url": %q}`, legacy.URL()),
+		"pinned":        fmt.Sprintf(`{"url": %q, "protocolVersion": "2025-06-18"}`, dual.URL()),
+		"pinned-modern": fmt.Sprintf(`{"url": %q, "protocolVersion": "2026-07-28"}`, legacy.URL()),
+	})
+	rep := f.run("", nil)
+	expect(t, rep, "modern", doctor.CheckEra, doctor.OK, "modern era (MCP 2026-07-28)", "server/discover", "DiscoverResult")
+	expect(t, rep, "modern", doctor.CheckInitialize, doctor.OK, "server/discover", "2026-07-28 (modern)")
+	expect(t, rep, "dual", doctor.CheckEra, doctor.OK, "modern era")
+	expect(t, rep, "legacy", doctor.CheckEra, doctor.Info, "legacy era", "HTTP 400", "not a 2026-07-28 answer")
+	expect(t, rep, "legacy", doctor.CheckInitialize, doctor.OK, "protocol 2025-11-25")
+	expect(t, rep, "pinned", doctor.CheckEra, doctor.Info, "pins protocolVersion 2025-06-18")
+	expect(t, rep, "pinned", doctor.CheckInitialize, doctor.OK, "2025-06-18")
+	expect(t, rep, "pinned-modern", doctor.CheckInitialize, doctor.Fail, "pinned protocolVersion 2026-07-28")
+}

@@ -49,7 +49,7 @@ func (s *serverCheck) fetchJSON(ctx context.Context, u string) (map[string]any, 
 }
 
 func (s *serverCheck) protocolVersion() string {
-	if s.sc.ProtocolVersion != "" {
+	if s.sc.ProtocolVersion != "" && !config.IsModernVersion(s.sc.ProtocolVersion) {
 		return s.sc.ProtocolVersion
 	}
 	return config.DefaultProtocolVersion

@@ -108,14 +108,17 @@ func (s *serverCheck) run(ctx context.Context) []Finding {
 	s.buildClient()
 	defer s.client.CloseIdleConnections()
 	if !s.checkDNS(ctx) {
-		s.skip(CheckTCP, CheckHTTP, CheckInitialize)
+		s.skip(CheckTCP, CheckHTTP, CheckEra, CheckInitialize)
 		return s.findings
 	}
 	if !s.checkHTTP(ctx) {
-		s.skip(CheckInitialize)
+		s.skip(CheckEra, CheckInitialize)
 		return s.findings
 	}
-	initFinding := s.initialize(ctx)
+	initFinding, done := s.discover(ctx)
+	if !done {
+		initFinding = s.initialize(ctx)
+	}
 	if !s.checkOAuth(ctx) && s.needLogin {
 		// A 401 without any OAuth offer: no login can fix it.
 		initFinding.Status = Fail
@@ -133,7 +136,11 @@ func (s *serverCheck) reportHubState() {
 	}
 	sum := "the hub has it " + string(st.State)
 	if st.State == mcpclient.StateConnected {
-		sum += fmt.Sprintf(" (%d tools, %s)", st.Tools, st.Transport)
+		sum += fmt.Sprintf(" (%d tools, %s", st.Tools, st.Transport)
+		if st.Era != "" {
+			sum += fmt.Sprintf(", MCP %s, %s era", st.ProtocolVersion, st.Era)
+		}
+		sum += ")"
 		s.add(CheckHubState, OK, sum, "")
 		return
 	}
