@@ -47,18 +47,18 @@ type ServerStatus struct {
 	Era string `json:"era,omitempty"`
 	// EraProbe is what the last era detection sent, what answered, and
 	// why it chose the era (doctor shows it).
-	EraProbe *EraProbe `json:"eraProbe,omitempty"`
-	ServerName      string    `json:"serverName,omitempty"`
-	ServerVersion   string    `json:"serverVersion,omitempty"`
-	Tools           int       `json:"tools"`
-	Resources       int       `json:"resources"`
-	Prompts         int       `json:"prompts"`
-	Bridges         int       `json:"bridges"`
-	HTTPClients     int       `json:"httpClients"` // IDEs attached over the loopback HTTP endpoint
-	SessionsOpened  int       `json:"sessionsOpened"`
-	Disabled        bool      `json:"disabled,omitempty"`
-	SignedIn        bool      `json:"signedIn,omitempty"`
-	Events          []Event   `json:"events,omitempty"`
+	EraProbe       *EraProbe `json:"eraProbe,omitempty"`
+	ServerName     string    `json:"serverName,omitempty"`
+	ServerVersion  string    `json:"serverVersion,omitempty"`
+	Tools          int       `json:"tools"`
+	Resources      int       `json:"resources"`
+	Prompts        int       `json:"prompts"`
+	Bridges        int       `json:"bridges"`
+	HTTPClients    int       `json:"httpClients"` // IDEs attached over the loopback HTTP endpoint
+	SessionsOpened int       `json:"sessionsOpened"`
+	Disabled       bool      `json:"disabled,omitempty"`
+	SignedIn       bool      `json:"signedIn,omitempty"`
+	Events         []Event   `json:"events,omitempty"`
 
 	// WaitingForSignIn counts the requests held until a sign-in ends.
 	WaitingForSignIn int `json:"waitingForSignIn,omitempty"`
