@@ -59,7 +59,14 @@ func (h *Hub) handleConn(ctx context.Context, c net.Conn) {
 		h.serveLogin(ctx, hello, c, r, reply) // login_control.go
 		return
 	}
-	res, err := h.control(ctx, hello)
+	cctx := ctx
+	if hello.Op == ipc.OpCall || hello.Op == ipc.OpTools {
+		// A held request ends when its client does (control_cancel.go).
+		var stop func()
+		cctx, stop = whileClientStays(ctx, c, r)
+		defer stop()
+	}
+	res, err := h.control(cctx, hello)
 	if err != nil {
 		reply(ipc.Reply{Error: err.Error(), Code: ipc.ErrorCode(err)})
 		return

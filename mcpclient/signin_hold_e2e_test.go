@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -49,6 +50,7 @@ func TestOAuthSignInHold(t *testing.T) {
 	}{
 		{"a tools/call held through the bridge until the sign-in midway", e.heldCallSignedInMidway},
 		{"mcptray call waits for the sign-in too", e.cliCallWaits},
+		{"a held mcptray call that is interrupted ends its wait", e.cliCallInterrupted},
 		{"consent refused: the held call gets the error", e.heldCallConsentRefused},
 		{"no sign-in within signInWait: the held call gets the error", e.heldCallTimesOut},
 	}
@@ -201,6 +203,39 @@ func (e *oauthEnv) cliCallWaits() {
 		t.Fatalf("the refresh did not meet invalid_grant: %v", st.Errors)
 	}
 	e.logf("mcptray call: %s", strings.TrimSpace(out.String()))
+}
+
+// `mcptray call` is interrupted (a script's Ctrl-C) while it waits for a
+// sign-in: the hub stops holding its request; the sign-in goes on.
+func (e *oauthEnv) cliCallInterrupted() {
+	t := e.t
+	opened, release := e.gateBrowser(e.br.signIn)
+	defer release()
+	e.idp.admin(t, "/admin/revoke-grants")
+	cmd := exec.Command(filepath.Join(testBins(t), "mcptray"), "call", serverName, "whoami")
+	cmd.Env = e.hub.env()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	e.waitOpened(opened)
+	e.waitFor("the held CLI call counted", 10*time.Second, func() bool { return e.hub.status(serverName).WaitingForSignIn == 1 })
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	<-exited
+	// Without the hub noticing, the request would wait out signInWait (2
+	// minutes).
+	e.waitFor("the interrupted call's hold to end", 20*time.Second, func() bool { return e.hub.status(serverName).WaitingForSignIn == 0 })
+	if s := e.hub.status(serverName); s.State != mcpclient.StateLoggingIn {
+		t.Fatalf("the sign-in ended with the call: state %s", s.State)
+	}
+	release() // the user signs in after all
+	e.hub.waitState(serverName, mcpclient.StateConnected, 60*time.Second)
+	if got := e.whoami(); got != "signed in as alice" {
+		t.Fatalf("after the sign-in: %q", got)
+	}
 }
 
 // The user declines on the consent page: the held call gets the error
