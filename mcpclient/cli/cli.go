@@ -233,10 +233,19 @@ func WriteStatus(w io.Writer, hub *ipc.HubInfo, st mcpclient.StatusReport, now t
 			state += fmt.Sprintf(" (retry in %s)", roundDur(s.NextAttempt.Sub(now)))
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s ago\t%d\t%d\t%s\t%s\t%s\n", s.Name, state, roundDur(now.Sub(s.Since)),
-			s.Tools, s.Bridges, dash(s.Transport), dash(s.ProtocolVersion), dash(oneLine(s.LastError, 100)))
+			s.Tools, s.Bridges, dash(s.Transport), dash(protocolText(s)), dash(oneLine(s.LastError, 100)))
 	}
 	tw.Flush()
 	printAuth(w, st.Servers, now) // cli_login.go
+}
+
+// protocolText is the protocol version with its era: "2026-07-28
+// (modern)", "2025-11-25 (legacy)".
+func protocolText(s mcpclient.ServerStatus) string {
+	if s.ProtocolVersion == "" || s.Era == "" {
+		return s.ProtocolVersion
+	}
+	return s.ProtocolVersion + " (" + s.Era + ")"
 }
 
 func roundDur(d time.Duration) time.Duration {
