@@ -20,8 +20,9 @@ const (
 
 // Notifier decides which desktop notifications a new snapshot deserves:
 // "needs sign-in" once per episode (until the server connects again or is
-// disabled), and "recovered" when a server connects after failing. It is
-// plain logic: the caller sends what Update returns.
+// disabled) — "waiting for your sign-in" when a request is held for a
+// sign-in the hub started —, and "recovered" when a server connects after
+// failing. It is plain logic: the caller sends what Update returns.
 type Notifier struct {
 	prev      map[string]mcpclient.State
 	failing   map[string]bool // failed or backed off since it last connected
@@ -48,6 +49,17 @@ func (n *Notifier) Update(snap []mcpclient.ServerStatus, now time.Time) []*fyne.
 		seen[s.Name] = true
 		prev, known := n.prev[s.Name]
 		n.prev[s.Name] = s.State
+		if s.WaitingForSignIn > 0 && s.State == mcpclient.StateLoggingIn {
+			// A request waits for the sign-in under way: the browser is
+			// open, and the note says what it is for.
+			if !n.signinMsg[s.Name] {
+				n.signinMsg[s.Name] = true
+				if note := n.allow(s.Name, now, waitingNote(s.Name)); note != nil {
+					out = append(out, note)
+				}
+			}
+			continue
+		}
 		switch s.State {
 		case mcpclient.StateNeedsLogin:
 			if n.signinMsg[s.Name] {
@@ -107,6 +119,12 @@ func signInNote(name string) *fyne.Notification {
 	return fyne.NewNotification(
 		fmt.Sprintf("%s needs sign-in", name),
 		fmt.Sprintf("Click Sign in for %s in mcptray, or run: mcptray login %s", name, name))
+}
+
+func waitingNote(name string) *fyne.Notification {
+	return fyne.NewNotification(
+		fmt.Sprintf("%s is waiting for your sign-in", name),
+		fmt.Sprintf("A request to %s waits until you sign in in the browser window mcptray opened (or run: mcptray login %s).", name, name))
 }
 
 func recoveredNote(name string) *fyne.Notification {
