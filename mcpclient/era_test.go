@@ -125,3 +125,43 @@ func TestEraSmoke(t *testing.T) {
 		})
 	}
 }
+
+// TestModernListCache: a modern server's list results are served from
+// the hub's cache for their ttlMs, and a list change empties it.
+func TestModernListCache(t *testing.T) {
+	srv := startFault(t, fs.Options{Era: fs.EraModern, ListTTL: time.Hour})
+	f := startHub(t, map[string]string{"s": urlEntry(srv.URL())})
+	f.waitState("s", "connected", 20*time.Second)
+	modern := launchBridge(t, f.env(), "s")
+	legacy := launchBridge(t, f.env(), "s")
+	legacy.initialize(nil)
+	// The hub's own list refresh after connecting may still be on its way.
+	srv.WaitFor(10*time.Second, func(st fs.Stats) bool { return st.Requests["tools/list"] >= 1 })
+	listTools := func(c *ide, modernIDE bool) string {
+		var params map[string]any
+		if modernIDE {
+			params = withModern(nil, nil)
+		}
+		return string(c.ok("tools/list", params))
+	}
+	first := listTools(modern, true)
+	before := srv.Stats().Requests["tools/list"]
+	for i := 0; i < 3; i++ {
+		if got := listTools(modern, true); got != first {
+			t.Fatalf("cached list differs: %s vs %s", got, first)
+		}
+		if got := listTools(legacy, false); strings.Contains(got, "resultType") {
+			t.Errorf("legacy IDE got the modern resultType from the cache: %s", got)
+		}
+	}
+	if n := srv.Stats().Requests["tools/list"]; n != before {
+		t.Errorf("the server saw %d more tools/list; want them answered from the cache", n-before)
+	}
+	// A change on the server reaches the hub's listen stream and empties
+	// the cache: the next list has the new tool.
+	srv.AddTools("brand_new")
+	legacy.waitNote("notifications/tools/list_changed", nil, 10*time.Second)
+	if got := listTools(modern, true); !strings.Contains(got, "brand_new") {
+		t.Errorf("after the change the list is stale: %s", got)
+	}
+}

@@ -245,6 +245,15 @@ func (u *supervisor) forward(ctx context.Context, d *downstream, m *jsonrpc.Mess
 			return u.errorLine(m.ID, code, text)
 		}
 		u.router.setSession(c, s)
+		cacheKey, cacheable := "", false
+		if s.modern {
+			if cacheKey, cacheable = listCacheKey(m.Method, params); cacheable {
+				if r := u.lists.get(s, cacheKey); r != nil {
+					result, _ := shapeForIDE(m.Method, r, nil, modernIDE, true)
+					return jsonrpc.EncodeResponse(m.ID, result, nil)
+				}
+			}
+		}
 		req.Params = u.paramsFor(s, params, caps)
 		// At most maxInFlight requests to the server at once, taken in
 		// turn across IDEs.
@@ -303,6 +312,9 @@ func (u *supervisor) forward(ctx context.Context, d *downstream, m *jsonrpc.Mess
 					params = next
 					continue
 				}
+			}
+			if cacheable && resp.Error == nil {
+				u.lists.put(s, cacheKey, resp.Result)
 			}
 			// A server that echoes a request's headers in its error would
 			// show them to the IDE: scrub the error (results pass as sent).

@@ -204,6 +204,7 @@ func (u *supervisor) serverNotification(s *session, m *jsonrpc.Message) {
 			}
 		}
 	case "notifications/tools/list_changed", "notifications/resources/list_changed", "notifications/prompts/list_changed":
+		u.lists.invalidate(m.Method)
 		u.broadcastNotification(m.Method, m.Params)
 		if s.installed.Load() {
 			u.bg.Go(func() { u.refreshLists(s, false) })

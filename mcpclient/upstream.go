@@ -133,6 +133,8 @@ type supervisor struct {
 	// (mrtr_park.go), by requestState.
 	parkMu sync.Mutex
 	parked map[string]*parked
+	// lists keeps a modern session's list results for their ttlMs.
+	lists listCache
 }
 
 // globalSettings are config values shared by every server.

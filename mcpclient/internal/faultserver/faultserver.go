@@ -136,6 +136,9 @@ type Options struct {
 	// the legacy era (dual and modern servers always advertise it), so that
 	// NotifyResourceUpdated has subscribers.
 	ResourceSubscribe bool
+	// ListTTL is the ttlMs a modern answer to a list or read carries
+	// (0: mcp-go's default, 0, "always revalidate").
+	ListTTL time.Duration
 }
 
 // Stats are the server's counters, cumulative across Restart.

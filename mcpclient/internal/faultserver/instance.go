@@ -120,14 +120,18 @@ func (s *Server) buildMCP(in *instance, toolNames []string) *server.MCPServer {
 		}
 	})
 	subscribe := s.opts.ResourceSubscribe || s.opts.Era != EraLegacy
-	ms := server.NewMCPServer("faultserver", "1.0.0",
+	opts := []server.ServerOption{
 		server.WithToolCapabilities(true),
 		server.WithResourceCapabilities(subscribe, false),
 		server.WithPromptCapabilities(false),
 		server.WithElicitation(),
 		server.WithHooks(hooks),
 		server.WithInstructions("faultserver: a fault-injecting MCP server for tests."),
-	)
+	}
+	if s.opts.ListTTL > 0 {
+		opts = append(opts, server.WithCacheHints(s.opts.ListTTL.Milliseconds(), mcp.CacheScopePrivate))
+	}
+	ms := server.NewMCPServer("faultserver", "1.0.0", opts...)
 	ms.EnableSampling()
 	ms.SetTools(s.buildTools(in, toolNames)...)
 	addResourcesAndPrompts(ms)
