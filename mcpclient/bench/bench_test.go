@@ -15,7 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mark3labs/mcp-go/mcp"
+
 	"github.com/mcptray/mcptray/mcpclient"
+	"github.com/mcptray/mcptray/mcpclient/internal/testenv"
 	"github.com/mcptray/mcptray/mcpclient/ipc"
 	"github.com/mcptray/mcptray/mcpclient/paths"
 )
@@ -91,7 +94,50 @@ func benchSpawn(b *testing.B, target string) {
 	record(rowExitOnEOF, target, float64(onEOF)/n)
 }
 
-var allTargets = []string{targetDirect, targetRemote, targetBridge}
+var allTargets = []string{targetDirect, targetRemote, targetBridge, targetHTTP}
+
+// BenchmarkConnectInitialize is the HTTP counterpart of
+// BenchmarkSpawnInitialize: per iteration a new mcp-go client connects,
+// as an IDE that reaches servers by URL does on start: ns/op is connect →
+// initialize answered; it also reports the median of that and of connect
+// → first tools/list answered. direct connects to server-everything
+// itself, http to the hub's endpoint (warm: the upstream session is up).
+func BenchmarkConnectInitialize(b *testing.B) {
+	for _, target := range []string{targetDirect, targetHTTP} {
+		b.Run(target, func(b *testing.B) {
+			env := shared.get(b)
+			url, hdr := env.proxy.URL(), map[string]string(nil)
+			if target == targetHTTP {
+				url, hdr = env.httpURL, env.httpHeaders()
+			}
+			var toInit, toTools []time.Duration
+			b.ResetTimer()
+			for range b.N {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				start := time.Now()
+				d, err := newDirect(ctx, url, hdr)
+				dInit := time.Since(start)
+				if err == nil {
+					_, err = d.c.ListTools(ctx, mcp.ListToolsRequest{})
+				}
+				dTools := time.Since(start)
+				b.StopTimer()
+				cancel()
+				if err != nil {
+					b.Fatalf("%s: %v", target, err)
+				}
+				d.close()
+				toInit, toTools = append(toInit, dInit), append(toTools, dTools)
+				b.StartTimer()
+			}
+			b.StopTimer()
+			b.ReportMetric(ms(percentile(toInit, 50)), "init-median-ms")
+			b.ReportMetric(ms(percentile(toTools, 50)), "tools-median-ms")
+			record(rowSpawnInit, target, ms(percentile(toInit, 50)))
+			record(rowSpawnTools, target, ms(percentile(toTools, 50)))
+		})
+	}
+}
 
 // BenchmarkCall makes sequential tools/call echo requests on a long-lived,
 // warm session of each target; it reports the p50 and p99 latency.
@@ -296,7 +342,7 @@ func BenchmarkHubRSS20(b *testing.B) {
 	for i := range hubServers {
 		servers[fmt.Sprintf("s%02d", i+1)] = env.proxy.URL()
 	}
-	writeConfig(b, cfg, servers)
+	writeConfig(b, cfg, servers, testenv.FreePort(b))
 	var rssKB, hwmKB []int64
 	var opened, closed int64
 	b.ResetTimer()

@@ -32,6 +32,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/mcptray/mcptray/mcpclient"
+	"github.com/mcptray/mcptray/mcpclient/httptoken"
 	"github.com/mcptray/mcptray/mcpclient/internal/testenv"
 )
 
@@ -43,6 +44,9 @@ const (
 	// targetSocket is the hub's socket without the bridge process: a
 	// diagnostic of BenchmarkCallInterleaved only.
 	targetSocket = "socket"
+	// targetHTTP is the hub's loopback HTTP endpoint, reached by the same
+	// mcp-go client as direct (with the endpoint's token).
+	targetHTTP = "http"
 )
 
 // serverName is the upstream's name in the hub's config.
@@ -76,6 +80,8 @@ type benchEnv struct {
 	hubBin    string // mcptray built by setup
 	home      string // state dir of the in-process hub (hub.sock)
 	config    string // its config: one server, serverName → proxy
+	httpURL   string // the hub's endpoint for serverName
+	httpToken string // and its token
 	hubStop   context.CancelFunc
 	hubDone   chan error
 
@@ -126,7 +132,7 @@ func (e *benchEnv) setup() {
 
 	e.home = t.TempDir()
 	e.config = filepath.Join(t.TempDir(), "config.json")
-	writeConfig(t, e.config, map[string]string{serverName: p.URL()})
+	writeConfig(t, e.config, map[string]string{serverName: p.URL()}, testenv.FreePort(t))
 	hub, err := mcpclient.NewHub(mcpclient.HubOptions{ConfigPath: e.config, Home: e.home})
 	if err != nil {
 		t.Fatalf("NewHub: %v", err)
@@ -150,6 +156,14 @@ func (e *benchEnv) setup() {
 			t.Fatalf("the in-process hub did not connect to %s within 30s: %+v", p.URL(), st)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+	hs := hub.HTTPStatus()
+	if hs.URL == "" {
+		t.Fatalf("the hub's HTTP endpoint is not serving: %s", hs.Error)
+	}
+	e.httpURL = hs.URL + "/" + serverName
+	if e.httpToken, err = httptoken.Read(e.home); err != nil {
+		t.Fatalf("the HTTP endpoint's token: %v", err)
 	}
 	e.sessions = map[string]caller{}
 }
@@ -192,7 +206,12 @@ func (e *benchEnv) session(b *testing.B, target string) caller {
 	switch target {
 	case targetDirect:
 		var d *direct
-		if d, err = newDirect(ctx, e.proxy.URL()); err == nil {
+		if d, err = newDirect(ctx, e.proxy.URL(), nil); err == nil {
+			s = d
+		}
+	case targetHTTP:
+		var d *direct
+		if d, err = newDirect(ctx, e.httpURL, e.httpHeaders()); err == nil {
 			s = d
 		}
 	case targetSocket:
@@ -263,15 +282,25 @@ func buildBinaries(t testing.TB, dir string) (bridgeBin, hubBin string) {
 	return filepath.Join(dir, "mcptray-bridge"+exe), filepath.Join(dir, "mcptray"+exe)
 }
 
-// writeConfig writes an mcptray config with the given name → URL servers.
-func writeConfig(t testing.TB, path string, servers map[string]string) {
+// httpHeaders are what an IDE configured by `mcptray install --http` sends.
+func (e *benchEnv) httpHeaders() map[string]string {
+	return map[string]string{"Authorization": "Bearer " + e.httpToken}
+}
+
+// writeConfig writes an mcptray config with the given name → URL servers
+// and the HTTP endpoint on httpPort.
+func writeConfig(t testing.TB, path string, servers map[string]string, httpPort int) {
 	t.Helper()
 	type entry struct {
 		URL string `json:"url"`
 	}
+	type httpCfg struct {
+		Port int `json:"port"`
+	}
 	cfg := struct {
+		HTTP       httpCfg          `json:"http"`
 		MCPServers map[string]entry `json:"mcpServers"`
-	}{MCPServers: map[string]entry{}}
+	}{HTTP: httpCfg{Port: httpPort}, MCPServers: map[string]entry{}}
 	for name, url := range servers {
 		cfg.MCPServers[name] = entry{URL: url}
 	}
@@ -300,13 +329,13 @@ var echoWant = []byte("Echo: " + echoMessage)
 // direct is an in-process mcp-go client over Streamable HTTP.
 type direct struct{ c *client.Client }
 
-func newDirect(ctx context.Context, url string) (*direct, error) {
+func newDirect(ctx context.Context, url string, headers map[string]string) (*direct, error) {
 	// The same connection pool the hub's upstreams use (upstream.go), so the
 	// floor is not limited by connection churn at 32 in flight.
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64
 	tr.MaxIdleConns = 128
-	t, err := transport.NewStreamableHTTP(url, transport.WithHTTPBasicClient(&http.Client{Transport: tr}))
+	t, err := transport.NewStreamableHTTP(url, transport.WithHTTPBasicClient(&http.Client{Transport: tr}), transport.WithHTTPHeaders(headers))
 	if err != nil {
 		return nil, err
 	}

@@ -42,7 +42,7 @@ func recoveryHub(b *testing.B, url string) *stdioProc {
 	}
 	b.Cleanup(func() { os.RemoveAll(dir) })
 	home, cfg := filepath.Join(dir, "home"), filepath.Join(dir, "config.json")
-	writeConfig(b, cfg, map[string]string{serverName: url})
+	writeConfig(b, cfg, map[string]string{serverName: url}, testenv.FreePort(b))
 	hub, err := mcpclient.NewHub(mcpclient.HubOptions{
 		ConfigPath: cfg, Home: home, Logger: slog.New(slog.DiscardHandler),
 		CredentialStore: auth.NewFileStore(paths.Credentials(home)), NoAutoLogin: true,
