@@ -52,6 +52,7 @@ func Commands() []Command {
 		{"logout", "sign out of a server and delete its credentials: logout NAME", Logout},
 		{"client-metadata", "print the OAuth client ID metadata document to host at clientMetadataUrl: client-metadata [--url URL]", ClientMetadata},
 		{"secret", "keep a secret for ${secret:NAME} in the config: secret set NAME | list | rm NAME", Secret},
+		{"http-token", "the token IDEs send to the hub's HTTP endpoint: http-token [show | rotate]", HTTPToken},
 		{"add", "add a server: add NAME URL [--header 'Name: value']... [--transport T]", Add},
 		{"remove", "remove a server: remove NAME", Remove},
 		{"list", "list the configured servers and which clients launch them", List},
@@ -218,12 +219,13 @@ func WriteStatus(w io.Writer, hub *ipc.HubInfo, st mcpclient.StatusReport, now t
 	if st.ConfigError != "" {
 		fmt.Fprintf(w, "config edit rejected (running the previous config): %s\n", st.ConfigError)
 	}
+	writeHTTPStatus(w, st.HTTP) // cli_http.go
 	if len(st.Servers) == 0 {
 		fmt.Fprintf(w, "no servers configured; add one under mcpServers in %s\n", st.Config)
 		return
 	}
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SERVER\tSTATE\tSINCE\tTOOLS\tBRIDGES\tTRANSPORT\tPROTOCOL\tLAST ERROR")
+	fmt.Fprintln(tw, "SERVER\tSTATE\tSINCE\tTOOLS\tBRIDGES\tHTTP\tTRANSPORT\tPROTOCOL\tLAST ERROR")
 	for _, s := range st.Servers {
 		state := string(s.State)
 		if s.SignedIn {
@@ -232,8 +234,8 @@ func WriteStatus(w io.Writer, hub *ipc.HubInfo, st mcpclient.StatusReport, now t
 		if s.State == mcpclient.StateBackoff && !s.NextAttempt.IsZero() {
 			state += fmt.Sprintf(" (retry in %s)", roundDur(s.NextAttempt.Sub(now)))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s ago\t%d\t%d\t%s\t%s\t%s\n", s.Name, state, roundDur(now.Sub(s.Since)),
-			s.Tools, s.Bridges, dash(s.Transport), dash(protocolText(s)), dash(oneLine(s.LastError, 100)))
+		fmt.Fprintf(tw, "%s\t%s\t%s ago\t%d\t%d\t%d\t%s\t%s\t%s\n", s.Name, state, roundDur(now.Sub(s.Since)),
+			s.Tools, s.Bridges, s.HTTPClients, dash(s.Transport), dash(protocolText(s)), dash(oneLine(s.LastError, 100)))
 	}
 	tw.Flush()
 	printAuth(w, st.Servers, now) // cli_login.go

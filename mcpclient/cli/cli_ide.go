@@ -81,7 +81,7 @@ func clientName(t ideconfig.Target) string {
 // ideFlags are the flags install and uninstall share.
 type ideFlags struct {
 	client, bridge, config string
-	dryRun, force          bool
+	dryRun, force, http    bool
 }
 
 func (f *ideFlags) register(fs *flag.FlagSet, install bool) {
@@ -91,6 +91,7 @@ func (f *ideFlags) register(fs *flag.FlagSet, install bool) {
 		fs.BoolVar(&f.force, "force", false, "overwrite an entry of that name that does not use mcptray")
 		fs.StringVar(&f.bridge, "bridge", "", "the mcptray-bridge to launch (default: beside mcptray, else on PATH)")
 		fs.StringVar(&f.config, "config", "", "mcptray config file (default: $MCPTRAY_CONFIG or the user config dir)")
+		fs.BoolVar(&f.http, "http", false, "write a url entry for the hub's loopback HTTP endpoint (with its token) instead of launching the bridge")
 	} else {
 		fs.BoolVar(&f.force, "force", false, "remove the entry even if it does not use mcptray")
 	}
@@ -106,7 +107,7 @@ func Install(ctx context.Context, env Env, args []string) int {
 		return 2
 	}
 	if fs.NArg() != 1 || f.client == "" {
-		fmt.Fprintf(env.Stderr, "usage: mcptray install NAME --client %s [--dry-run] [--force]\n", strings.Join(ideconfig.ClientIDs(), "|"))
+		fmt.Fprintf(env.Stderr, "usage: mcptray install NAME --client %s [--http] [--dry-run] [--force]\n", strings.Join(ideconfig.ClientIDs(), "|"))
 		return 2
 	}
 	name := fs.Arg(0)
@@ -119,11 +120,6 @@ func Install(ctx context.Context, env Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "mcptray install: %v\n", err)
 		return 2
 	}
-	bridge, err := bridgePath(f.bridge)
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "mcptray install: %v\n", err)
-		return 1
-	}
 	if p, err := configPath(f.config); err == nil {
 		if cfg, err := readConfig(p); err == nil {
 			if _, ok := cfg.Servers[name]; !ok {
@@ -131,22 +127,35 @@ func Install(ctx context.Context, env Env, args []string) int {
 			}
 		}
 	}
+	if f.http {
+		return installHTTP(env, name, targets, f) // cli_http.go
+	}
+	bridge, err := bridgePath(f.bridge)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "mcptray install: %v\n", err)
+		return 1
+	}
 	code := 0
 	for _, t := range targets {
 		ch, err := ideconfig.Install(t, name, bridge, []string{name}, ideconfig.Options{Force: f.force, DryRun: f.dryRun})
 		if err != nil {
-			var fe *ideconfig.ForeignEntryError
-			if errors.As(err, &fe) {
-				fmt.Fprintf(env.Stderr, "mcptray install: %v in %s.\n  Move it to mcptray with `mcptray import --from %s --replace`, or pass --force to overwrite it.\n", err, t.Path, t.Client)
-			} else {
-				fmt.Fprintf(env.Stderr, "mcptray install: %s: %v\n", t.Label(), err)
-			}
+			reportInstallError(env.Stderr, t, err)
 			code = 1
 			continue
 		}
 		reportChange(env.Stdout, ch, f.dryRun, fmt.Sprintf("%s now launches %s %s; restart %s (or reload its MCP servers) to use it", name, bridge, name, clientName(t)))
 	}
 	return code
+}
+
+// reportInstallError explains why install left a file alone.
+func reportInstallError(w io.Writer, t ideconfig.Target, err error) {
+	var fe *ideconfig.ForeignEntryError
+	if errors.As(err, &fe) {
+		fmt.Fprintf(w, "mcptray install: %v in %s.\n  Move it to mcptray with `mcptray import --from %s --replace`, or pass --force to overwrite it.\n", err, t.Path, t.Client)
+		return
+	}
+	fmt.Fprintf(w, "mcptray install: %s: %v\n", t.Label(), err)
 }
 
 // reportChange prints what happened to one file.

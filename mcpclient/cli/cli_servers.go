@@ -118,12 +118,12 @@ func Remove(ctx context.Context, env Env, args []string) int {
 	}
 	fmt.Fprintf(env.Stdout, "removed %s from %s\n", name, path)
 	for _, t := range installedIn(name) {
-		fmt.Fprintf(env.Stdout, "  %s still launches mcptray-bridge %s (%s): mcptray uninstall %s --client %s\n", clientName(t), name, t.Path, name, t.Client)
+		fmt.Fprintf(env.Stdout, "  %s still uses mcptray for %s (%s): mcptray uninstall %s --client %s\n", clientName(t), name, t.Path, name, t.Client)
 	}
 	return 0
 }
 
-// installedIn lists the clients whose config has a bridge entry for name.
+// installedIn lists the clients whose config uses mcptray for name.
 func installedIn(name string) []ideconfig.Target {
 	var out []ideconfig.Target
 	for _, c := range ideconfig.Clients() {
@@ -136,7 +136,7 @@ func installedIn(name string) []ideconfig.Target {
 			continue
 		}
 		for _, e := range entries {
-			if s, ok := ideconfig.BridgeServer(e.Fields); ok && s == name {
+			if s, ok := ideconfig.MCPTrayServer(e.Fields); ok && s == name {
 				out = append(out, t)
 				break
 			}
@@ -145,7 +145,8 @@ func installedIn(name string) []ideconfig.Target {
 	return out
 }
 
-// installations maps server name → client IDs that launch its bridge.
+// installations maps server name → client IDs that use it (its bridge or
+// the HTTP endpoint).
 func installations() map[string][]string {
 	out := map[string][]string{}
 	for _, c := range ideconfig.Clients() {
@@ -159,7 +160,7 @@ func installations() map[string][]string {
 		}
 		seen := map[string]bool{}
 		for _, e := range entries {
-			if s, ok := ideconfig.BridgeServer(e.Fields); ok && !seen[s] {
+			if s, ok := ideconfig.MCPTrayServer(e.Fields); ok && !seen[s] {
 				seen[s] = true
 				out[s] = append(out[s], c.ID)
 			}

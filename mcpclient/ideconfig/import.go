@@ -67,6 +67,14 @@ func PlanImport(sources []Target, existing map[string]config.Server, validate fu
 				items = append(items, it)
 				continue
 			}
+			if name, ok := HTTPServer(e.Fields); ok {
+				// Never import the hub's own endpoint as a remote server:
+				// it would reach itself.
+				it.Status, it.Name = ImportBridge, name
+				it.Reason = fmt.Sprintf("already reaches mcptray's HTTP endpoint for %s", name)
+				items = append(items, it)
+				continue
+			}
 			sc, notes, err := Convert(t.Client, e.Fields)
 			it.Notes = notes
 			if err != nil {

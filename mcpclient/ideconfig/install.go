@@ -312,6 +312,10 @@ func planInstall(t Target, src []byte, key, bridge string, args []string, force 
 	case cur == nil:
 		out, err := setWhole()
 		return out, ActionAdded, wrapPathErr(t, err)
+	case isHTTPEntry(cur.Fields):
+		// From the HTTP endpoint back to the bridge: a new entry.
+		out, err := setWhole()
+		return out, ActionUpdated, wrapPathErr(t, err)
 	case isBridgeEntry(cur.Fields):
 		if cur.Fields["command"] == bridge && equalStrings(stringList(cur.Fields["args"]), args) {
 			return src, ActionUnchanged, nil
@@ -367,8 +371,10 @@ func planUninstall(t Target, src []byte, key string, force bool) ([]byte, string
 	return out, ActionRemoved, wrapPathErr(t, err)
 }
 
+// isBridgeEntry reports an entry that uses mcptray: it launches the bridge
+// or reaches the HTTP endpoint.
 func isBridgeEntry(fields map[string]any) bool {
-	_, ok := BridgeServer(fields)
+	_, ok := MCPTrayServer(fields)
 	return ok
 }
 
