@@ -21,9 +21,9 @@ import (
 
 // TestCallErrorCodes: an error of Hub.Call, of the control API and of
 // `mcptray call` carries the JSON-RPC code of the error response: -32011
-// for a server that needs a sign-in (with SigningIn while the hub's own
-// sign-in runs), -32013 for a disabled one, the server's own code for its
-// own errors, and none for an error that is not a JSON-RPC error.
+// for a server that needs a sign-in (once the sign-in the requests waited
+// for has failed), -32013 for a disabled one, the server's own code for
+// its own errors, and none for an error that is not a JSON-RPC error.
 func TestCallErrorCodes(t *testing.T) {
 	// The server wants a token; the sign-in's discovery is held until the
 	// test lets it fail, so the hub's automatic sign-in is under way until
@@ -59,33 +59,35 @@ func TestCallErrorCodes(t *testing.T) {
 	defer cancel()
 	client := ipc.NewClient(f.hub.Socket(), "test")
 
-	// In process: a *CallError.
-	_, err := f.hub.Call(ctx, "jira", "tools/list", nil)
+	// The requests wait for the hub's automatic sign-in (held at its
+	// discovery); when it fails they get its error: in process a
+	// *CallError, over the socket an *ipc.Error with the same code.
+	inProcess, overSocket := make(chan error, 1), make(chan error, 2)
+	go func() { _, err := f.hub.Call(ctx, "jira", "tools/list", nil); inProcess <- err }()
+	go func() { _, err := client.Tools(ctx, "jira"); overSocket <- err }()
+	go func() { _, err := client.Call(ctx, "jira", "echo", nil); overSocket <- err }()
+	waitFor(t, "three requests waiting for the sign-in", func() bool { return f.status("jira").WaitingForSignIn == 3 })
+	unblock()
+	err := <-inProcess
 	var ce *mcpclient.CallError
 	if !errors.As(err, &ce) || ce.Code != jsonrpc.CodeNeedsLogin || !mcpclient.IsNeedsLogin(err) {
 		t.Fatalf("Hub.Call on a server that needs a sign-in: %#v", err)
 	}
-	if !ce.SigningIn {
-		t.Errorf("the hub's automatic sign-in is under way, but SigningIn is false: %v", err)
+	if ce.SigningIn {
+		t.Errorf("the sign-in has ended, but SigningIn is true: %v", err)
 	}
-	if !strings.Contains(ce.Message, "mcptray login jira") || ce.Error() != ce.Message {
+	if !strings.Contains(ce.Message, "did not succeed") || !strings.Contains(ce.Message, "mcptray login jira") || ce.Error() != ce.Message {
 		t.Errorf("the message is the IDE's: %q", ce.Message)
 	}
-
-	// Over the socket: an *ipc.Error with the same code.
-	for _, do := range []func() error{
-		func() error { _, err := client.Tools(ctx, "jira"); return err },
-		func() error { _, err := client.Call(ctx, "jira", "echo", nil); return err },
-	} {
-		err := do()
+	for range 2 {
+		err := <-overSocket
 		var ie *ipc.Error
 		if !errors.As(err, &ie) || ie.Code != jsonrpc.CodeNeedsLogin || !mcpclient.IsNeedsLogin(err) || ie.Hub == nil {
 			t.Errorf("control API on a server that needs a sign-in: %#v", err)
 		}
 	}
 
-	// Once the hub's sign-in has failed, the error asks for one.
-	unblock()
+	// Once the hub's sign-in has failed, the error asks for one at once.
 	waitFor(t, "a needs-login error with no sign-in under way", func() bool {
 		_, err := f.hub.Call(ctx, "jira", "tools/list", nil)
 		return errors.As(err, &ce) && ce.Code == jsonrpc.CodeNeedsLogin && !ce.SigningIn
