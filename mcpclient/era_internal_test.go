@@ -240,3 +240,73 @@ func TestHeaderValue(t *testing.T) {
 		}
 	}
 }
+
+// TestShapeForIDE maps answers between the eras.
+func TestShapeForIDE(t *testing.T) {
+	for _, tc := range []struct {
+		name                 string
+		method               string
+		result, err          string
+		modernIDE, modernSrv bool
+		wantResult, wantErr  string
+	}{
+		{name: "modern IDE, legacy result", method: "tools/call", result: `{"content":[]}`, modernIDE: true, wantResult: `{"content":[],"resultType":"complete"}`},
+		{name: "modern IDE, legacy not found", method: "resources/read", err: `{"code":-32002,"message":"Resource not found"}`, modernIDE: true, wantErr: `{"code":-32602,"message":"Resource not found"}`},
+		{name: "legacy IDE, modern result", method: "tools/call", result: `{"content":[],"resultType":"complete"}`, modernSrv: true, wantResult: `{"content":[]}`},
+		{name: "legacy IDE, modern not found", method: "resources/read", err: `{"code":-32602,"message":"Resource test://x not found"}`, modernSrv: true, wantErr: `{"code":-32002,"message":"Resource test://x not found"}`},
+		{name: "legacy IDE, invalid params stays", method: "resources/read", err: `{"code":-32602,"message":"uri is required"}`, modernSrv: true, wantErr: `{"code":-32602,"message":"uri is required"}`},
+		{name: "legacy IDE, missing capability", method: "tools/call", err: `{"code":-32021,"message":"needs elicitation"}`, modernSrv: true, wantErr: `{"code":-32600,"message":"mcptray: the server needs a client capability the IDE did not declare (MCP error -32021: needs elicitation)"}`},
+		{name: "same era untouched", method: "tools/call", result: `{"b":1,"a":2}`, modernIDE: true, modernSrv: true, wantResult: `{"b":1,"a":2}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var r, e json.RawMessage
+			if tc.result != "" {
+				r = json.RawMessage(tc.result)
+			}
+			if tc.err != "" {
+				e = json.RawMessage(tc.err)
+			}
+			gr, ge := shapeForIDE(tc.method, r, e, tc.modernIDE, tc.modernSrv)
+			if string(gr) != tc.wantResult || string(ge) != tc.wantErr {
+				t.Errorf("got %s / %s, want %s / %s", gr, ge, tc.wantResult, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestSchemaHeaders checks the x-mcp-header rules: a tool that breaks
+// one is left out of tools/list.
+func TestSchemaHeaders(t *testing.T) {
+	for _, tc := range []struct {
+		schema string
+		want   string // "name@path" joined by spaces, or "error"
+	}{
+		{`{"type":"object","properties":{"q":{"type":"string"}}}`, ""},
+		{`{"type":"object","properties":{"r":{"type":"string","x-mcp-header":"Region"}}}`, "Region@r"},
+		{`{"type":"object","properties":{"o":{"type":"object","properties":{"n":{"type":"integer","x-mcp-header":"N"}}}}}`, "N@o.n"},
+		{`{"type":"object","properties":{"r":{"type":"number","x-mcp-header":"R"}}}`, "error"},
+		{`{"type":"object","properties":{"r":{"type":"string","x-mcp-header":""}}}`, "error"},
+		{`{"type":"object","properties":{"r":{"type":"string","x-mcp-header":"a b"}}}`, "error"},
+		{`{"type":"object","properties":{"a":{"type":"string","x-mcp-header":"X"},"b":{"type":"string","x-mcp-header":"x"}}}`, "error"},
+		{`{"type":"object","properties":{"l":{"type":"array","items":{"type":"string","x-mcp-header":"L"}}}}`, "error"},
+		{`{"type":"object","oneOf":[{"properties":{"r":{"type":"string","x-mcp-header":"R"}}}]}`, "error"},
+	} {
+		hs, err := schemaHeaders(json.RawMessage(tc.schema))
+		var got []string
+		for _, h := range hs {
+			got = append(got, h.name+"@"+strings.Join(h.path, "."))
+		}
+		g := strings.Join(got, " ")
+		if err != nil {
+			g = "error"
+		}
+		if g != tc.want {
+			t.Errorf("%s: got %q (%v), want %q", tc.schema, g, err, tc.want)
+		}
+	}
+	u := newSupervisor("srv", config.Server{URL: "http://x"}, globalSettings{}, supervisorDeps{noAutoLogin: true})
+	out := u.learnTools(json.RawMessage(`{"tools":[{"name":"ok","inputSchema":{"type":"object"}},{"name":"bad","inputSchema":{"type":"object","properties":{"r":{"type":"number","x-mcp-header":"R"}}}}]}`))
+	if strings.Contains(string(out), `"bad"`) || !strings.Contains(string(out), `"ok"`) {
+		t.Errorf("learnTools kept the invalid tool or lost the valid one: %s", out)
+	}
+}

@@ -57,6 +57,17 @@ func TestEraSmoke(t *testing.T) {
 			if out, err := cmd.Output(); err != nil || !strings.Contains(string(out), wantVersion+" ("+wantEra+")") {
 				t.Errorf("mcptray status: %v\n%s", err, out)
 			}
+			// The control API speaks to the server in its era too.
+			call := exec.Command(filepath.Join(bins(t), "mcptray"), "call", "s", "echo", `{"text":"from the cli"}`)
+			call.Env = f.env()
+			if out, err := call.Output(); err != nil || !strings.Contains(string(out), "from the cli") {
+				t.Errorf("mcptray call: %v\n%s", err, out)
+			}
+			tools := exec.Command(filepath.Join(bins(t), "mcptray"), "tools", "s")
+			tools.Env = f.env()
+			if out, err := tools.Output(); err != nil || !strings.Contains(string(out), "elicit") {
+				t.Errorf("mcptray tools: %v\n%s", err, out)
+			}
 			if st.EraProbe == nil || st.EraProbe.Era != wantEra || !strings.Contains(st.EraProbe.Sent, "server/discover") {
 				t.Errorf("status: era probe %+v", st.EraProbe)
 			}
@@ -163,5 +174,28 @@ func TestModernListCache(t *testing.T) {
 	legacy.waitNote("notifications/tools/list_changed", nil, 10*time.Second)
 	if got := listTools(modern, true); !strings.Contains(got, "brand_new") {
 		t.Errorf("after the change the list is stale: %s", got)
+	}
+}
+
+// TestParamHeaders: a modern server's tool whose parameter is marked
+// x-mcp-header gets that parameter as an Mcp-Param-* header from the hub
+// (mcp-go refuses the call with -32020 without it); a value that is not
+// plain ASCII goes base64-encoded. Both IDE eras call it.
+func TestParamHeaders(t *testing.T) {
+	srv := startFault(t, fs.Options{Era: fs.EraModern})
+	srv.AddTools("headered")
+	f := startHub(t, map[string]string{"s": urlEntry(srv.URL())})
+	f.waitState("s", "connected", 20*time.Second)
+	legacy := launchBridge(t, f.env(), "s")
+	legacy.initialize(nil)
+	modern := launchBridge(t, f.env(), "s")
+	for _, region := range []string{"eu-west-1", "Zürich"} {
+		args := map[string]any{"name": "headered", "arguments": map[string]any{"region": region, "query": "q"}}
+		if got := legacy.toolText(legacy.ok("tools/call", args)); got != "region "+region {
+			t.Errorf("legacy IDE: %q", got)
+		}
+		if got := modern.toolText(modern.ok("tools/call", withModern(args, nil))); got != "region "+region {
+			t.Errorf("modern IDE: %q", got)
+		}
 	}
 }

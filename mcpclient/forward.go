@@ -285,7 +285,11 @@ func (u *supervisor) forward(ctx context.Context, d *downstream, m *jsonrpc.Mess
 				}}, m.ID, pi)
 			}
 		} else {
-			resp, err = s.conn.Call(cctx, req)
+			callCtx := cctx
+			if s.modern && m.Method == "tools/call" {
+				callCtx = transport.WithHeaders(cctx, u.paramHeadersFor(params))
+			}
+			resp, err = s.conn.Call(callCtx, req)
 		}
 		u.sem.release()
 		cause := context.Cause(cctx)
@@ -312,6 +316,16 @@ func (u *supervisor) forward(ctx context.Context, d *downstream, m *jsonrpc.Mess
 					params = next
 					continue
 				}
+			}
+			if s.modern && m.Method == "tools/list" && resp.Error == nil {
+				resp.Result = u.learnTools(resp.Result)
+			}
+			if s.modern && m.Method == "tools/call" && tries.header == 0 && errorCode(resp.Error) == jsonrpc.CodeHeaderMismatch {
+				// The tool's annotations may have changed: learn them
+				// again, then send the call once more.
+				tries.header++
+				u.relearnTools(cctx, s)
+				continue
 			}
 			if cacheable && resp.Error == nil {
 				u.lists.put(s, cacheKey, resp.Result)
@@ -406,7 +420,7 @@ func (u *supervisor) pauseBeforeRetry(ctx context.Context, s *session, err error
 
 // retries counts a request's retries by cause.
 type retries struct {
-	session, lost, auth, version, rounds int
+	session, lost, auth, version, rounds, header int
 	signIn                               signInHold // waits for a sign-in (signin_hold.go)
 }
 

@@ -146,6 +146,9 @@ func shapeForIDE(method string, result, errObj json.RawMessage, modernIDE, moder
 		if result != nil && resultType(result) == "complete" {
 			result = setField(result, "resultType", nil)
 		}
+		if errObj != nil {
+			errObj = legacyModernError(errObj)
+		}
 		if errObj != nil && method == "resources/read" {
 			errObj = mapErrorCode(errObj, jsonrpc.CodeInvalidParams, jsonrpc.CodeResourceNotFound, func(msg string) bool {
 				return strings.Contains(strings.ToLower(msg), "not found")
@@ -207,5 +210,35 @@ func (d *downstream) capsJSON() json.RawMessage {
 		}
 	}
 	b, _ := json.Marshal(out)
+	return b
+}
+
+// legacyModernError rewrites an error only a 2026-07-28 server sends for
+// an IDE of the legacy era, which knows none of those codes: into the
+// nearest JSON-RPC code, with words that say what it means.
+func legacyModernError(errObj json.RawMessage) json.RawMessage {
+	var e map[string]json.RawMessage
+	if json.Unmarshal(errObj, &e) != nil {
+		return errObj
+	}
+	var code int
+	var msg string
+	_ = json.Unmarshal(e["code"], &code)
+	_ = json.Unmarshal(e["message"], &msg)
+	var to int
+	var what string
+	switch code {
+	case jsonrpc.CodeMissingRequiredClientCapability:
+		to, what = jsonrpc.CodeInvalidRequest, "the server needs a client capability the IDE did not declare"
+	case jsonrpc.CodeHeaderMismatch:
+		to, what = jsonrpc.CodeInternalError, "the server found the request's MCP headers do not match its body (a fault in mcptray; please report it)"
+	case jsonrpc.CodeUnsupportedProtocolVersion:
+		to, what = jsonrpc.CodeInternalError, "the server does not support the protocol version mcptray used"
+	default:
+		return errObj
+	}
+	e["code"], _ = json.Marshal(to)
+	e["message"], _ = json.Marshal(fmt.Sprintf("mcptray: %s (MCP error %d: %s)", what, code, msg))
+	b, _ := json.Marshal(e)
 	return b
 }

@@ -496,6 +496,9 @@ func (u *supervisor) listAll(s *session, method, field string) (int, string, err
 		if err := json.Unmarshal(resp.Result, &r); err != nil {
 			return 0, "", err
 		}
+		if s.modern && method == "tools/list" {
+			_ = u.learnTools(resp.Result)
+		}
 		var items []json.RawMessage
 		_ = json.Unmarshal(r[field], &items)
 		n += len(items)

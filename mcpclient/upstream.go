@@ -135,6 +135,9 @@ type supervisor struct {
 	parked map[string]*parked
 	// lists keeps a modern session's list results for their ttlMs.
 	lists listCache
+	// toolHeaders are the x-mcp-header annotations of a modern server's
+	// tools (xheader.go).
+	toolHeaders toolHeaderTable
 }
 
 // globalSettings are config values shared by every server.

@@ -217,3 +217,19 @@ func (e *RefusedError) Error() string {
 	}
 	return "refused: " + ShortBody(e.Err)
 }
+
+type headersKey struct{}
+
+// WithHeaders returns a context whose requests carry h besides the
+// connection's own headers (a tools/call's Mcp-Param-* headers).
+func WithHeaders(ctx context.Context, h http.Header) context.Context {
+	if len(h) == 0 {
+		return ctx
+	}
+	return context.WithValue(ctx, headersKey{}, h)
+}
+
+func extraHeaders(ctx context.Context) http.Header {
+	h, _ := ctx.Value(headersKey{}).(http.Header)
+	return h
+}

@@ -131,6 +131,9 @@ func (c *StreamableConn) newRequest(ctx context.Context, method string, body []b
 	}
 	if c.modern && m != nil {
 		setModernHeaders(req.Header, m)
+		for k, v := range extraHeaders(ctx) {
+			req.Header[k] = v
+		}
 	}
 	if err := c.opts.authorize(req); err != nil {
 		return nil, err

@@ -51,6 +51,8 @@ func (s *Server) tool(in *instance, name string) server.ServerTool {
 		return s.elicitTool(in)
 	case "roots":
 		return s.rootsTool(in)
+	case "headered":
+		return headeredTool()
 	default:
 		return namedTool(name)
 	}
@@ -396,4 +398,18 @@ func addResourcesAndPrompts(ms *server.MCPServer) {
 				mcp.NewPromptMessage(mcp.RoleUser, mcp.NewTextContent("Hello, "+name+"!")),
 			}), nil
 		})
+}
+
+// headeredTool has a parameter marked x-mcp-header (2026-07-28): a modern
+// client must send it as Mcp-Param-Region too, and mcp-go refuses a call
+// whose header is missing or differs (-32020). It is not among
+// DefaultTools; add it with AddTools("headered").
+func headeredTool() server.ServerTool {
+	schema := json.RawMessage(`{"type":"object","properties":{"region":{"type":"string","x-mcp-header":"Region"},"query":{"type":"string"}},"required":["region"]}`)
+	return server.ServerTool{
+		Tool: mcp.NewToolWithRawSchema("headered", "Echoes its region (sent also as the header Mcp-Param-Region).", schema),
+		Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return mcp.NewToolResultText("region " + req.GetString("region", "")), nil
+		},
+	}
 }
