@@ -421,7 +421,7 @@ func (u *supervisor) pauseBeforeRetry(ctx context.Context, s *session, err error
 // retries counts a request's retries by cause.
 type retries struct {
 	session, lost, auth, version, rounds, header int
-	signIn                               signInHold // waits for a sign-in (signin_hold.go)
+	signIn                                       signInHold // waits for a sign-in (signin_hold.go)
 }
 
 // afterFailure decides what a failed Call means for the request: an error
