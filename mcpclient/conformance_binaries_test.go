@@ -33,6 +33,10 @@ var binaryScenarios = []struct {
 	config  string // extra top-level config entries
 }{
 	{name: "auth/scope-step-up", success: checks(discovered, []string{"client-registration", "scope-step-up-initial", "scope-step-up-escalation"}, authCodeFlow, usedToken)},
+	// The server refuses every token with 403 insufficient_scope: the
+	// commands wait for the step-up sign-ins and give up after at most 3
+	// authorization requests (the client's exit status is not scored).
+	{name: "auth/scope-retry-limit", success: checks(discovered, []string{"client-registration", "scope-retry-limit"}, authCodeFlow)},
 	// The client ID metadata document URL the suite's authorization server
 	// accepts, set as a user would set mcptray's published one.
 	{name: "auth/basic-cimd", success: checks(discovered, []string{"cimd-client-id-used"}, authCodeFlow, usedToken),
