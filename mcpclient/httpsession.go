@@ -286,14 +286,18 @@ func (s *httpSession) route(line []byte) {
 	}
 }
 
-// pick chooses the stream for a message that names no request: the one
-// POST in progress when there is exactly one (the message most likely
-// belongs to it), else the GET stream, else (when related) the newest
-// POST. Modern requests have no GET stream: their one POST takes all.
+// pick chooses the stream for a message that names no request. A modern
+// request's downstream is that request's alone: its POST takes all. A
+// message that may belong to a request (a server request, a log line)
+// goes on the one POST in progress when there is exactly one, else the
+// GET stream, else the newest POST. Anything else (list_changed,
+// resources/updated) goes on the GET stream only, never before the
+// answer to some unrelated request; without a GET stream the IDE asked
+// for none of it.
 func (s *httpSession) pick(related bool) *httpStream {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.posts) == 1 && (related || s.get == nil || s.modern) {
+	if len(s.posts) == 1 && (related || s.modern) {
 		for _, st := range s.posts {
 			return st
 		}
