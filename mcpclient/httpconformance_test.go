@@ -1,0 +1,198 @@
+package mcpclient_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mcptray/mcptray/mcpclient/internal/testenv"
+)
+
+// TestConformanceServerThroughHub runs the conformance suite's server
+// scenarios (@modelcontextprotocol/conformance, pinned) against
+// server-everything directly and through the hub's HTTP endpoint: every
+// scenario that passes directly must pass through the hub. The suite
+// cannot send headers, so a proxy of the test's own adds the endpoint's
+// token and nothing else (Host and Origin pass as sent, mapped from the
+// proxy's port to the hub's, so the DNS-rebinding scenario still tests
+// the hub). The table it logs is the one in the README.
+func TestConformanceServerThroughHub(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the conformance suite runs Node.js; skipped with -short")
+	}
+	node := testenv.Node22(t)
+	cli := filepath.Join(testenv.NPMDir(t), filepath.FromSlash(conformanceCLI))
+	if _, err := os.Stat(cli); err != nil {
+		testenv.Require(t, "@modelcontextprotocol/conformance ("+cli+")")
+	}
+	ev := testenv.StartEverything(t, testenv.TransportStreamable, 0)
+	hh := startHTTPHub(t, map[string]string{"ev": urlEntry(ev.URL())}, "")
+	proxy := tokenProxy(t, hh)
+
+	scenarios := serverScenarios(t, node, cli)
+	type result struct{ direct, hub scenarioOutcome }
+	results := make(map[string]*result, len(scenarios))
+	var mu sync.Mutex
+	sem := make(chan struct{}, 4)
+	var wg sync.WaitGroup
+	for _, sc := range scenarios {
+		results[sc] = &result{}
+		for _, target := range []string{"direct", "hub"} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				u := ev.URL()
+				if target == "hub" {
+					u = proxy + "/mcp/ev"
+				}
+				out := runServerScenario(t, node, cli, sc, u)
+				mu.Lock()
+				defer mu.Unlock()
+				if target == "direct" {
+					results[sc].direct = out
+				} else {
+					results[sc].hub = out
+				}
+			}()
+		}
+	}
+	wg.Wait()
+
+	var table strings.Builder
+	table.WriteString("| scenario | server-everything directly | through the hub's endpoint |\n|---|---|---|\n")
+	passDirect, passHub := 0, 0
+	for _, sc := range scenarios {
+		r := results[sc]
+		fmt.Fprintf(&table, "| %s | %s | %s |\n", sc, r.direct, r.hub)
+		if r.direct.pass() {
+			passDirect++
+		}
+		if r.hub.pass() {
+			passHub++
+		}
+		if r.direct.pass() && !r.hub.pass() {
+			t.Errorf("%s passes directly but not through the hub: %s", sc, r.hub.detail)
+		}
+	}
+	fmt.Fprintf(&table, "| **passed** | **%d of %d** | **%d of %d** |\n", passDirect, len(scenarios), passHub, len(scenarios))
+	t.Logf("conformance server scenarios (%d):\n%s", len(scenarios), table.String())
+}
+
+// scenarioOutcome is one run's checks, summed up.
+type scenarioOutcome struct {
+	success, failure, warning int
+	detail                    string
+}
+
+func (o scenarioOutcome) pass() bool { return o.failure == 0 && o.warning == 0 && o.success > 0 }
+
+func (o scenarioOutcome) String() string {
+	if o.pass() {
+		return fmt.Sprintf("✓ (%d checks)", o.success)
+	}
+	return fmt.Sprintf("✗ %d of %d checks fail", o.failure+o.warning, o.success+o.failure+o.warning)
+}
+
+var serverListRE = regexp.MustCompile(`^\s*-\s+(\S+)\s+\[`)
+
+func serverScenarios(t *testing.T, node, cli string) []string {
+	t.Helper()
+	out, err := exec.Command(node, cli, "list", "--server").CombinedOutput()
+	if err != nil {
+		t.Fatalf("conformance list --server: %v\n%s", err, out)
+	}
+	var names []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if g := serverListRE.FindStringSubmatch(line); g != nil {
+			names = append(names, g[1])
+		}
+	}
+	if len(names) == 0 {
+		t.Fatalf("no server scenarios listed:\n%s", out)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func runServerScenario(t *testing.T, node, cli, scenario, u string) scenarioOutcome {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, cli, "server", "--url", u, "--scenario", scenario, "-o", dir)
+	cmd.WaitDelay = 5 * time.Second
+	b, _ := cmd.CombinedOutput()
+	var o scenarioOutcome
+	var details []string
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || d.Name() != "checks.json" {
+			return nil
+		}
+		raw, _ := os.ReadFile(p)
+		var checks []conformanceCheck
+		_ = json.Unmarshal(raw, &checks)
+		for _, c := range checks {
+			switch c.Status {
+			case "SUCCESS":
+				o.success++
+			case "FAILURE":
+				o.failure++
+				details = append(details, c.describe())
+			case "WARNING":
+				o.warning++
+				details = append(details, c.describe())
+			}
+		}
+		return nil
+	})
+	if o.success+o.failure+o.warning == 0 {
+		o.failure = 1
+		details = append(details, "no checks.json; output: "+string(b))
+	}
+	o.detail = strings.Join(details, "; ")
+	return o
+}
+
+// tokenProxy forwards to the hub's endpoint adding its token, as an IDE
+// configured by `mcptray install --http` sends it. Host and Origin naming
+// the proxy are mapped to the hub; any other value passes unchanged.
+func tokenProxy(t *testing.T, hh *httpHub) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pport := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
+	hport := fmt.Sprint(hh.port)
+	target, _ := url.Parse(fmt.Sprintf("http://127.0.0.1:%d", hh.port))
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(target)
+			r.Out.Host = strings.Replace(r.In.Host, ":"+pport, ":"+hport, 1)
+			if o := r.In.Header.Get("Origin"); o != "" {
+				r.Out.Header.Set("Origin", strings.Replace(o, ":"+pport, ":"+hport, 1))
+			}
+			r.Out.Header.Set("Authorization", "Bearer "+hh.token)
+		},
+		FlushInterval: -1,
+	}
+	srv := &http.Server{Handler: rp}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return "http://127.0.0.1:" + pport
+}
