@@ -199,3 +199,33 @@ func TestParamHeaders(t *testing.T) {
 		}
 	}
 }
+
+// TestDiscoverWhileDown: the hub answers a modern IDE's server/discover
+// itself, also while the server cannot be reached; and one bridge
+// connection takes a legacy session and modern requests side by side.
+func TestDiscoverWhileDown(t *testing.T) {
+	srv := startFault(t, fs.Options{Era: fs.EraModern})
+	f := startHub(t, map[string]string{"s": urlEntry(srv.URL())})
+	f.waitState("s", "connected", 20*time.Second)
+	c := launchBridge(t, f.env(), "s")
+	c.initialize(nil)
+	if got := c.toolText(c.ok("tools/call", echoArgs("legacy"))); got != "legacy" {
+		t.Errorf("legacy call: %q", got)
+	}
+	if got := c.toolText(c.ok("tools/call", withModern(echoArgs("modern"), nil))); got != "modern" {
+		t.Errorf("modern call on the same connection: %q", got)
+	}
+	srv.Close()
+	f.waitState("s", "backoff", 20*time.Second)
+	disc := c.ok("server/discover", withModern(nil, nil))
+	var dr struct {
+		SupportedVersions []string                   `json:"supportedVersions"`
+		Capabilities      map[string]json.RawMessage `json:"capabilities"`
+		Meta              map[string]struct {
+			Name string `json:"name"`
+		} `json:"_meta"`
+	}
+	if err := json.Unmarshal(disc, &dr); err != nil || len(dr.SupportedVersions) == 0 || dr.Capabilities["tools"] == nil || dr.Meta["io.modelcontextprotocol/serverInfo"].Name != "faultserver" {
+		t.Errorf("discover while the server is down: %s", disc)
+	}
+}

@@ -83,6 +83,12 @@ func TestFaultRecovery(t *testing.T) {
 				t.Fatalf("warm-up echo = %q", got)
 			}
 			f.waitState("up", mcpclient.StateConnected, 5*time.Second)
+			// The hub lists tools, resources and prompts after it connects;
+			// under load that may still run, and a fault for any request
+			// would hit it instead of the IDE's.
+			if !srv.WaitFor(10*time.Second, func(st fs.Stats) bool { return st.Requests["prompts/list"] >= 1 }) {
+				t.Fatal("the hub did not list prompts after connecting")
+			}
 			before := f.status("up").SessionsOpened
 			srv.Inject(tc.fault)
 			if tc.fault.Method == fs.MethodGET {
