@@ -25,3 +25,18 @@ func TestDetailsShowEra(t *testing.T) {
 		t.Errorf("a server that is not connected shows an era: %q", got)
 	}
 }
+
+func TestHTTPDetails(t *testing.T) {
+	if got := Details(mcpclient.ServerStatus{State: mcpclient.StateConnected, Bridges: 1, HTTPClients: 2}); !strings.Contains(got, "3 IDEs attached (2 over HTTP)") {
+		t.Errorf("Details = %q", got)
+	}
+	if got := HTTPLine(mcpclient.HTTPStatus{Enabled: true, URL: "http://127.0.0.1:24817/mcp", Sessions: 1}); got != "HTTP endpoint: http://127.0.0.1:24817/mcp/NAME · 1 IDE over HTTP" {
+		t.Errorf("HTTPLine = %q", got)
+	}
+	if got := HTTPLine(mcpclient.HTTPStatus{Enabled: true, Error: "port 24817 on 127.0.0.1 is already in use"}); !strings.Contains(got, "already in use") {
+		t.Errorf("HTTPLine = %q", got)
+	}
+	if got := HTTPSnippet("jira", "http://127.0.0.1:24817/mcp/jira", "mcptray_x"); !strings.Contains(got, `"Authorization": "Bearer mcptray_x"`) || !strings.HasPrefix(got, `"jira": {`) {
+		t.Errorf("HTTPSnippet = %q", got)
+	}
+}

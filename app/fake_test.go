@@ -171,6 +171,15 @@ func (h *fakeHub) HasSecret(name string) (bool, error) {
 
 func (h *fakeHub) ConfigPath() string { return "/home/user/.config/mcptray/config.json" }
 
+func (h *fakeHub) HTTPStatus() mcpclient.HTTPStatus {
+	return mcpclient.HTTPStatus{Enabled: true, URL: "http://127.0.0.1:24817/mcp", Sessions: 1}
+}
+
+func (h *fakeHub) HTTPEntry(name string) (string, string, error) {
+	h.record("http-entry " + name)
+	return "http://127.0.0.1:24817/mcp/" + name, "mcptray_TOKEN", nil
+}
+
 func (h *fakeHub) ConfigError() string {
 	h.mu.Lock()
 	defer h.mu.Unlock()

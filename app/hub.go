@@ -19,8 +19,8 @@ import (
 // it but ServerConfig, which cmd/mcptray adds.
 //
 // Every method may block (locks, config file, network, keychain) and is
-// called off the UI goroutine, except Snapshot, ConfigError and
-// ConfigPath, which must return at once.
+// called off the UI goroutine, except Snapshot, ConfigError, ConfigPath
+// and HTTPStatus, which must return at once.
 type Hub interface {
 	// Snapshot returns every server's status, sorted by name.
 	Snapshot(withEvents bool) []mcpclient.ServerStatus
@@ -52,4 +52,10 @@ type Hub interface {
 	ConfigPath() string
 	// ConfigError is the last rejected edit of the config file, if any.
 	ConfigError() string
+	// HTTPStatus is the loopback HTTP endpoint's state (URL or error);
+	// it returns at once.
+	HTTPStatus() mcpclient.HTTPStatus
+	// HTTPEntry is server name's URL on the endpoint and the token an
+	// IDE sends to it.
+	HTTPEntry(name string) (url, token string, err error)
 }

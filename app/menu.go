@@ -17,6 +17,7 @@ type MenuActions struct {
 	SignIn       func(name string)
 	SignOut      func(name string)
 	CopyBridge   func(name string)
+	CopyHTTP     func(name string)
 	SetEnabled   func(name string, enabled bool)
 	ShowWindow   func()
 	OpenConfig   func()
@@ -39,6 +40,7 @@ const (
 	LabelSignIn       = "Sign in"
 	LabelSignOut      = "Sign out"
 	LabelCopyBridge   = "Copy bridge command"
+	LabelCopyHTTP     = "Copy HTTP entry (URL and token)"
 	LabelEnable       = "Enable"
 	LabelDisable      = "Disable"
 	LabelReconnectAll = "Reconnect all"
@@ -55,7 +57,8 @@ func ServerLabel(s mcpclient.ServerStatus) string {
 
 // BuildMenu builds the tray menu for a snapshot: the summary line, one
 // entry per server with a submenu of its actions (Reconnect, Sign in or
-// Sign out where it applies, Copy bridge command, Enable or Disable), then
+// Sign out where it applies, Copy bridge command, Copy HTTP entry, Enable
+// or Disable), then
 // the app's actions, "Start at login" (checked when on) when login.Shown.
 // It is a plain function of its inputs.
 func BuildMenu(snap []mcpclient.ServerStatus, login LoginItem, acts MenuActions) *fyne.Menu {
@@ -111,6 +114,7 @@ func serverMenuItem(s mcpclient.ServerStatus, acts MenuActions) *fyne.MenuItem {
 	}
 
 	copyCmd := fyne.NewMenuItem(LabelCopyBridge, bind1(acts.CopyBridge, name))
+	copyHTTP := fyne.NewMenuItem(LabelCopyHTTP, bind1(acts.CopyHTTP, name))
 
 	var toggle *fyne.MenuItem
 	if disabled {
@@ -129,7 +133,7 @@ func serverMenuItem(s mcpclient.ServerStatus, acts MenuActions) *fyne.MenuItem {
 
 	it := fyne.NewMenuItem(ServerLabel(s), nil)
 	it.Icon = fyne.NewStaticResource("state-"+string(s.State)+".png", assets.Tray(stateIconName(s.State), 16))
-	items = append(items, copyCmd, fyne.NewMenuItemSeparator(), toggle)
+	items = append(items, copyCmd, copyHTTP, fyne.NewMenuItemSeparator(), toggle)
 	it.ChildMenu = fyne.NewMenu(name, items...)
 	return it
 }

@@ -118,38 +118,45 @@ a-connected — connected
   Reconnect
   Sign out
   Copy bridge command
+  Copy HTTP entry (URL and token)
   ---
   Disable
 b-connecting — connecting…
   Reconnect [disabled]
   Copy bridge command
+  Copy HTTP entry (URL and token)
   ---
   Disable
 c-needs-login — needs sign-in
   Reconnect
   Sign in
   Copy bridge command
+  Copy HTTP entry (URL and token)
   ---
   Disable
 d-logging-in — signing in…
   Reconnect
   Sign in
   Copy bridge command
+  Copy HTTP entry (URL and token)
   ---
   Disable
 e-backoff — retrying
   Reconnect
   Copy bridge command
+  Copy HTTP entry (URL and token)
   ---
   Disable
 f-failed — failed
   Reconnect
   Copy bridge command
+  Copy HTTP entry (URL and token)
   ---
   Disable
 g-disabled — disabled
   Reconnect [disabled]
   Copy bridge command
+  Copy HTTP entry (URL and token)
   ---
   Enable
 ---

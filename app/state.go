@@ -175,7 +175,11 @@ func Details(s mcpclient.ServerStatus) string {
 	if s.State == mcpclient.StateConnected || s.Tools > 0 {
 		parts = append(parts, plural(s.Tools, "tool", "tools"))
 	}
-	parts = append(parts, plural(s.Bridges, "IDE attached", "IDEs attached"))
+	ides := plural(s.Bridges+s.HTTPClients, "IDE attached", "IDEs attached")
+	if s.HTTPClients > 0 {
+		ides += fmt.Sprintf(" (%d over HTTP)", s.HTTPClients)
+	}
+	parts = append(parts, ides)
 	if s.Transport != "" && s.State == mcpclient.StateConnected {
 		parts = append(parts, s.Transport)
 	}
@@ -221,6 +225,17 @@ func SignAction(s mcpclient.ServerStatus) string {
 		return LabelSignIn
 	case s.SignedIn:
 		return LabelSignOut
+	}
+	return ""
+}
+
+// HTTPLine is the window's line about the loopback HTTP endpoint.
+func HTTPLine(st mcpclient.HTTPStatus) string {
+	switch {
+	case st.URL != "":
+		return fmt.Sprintf("HTTP endpoint: %s/NAME · %s over HTTP", st.URL, plural(st.Sessions, "IDE", "IDEs"))
+	case st.Error != "":
+		return "HTTP endpoint off: " + st.Error
 	}
 	return ""
 }

@@ -124,6 +124,7 @@ func (u *UI) Start() {
 	u.win.SetCloseIntercept(u.hide) // after SetSystemTrayWindow, which sets its own
 	// Subscribe before the first snapshot, so no change falls between.
 	ch, unsubscribe := u.hub.Subscribe()
+	u.view.setHTTP(u.hub.HTTPStatus())
 	u.refresh(u.hub.Snapshot(false), u.hub.ConfigError())
 	go u.readStartAtLogin()
 	go u.watch(ch, unsubscribe)
@@ -174,8 +175,8 @@ func (u *UI) watch(ch <-chan struct{}, unsubscribe func()) {
 		case <-tick.C:
 			u.readStartAtLogin() // it may have changed outside the app (mcptray autostart)
 		}
-		snap, cfgErr := u.hub.Snapshot(false), u.hub.ConfigError()
-		u.do(func() { u.refresh(snap, cfgErr) })
+		snap, cfgErr, hs := u.hub.Snapshot(false), u.hub.ConfigError(), u.hub.HTTPStatus()
+		u.do(func() { u.view.setHTTP(hs); u.refresh(snap, cfgErr) })
 	}
 }
 
@@ -225,6 +226,7 @@ func (u *UI) menuActions() MenuActions {
 		SignIn:       named(u.signIn),
 		SignOut:      named(u.signOut),
 		CopyBridge:   named(u.copyBridge),
+		CopyHTTP:     named(u.copyHTTP),
 		SetEnabled:   func(n string, on bool) { u.do(func() { u.setEnabled(n, on) }) },
 		ShowWindow:   plain(u.show),
 		OpenConfig:   plain(u.openConfig),
@@ -319,6 +321,22 @@ func (u *UI) setEnabled(name string, enabled bool) {
 func (u *UI) copyBridge(name string) {
 	u.app.Clipboard().SetContent(BridgeSnippet(u.opts.BridgeCommand, name))
 	u.view.setStatus("Copied the IDE config for "+name+" to the clipboard.", false)
+}
+
+// copyHTTP copies server name's url entry for the HTTP endpoint, token
+// included; the hub is asked off the Fyne goroutine.
+func (u *UI) copyHTTP(name string) {
+	u.run(name, LabelCopyHTTP, func() error {
+		url, tok, err := u.hub.HTTPEntry(name)
+		if err != nil {
+			return err
+		}
+		u.do(func() {
+			u.app.Clipboard().SetContent(HTTPSnippet(name, url, tok))
+			u.view.setStatus("Copied the HTTP entry for "+name+" (its URL and mcptray's token) to the clipboard.", false)
+		})
+		return nil
+	})
 }
 
 func (u *UI) openConfig() { u.open(u.hub.ConfigPath(), "Open config file") }

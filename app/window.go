@@ -20,6 +20,7 @@ type windowView struct {
 	root    fyne.CanvasObject
 	summary *widget.Label
 	cfgErr  *widget.Label
+	http    *widget.Label // the loopback HTTP endpoint: URL or why it is off
 	status  *widget.Label
 	link    *widget.Button // copies a running sign-in's URL
 	linkURL string
@@ -55,6 +56,9 @@ func newWindowView(u *UI) *windowView {
 	v.cfgErr.Wrapping = fyne.TextWrapWord
 	v.cfgErr.Importance = widget.DangerImportance
 	v.cfgErr.Hide()
+	v.http = widget.NewLabel("")
+	v.http.Wrapping = fyne.TextWrapWord
+	v.http.Hide()
 
 	v.status = widget.NewLabel("")
 	v.status.Truncation = fyne.TextTruncateEllipsis
@@ -71,7 +75,7 @@ func newWindowView(u *UI) *windowView {
 	v.empty = container.NewPadded(hint)
 
 	v.list = container.NewVBox(v.empty)
-	top := container.NewVBox(header, v.cfgErr, widget.NewSeparator())
+	top := container.NewVBox(header, v.cfgErr, v.http, widget.NewSeparator())
 	bottom := container.NewVBox(widget.NewSeparator(), container.NewBorder(nil, nil, nil, v.link, v.status))
 	v.root = container.NewBorder(top, bottom, nil, nil, container.NewVScroll(v.list))
 	return v
@@ -171,4 +175,20 @@ func (v *windowView) showFatal(msg string) {
 	v.list.Refresh()
 	v.order = nil
 	v.rows = map[string]*serverRow{}
+}
+
+// setHTTP shows the loopback HTTP endpoint's line: its URL and the IDEs
+// on it, or why it is not serving.
+func (v *windowView) setHTTP(st mcpclient.HTTPStatus) {
+	v.http.SetText(HTTPLine(st))
+	v.http.Importance = widget.MediumImportance
+	if st.Error != "" {
+		v.http.Importance = widget.DangerImportance
+	}
+	if v.http.Text == "" {
+		v.http.Hide()
+	} else {
+		v.http.Show()
+	}
+	v.http.Refresh()
 }

@@ -395,3 +395,23 @@ func supportedLegacy(v string) bool {
 	}
 	return false
 }
+
+// HTTPEntry is what an IDE's config needs to reach server name over the
+// endpoint: its URL and the token to send as a Bearer credential. It
+// fails while the endpoint is not serving.
+func (h *Hub) HTTPEntry(name string) (endpoint, token string, err error) {
+	if _, err := h.server(name); err != nil {
+		return "", "", err
+	}
+	h.httpMu.Lock()
+	ep, st := h.httpEP, h.httpSt
+	h.httpMu.Unlock()
+	if ep == nil {
+		if st.Error != "" {
+			return "", "", fmt.Errorf("mcptray: the HTTP endpoint is not serving: %s", st.Error)
+		}
+		return "", "", errors.New("mcptray: the HTTP endpoint is off (http.enabled in the config)")
+	}
+	tok := ep.token.Load()
+	return ep.baseURL() + "/" + name, *tok, nil
+}

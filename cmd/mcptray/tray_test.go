@@ -206,27 +206,32 @@ const expectedMenu = `1 of 4 servers connected (1 disabled) [disabled]
 alpha — connected
   Reconnect
   Copy bridge command
+  Copy HTTP entry (URL and token)
   ---
   Disable
 beta — needs sign-in
   Reconnect
   Sign in
   Copy bridge command
+  Copy HTTP entry (URL and token)
   ---
   Disable
 delta — failed
   Reconnect
   Copy bridge command
+  Copy HTTP entry (URL and token)
   ---
   Disable
 echo — disabled
   Reconnect [disabled]
   Copy bridge command
+  Copy HTTP entry (URL and token)
   ---
   Enable
 gamma — retrying
   Reconnect
   Copy bridge command
+  Copy HTTP entry (URL and token)
   ---
   Disable
 ---
