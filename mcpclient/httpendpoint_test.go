@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"github.com/mcptray/mcptray/auth"
 	"github.com/mcptray/mcptray/mcpclient"
 	"github.com/mcptray/mcptray/mcpclient/httptoken"
+	fs "github.com/mcptray/mcptray/mcpclient/internal/faultserver"
 	"github.com/mcptray/mcptray/mcpclient/internal/testenv"
 	"github.com/mcptray/mcptray/mcpclient/ipc"
 	"github.com/mcptray/mcptray/mcpclient/paths"
@@ -364,4 +366,51 @@ func TestHTTPEndpointLegacySession(t *testing.T) {
 		s := hh.hub.Status()
 		return s.Servers[0].HTTPClients == 0 && s.Servers[0].Bridges == 1
 	})
+}
+
+// TestHTTPEndpointPortInUse: a taken port is a clear error in status and
+// the log, bridges keep working, and moving http.port in the config
+// brings the endpoint up without a restart.
+func TestHTTPEndpointPortInUse(t *testing.T) {
+	srv := startFault(t, fs.Options{})
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	port := taken.Addr().(*net.TCPAddr).Port
+	dir := shortTemp(t)
+	f := &hubFixture{t: t, home: filepath.Join(dir, "home"), cfgPath: filepath.Join(dir, "config.json"), done: make(chan error, 1), tuning: fastTuning}
+	servers := map[string]string{"up": urlEntry(srv.URL())}
+	writeHTTPConfig(t, f.cfgPath, servers, fmt.Sprintf(`"http": {"port": %d}`, port))
+	hh := &httpHub{hubFixture: f, logs: &logBuf{}}
+	hh.start()
+	t.Cleanup(f.stop)
+	waitFor(t, "the port error in status", func() bool { return hh.hub.HTTPStatus().Error != "" })
+	st := hh.hub.Status()
+	if !strings.Contains(st.HTTP.Error, fmt.Sprintf("port %d on 127.0.0.1 is already in use", port)) || !strings.Contains(st.HTTP.Error, "http.port") {
+		t.Errorf("status: %+v", st.HTTP)
+	}
+	if !strings.Contains(hh.logText(), "already in use") {
+		t.Error("the log does not say the port is in use")
+	}
+	b := launchBridge(t, f.env(), "up", "--no-start")
+	b.initialize(nil)
+	if got := b.toolText(b.ok("tools/call", echoArgs("bridge"))); got != "bridge" {
+		t.Errorf("bridge: %q", got)
+	}
+	hh.port = testenv.FreePort(t)
+	writeHTTPConfig(t, f.cfgPath, servers, fmt.Sprintf(`"http": {"port": %d}`, hh.port))
+	hh.waitHTTP(t)
+	c := hh.raw(t, "up")
+	c.initialize()
+	if got := resultText(c.call("tools/call", echoArgs("moved"))); got != "moved" {
+		t.Errorf("after the move: %q", got)
+	}
+	// http.enabled false stops it.
+	writeHTTPConfig(t, f.cfgPath, servers, fmt.Sprintf(`"http": {"port": %d, "enabled": false}`, hh.port))
+	waitFor(t, "the endpoint to stop", func() bool { s := hh.hub.HTTPStatus(); return !s.Enabled && s.URL == "" })
+	if _, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", hh.port), time.Second); err == nil {
+		t.Error("the endpoint still listens with http.enabled false")
+	}
 }
