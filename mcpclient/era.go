@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mcptray/mcptray/auth/atomicfile"
@@ -403,6 +404,11 @@ func (u *supervisor) listenLoop(s *session) {
 	}
 	caps := capabilitiesOf(s.init)
 	failures := 0
+	// broke is set when the last stream ended without the hub asking
+	// (broken, garbled, closed by the server): list changes sent while no
+	// stream was open are lost, so once the next one is acknowledged the
+	// lists are fetched again and a change announced to the IDEs.
+	broke := false
 	for s.ctx.Err() == nil {
 		_, uris := u.router.sessionState()
 		filter := map[string]any{}
@@ -426,7 +432,15 @@ func (u *supervisor) listenLoop(s *session) {
 		ctx, cancel := context.WithCancel(s.ctx)
 		m := &jsonrpc.Message{JSONRPC: "2.0", ID: jsonrpc.IntID(u.nextID.Add(1)), Method: "subscriptions/listen", Params: u.hubParams(s, map[string]any{"notifications": filter})}
 		done := make(chan error, 1)
-		go func() { done <- conn.ListenStream(ctx, m) }() // waited for below
+		var ackedOnce atomic.Bool
+		catchUp := broke
+		acked := func() {
+			ackedOnce.Store(true)
+			if catchUp {
+				u.bg.Go(func() { u.refreshLists(s, true) })
+			}
+		}
+		go func() { done <- conn.ListenStream(ctx, m, acked) }() // waited for below
 		var err error
 		reopen := false
 		select {
@@ -439,10 +453,19 @@ func (u *supervisor) listenLoop(s *session) {
 		cancel()
 		if reopen {
 			failures = 0
+			// A catch-up still owed (that stream was not acknowledged)
+			// falls to the next stream.
+			broke = broke && !ackedOnce.Load()
 			continue
 		}
 		if s.ctx.Err() != nil {
 			return
+		}
+		broke = true
+		if ackedOnce.Load() {
+			// The stream worked: a break after that starts the backoff
+			// afresh rather than where earlier failures left it.
+			failures = 0
 		}
 		wait := 100 * time.Millisecond
 		var re *transport.RefusedError

@@ -131,8 +131,11 @@ func modernErrorAnswer(resp *http.Response, id json.RawMessage) *jsonrpc.Message
 // when the server ended the stream with a response (a graceful close), and
 // an error otherwise (ctx ended, the stream broke, or the server refused
 // the request; a JSON-RPC error answer is a *RefusedError). The stream is
-// not counted as a call in flight: Idle does not wait for it.
-func (c *StreamableConn) ListenStream(ctx context.Context, m *jsonrpc.Message) error {
+// not counted as a call in flight: Idle does not wait for it. acked, when
+// set, is called once, when the server's
+// notifications/subscriptions/acknowledged arrives (before Inbound gets
+// it): from then on the stream delivers what the filter asked for.
+func (c *StreamableConn) ListenStream(ctx context.Context, m *jsonrpc.Message, acked func()) error {
 	if c.ctx.Err() != nil {
 		return c.closedErr()
 	}
@@ -201,6 +204,10 @@ func (c *StreamableConn) ListenStream(ctx context.Context, m *jsonrpc.Message) e
 			}
 			return nil
 		case msg.IsNotification():
+			if acked != nil && msg.Method == "notifications/subscriptions/acknowledged" {
+				acked()
+				acked = nil
+			}
 			c.opts.Inbound(msg, want)
 		}
 	}
