@@ -315,3 +315,70 @@ func TestModernHealingListenStream(t *testing.T) {
 		})
 	}
 }
+
+// TestModernHealingRestartBeforeAnswer restarts the modern server while a
+// call runs that has sent nothing yet (its answer would be a JSON body):
+// the connection breaks before any response header, which loses the
+// request as a cut stream does, so it is re-issued under a new id.
+func TestModernHealingRestartBeforeAnswer(t *testing.T) {
+	hf := startModernHeal(t)
+	for _, c := range hf.ides {
+		step(t, fmt.Sprintf("modern-ide=%v", c.modern), func() {
+			ms := 700
+			if c.modern {
+				ms++
+			}
+			mark := fmt.Sprintf(`"ms":%d`, ms)
+			calls := hf.srv.Stats().Requests["tools/call"]
+			_, ch := c.start("tools/call", c.params(map[string]any{"name": "slow", "arguments": map[string]any{"ms": ms}}, nil))
+			if !hf.srv.WaitFor(10*time.Second, func(s fs.Stats) bool { return s.Requests["tools/call"] > calls }) {
+				t.Fatal("the call never reached the server")
+			}
+			if err := hf.srv.Restart(); err != nil {
+				t.Fatal(err)
+			}
+			r := c.wait(ch, "slow call across a restart", 30*time.Second)
+			if r.Error != nil {
+				t.Errorf("the call across the restart failed: %d %s", r.Error.Code, r.Error.Message)
+			}
+			if ids := hf.proxy.ids("tools/call", mark); len(ids) < 2 || !distinct(ids) {
+				t.Errorf("the server saw the call under ids %v, want it re-issued under a new id", ids)
+			}
+			hf.echo(t, c)
+		})
+	}
+}
+
+// TestBridgeCancelledRequestAtEOF: a request the IDE cancelled is over
+// for the IDE (the hub sends nothing more for it, as both eras' rules
+// say); when the IDE then closes stdin, the bridge must neither wait for
+// an answer to it nor write one.
+func TestBridgeCancelledRequestAtEOF(t *testing.T) {
+	t.Skip("bug (mcpclient/bridge/bridge.go): the bridge keeps an IDE's request in b.inflight after the IDE's notifications/cancelled for it, and the hub never answers a cancelled request, so at stdin EOF finish waits the whole EOFGrace (default 5 s) and answerInflight then writes an error for the cancelled id; the same holds for a modern IDE's subscriptions/listen ended by notifications/cancelled. The bridge should drop a request from inflight when it forwards a cancel for it.")
+	for _, era := range []string{fs.EraLegacy, fs.EraModern} {
+		step(t, era, func() {
+			srv := startFault(t, fs.Options{Era: era})
+			f := startHub(t, map[string]string{"s": urlEntry(srv.URL())})
+			f.waitState("s", "connected", 20*time.Second)
+			c := launchBridge(t, f.env(), "s", "--no-start", "--eof-grace", "300ms")
+			c.initialize(nil)
+			id, ch := c.start("tools/call", map[string]any{"name": "slow", "arguments": map[string]any{"ms": 60000}})
+			if !srv.WaitFor(10*time.Second, func(s fs.Stats) bool { return s.Requests["tools/call"] > 0 }) {
+				t.Fatal("the call never reached the server")
+			}
+			c.notify("notifications/cancelled", map[string]any{"requestId": json.RawMessage(id)})
+			c.ok("tools/call", echoArgs("after"))
+			c.stdin.Close()
+			select {
+			case <-c.exited:
+			case <-time.After(20 * time.Second):
+				t.Fatal("the bridge did not exit after stdin closed")
+			}
+			select {
+			case r := <-ch:
+				t.Errorf("the bridge answered the cancelled request: %s", r.raw)
+			default:
+			}
+		})
+	}
+}
