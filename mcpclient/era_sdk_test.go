@@ -102,4 +102,3 @@ func startFaultLegacy(t *testing.T) sdkUpstream {
 	srv := startFault(t, fs.Options{Era: fs.EraLegacy})
 	return sdkUpstream{url: srv.URL(), addTool: func(name string) { srv.AddTools(name) }, wantVersion: "2025-11-25"}
 }
-
