@@ -55,6 +55,7 @@ const serverName = "ev"
 func TestMain(m *testing.M) {
 	code := m.Run()
 	shared.close()
+	modernShared.close()
 	printSummary(os.Stdout)
 	os.Exit(code)
 }

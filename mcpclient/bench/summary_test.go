@@ -31,6 +31,11 @@ const (
 	rowHubRSS            = "hub-rss"
 	rowHubOpened         = "hub-opened"
 	rowHubClosed         = "hub-closed"
+
+	// The modern era (modern_test.go).
+	rowModernInterleaved       = "modern-interleaved-p50"
+	rowModernInterleavedModIDE = "modern-interleaved-modern-ide"
+	rowModernThroughput        = "modern-throughput"
 )
 
 // results holds the last figure each benchmark recorded per row and target:
@@ -129,6 +134,30 @@ var summaryRows = []summaryRow{
 		check: bridgeEquals(1)},
 	{key: rowHubClosed, label: "`mcptray serve`, 20 servers: sessions closed per server on SIGTERM", format: "%.2f", budget: "1 (closed on exit)",
 		check: bridgeEquals(1)},
+	{key: rowModernInterleaved, label: "2026-07-28 server (mcp-go, modern only): `tools/call` echo, interleaved, p50 (µs); direct: mcp-go client speaking 2026-07-28, bridge: a legacy IDE", format: "%.0f", budget: "—"},
+	{key: "modern-added-interleaved", label: "2026-07-28 server: added latency over direct, p50, interleaved (µs)", format: "%+.0f", budget: "≤ 300 µs",
+		derive: addedOverDirect(rowModernInterleaved),
+		check:  bridgeAtMost(300)},
+	{key: rowModernInterleavedModIDE, label: "2026-07-28 server: the same through the bridge from a modern IDE (`_meta` on every request), p50 (µs)", format: "%.0f", budget: "—"},
+	{key: rowModernThroughput, label: "2026-07-28 server: throughput, 32 in flight (calls/s)", format: "%.0f", budget: "—"},
+	{key: "modern-throughput-ratio", label: "2026-07-28 server: throughput ÷ direct", format: "%.2f×", budget: "≥ 0.9× direct",
+		derive: func(all map[string]vals) vals {
+			out := vals{}
+			d, ok := all[rowModernThroughput].get(targetDirect)
+			if !ok || d == 0 {
+				return out
+			}
+			for _, t := range []string{targetDirect, targetBridge} {
+				if x, ok := all[rowModernThroughput].get(t); ok {
+					out[t] = x / d
+				}
+			}
+			return out
+		},
+		check: func(v vals, _ map[string]vals) (bool, bool) {
+			br, ok := v.get(targetBridge)
+			return br >= 0.9, ok
+		}},
 }
 
 // addedOverDirect derives each target's figure minus direct's from row.
