@@ -229,3 +229,95 @@ func TestDiscoverWhileDown(t *testing.T) {
 		t.Errorf("discover while the server is down: %s", disc)
 	}
 }
+
+// TestResourceUpdatesAcrossEras: a legacy IDE's resources/subscribe on a
+// modern server rides the hub's subscriptions/listen stream, and a modern
+// IDE's subscriptions/listen on a legacy server rides the hub's
+// resources/subscribe; each IDE gets resources/updated in its own era.
+func TestResourceUpdatesAcrossEras(t *testing.T) {
+	const uri = "test://static"
+	t.Run("legacy IDE, modern server", func(t *testing.T) {
+		srv := startFault(t, fs.Options{Era: fs.EraModern})
+		f := startHub(t, map[string]string{"s": urlEntry(srv.URL())})
+		f.waitState("s", "connected", 20*time.Second)
+		c := launchBridge(t, f.env(), "s")
+		c.initialize(nil)
+		c.ok("resources/subscribe", map[string]any{"uri": uri})
+		deadline := time.Now().Add(10 * time.Second)
+		for srv.NotifyResourceUpdated(uri) == 0 && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond) // the hub reopens its listen stream with the URI
+		}
+		n := c.waitNote("notifications/resources/updated", nil, 10*time.Second)
+		if !strings.Contains(string(n.Params), uri) || strings.Contains(string(n.Params), "subscriptionId") {
+			t.Errorf("update: %s", n.Params)
+		}
+	})
+	t.Run("modern IDE, legacy server", func(t *testing.T) {
+		srv := startFault(t, fs.Options{Era: fs.EraLegacy, ResourceSubscribe: true})
+		f := startHub(t, map[string]string{"s": urlEntry(srv.URL())})
+		f.waitState("s", "connected", 20*time.Second)
+		c := launchBridge(t, f.env(), "s")
+		id, _ := c.start("subscriptions/listen", withModern(map[string]any{"notifications": map[string]any{"toolsListChanged": true, "resourceSubscriptions": []string{uri}}}, nil))
+		ack := c.waitNote("notifications/subscriptions/acknowledged", nil, 10*time.Second)
+		if !strings.Contains(string(ack.Params), `subscriptionId":`+id) || !strings.Contains(string(ack.Params), uri) {
+			t.Errorf("ack: %s", ack.Params)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for srv.NotifyResourceUpdated(uri) == 0 && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond) // the hub subscribes upstream
+		}
+		n := c.waitNote("notifications/resources/updated", nil, 10*time.Second)
+		if !strings.Contains(string(n.Params), uri) || !strings.Contains(string(n.Params), `subscriptionId":`+id) {
+			t.Errorf("update: %s", n.Params)
+		}
+		srv.AddTools("another")
+		n = c.waitNote("notifications/tools/list_changed", nil, 10*time.Second)
+		if !strings.Contains(string(n.Params), `subscriptionId":`+id) {
+			t.Errorf("list change: %s", n.Params)
+		}
+		// Cancelling the listen ends the stream: no more notifications.
+		c.notify("notifications/cancelled", map[string]any{"requestId": json.RawMessage(id)})
+		time.Sleep(200 * time.Millisecond)
+		srv.AddTools("yet_another")
+		time.Sleep(500 * time.Millisecond)
+		c.mu.Lock()
+		for _, note := range c.notes {
+			if note.Method == "notifications/tools/list_changed" {
+				t.Errorf("a list change after the listen was cancelled: %s", note.raw)
+			}
+		}
+		c.mu.Unlock()
+	})
+}
+
+// TestRequestLogsReachTheirModernIDE: a log message a modern server sends
+// about a modern IDE's request (which asked for logs with logLevel)
+// reaches that IDE, and no other modern IDE.
+func TestRequestLogsReachTheirModernIDE(t *testing.T) {
+	// ForceSSE: mcp-go v1.2.1 answers a modern request with JSON when it
+	// has sent nothing yet, and a log notification sent during the first
+	// such request is lost on the server's side.
+	srv := startFault(t, fs.Options{Era: fs.EraModern, ForceSSE: true})
+	srv.AddTools("log")
+	f := startHub(t, map[string]string{"s": urlEntry(srv.URL())})
+	f.waitState("s", "connected", 20*time.Second)
+	asker := launchBridge(t, f.env(), "s")
+	other := launchBridge(t, f.env(), "s")
+	other.ok("server/discover", withModern(nil, nil))
+	params := withModern(map[string]any{"name": "log", "arguments": map[string]any{"text": "hello log"}}, nil)
+	params["_meta"].(map[string]any)["io.modelcontextprotocol/logLevel"] = "debug"
+	if got := asker.toolText(asker.ok("tools/call", params)); got != "logged hello log" {
+		t.Fatalf("log tool: %q", got)
+	}
+	n := asker.waitNote("notifications/message", nil, 10*time.Second)
+	if !strings.Contains(string(n.Params), "hello log") {
+		t.Errorf("log message: %s", n.Params)
+	}
+	other.mu.Lock()
+	defer other.mu.Unlock()
+	for _, note := range other.notes {
+		if note.Method == "notifications/message" {
+			t.Errorf("another modern IDE got the request's log: %s", note.raw)
+		}
+	}
+}

@@ -81,6 +81,14 @@ func (u *supervisor) inbound(s *session, m *jsonrpc.Message, related string) {
 			<-s.serverReqs // the supervisor has stopped
 		}
 	case m.IsNotification():
+		if m.Method == "notifications/message" && related != "" {
+			// A log message about one request: a modern IDE gets it
+			// only for its own requests (the revision scopes them so).
+			if d := u.router.ideOf(related); d != nil && !d.legacyMode() {
+				d.notify(jsonrpc.EncodeRequest(nil, m.Method, m.Params))
+				return
+			}
+		}
 		u.serverNotification(s, m)
 	}
 }

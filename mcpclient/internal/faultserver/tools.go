@@ -53,6 +53,8 @@ func (s *Server) tool(in *instance, name string) server.ServerTool {
 		return s.rootsTool(in)
 	case "headered":
 		return headeredTool()
+	case "log":
+		return s.logTool(in)
 	default:
 		return namedTool(name)
 	}
@@ -410,6 +412,26 @@ func headeredTool() server.ServerTool {
 		Tool: mcp.NewToolWithRawSchema("headered", "Echoes its region (sent also as the header Mcp-Param-Region).", schema),
 		Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			return mcp.NewToolResultText("region " + req.GetString("region", "")), nil
+		},
+	}
+}
+
+// logTool sends one notifications/message about the request, then
+// returns. It is not among DefaultTools; add it with AddTools("log").
+func (s *Server) logTool(in *instance) server.ServerTool {
+	return server.ServerTool{
+		Tool: mcp.NewTool("log",
+			mcp.WithDescription("Sends a notifications/message (level info) about this request, then returns."),
+			mcp.WithString("text", mcp.Description("the log message")),
+		),
+		Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			ctx, done := in.toolContext(ctx)
+			defer done()
+			text := req.GetString("text", "a log line")
+			if err := in.mcp.SendNotificationToClient(ctx, "notifications/message", map[string]any{"level": "info", "logger": "faultserver", "data": text}); err != nil {
+				return mcp.NewToolResultErrorf("log notification: %v", err), nil
+			}
+			return mcp.NewToolResultText("logged " + text), nil
 		},
 	}
 }
