@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -162,7 +163,10 @@ func (h *Hub) HTTPStatus() HTTPStatus {
 	ep, st := h.httpEP, h.httpSt
 	h.httpMu.Unlock()
 	if ep != nil {
-		st.Sessions = ep.totalAttached()
+		_, live := ep.counts(time.Now())
+		for _, n := range live {
+			st.Sessions += n
+		}
 		st.Connections = ep.conns.open()
 	}
 	return st
@@ -177,13 +181,44 @@ func (h *Hub) httpAttached(out []ServerStatus) {
 	if ep == nil {
 		return
 	}
-	ep.mu.Lock()
-	defer ep.mu.Unlock()
+	all, live := ep.counts(time.Now())
 	for i := range out {
-		n := ep.attached[out[i].Name]
-		out[i].HTTPClients = n
-		out[i].Bridges = max(0, out[i].Bridges-n)
+		out[i].HTTPClients = live[out[i].Name]
+		out[i].Bridges = max(0, out[i].Bridges-all[out[i].Name])
 	}
+}
+
+// httpLiveWindow is how recently a legacy session without a GET stream
+// must have sent a request to count as an attached IDE. Sessions are not
+// ended for being idle (most IDEs never send DELETE, and one that comes
+// back after a night would get a 404), so the count leaves out those
+// whose IDE probably went away.
+const httpLiveWindow = 10 * time.Minute
+
+// counts returns, per server, every downstream of the endpoint (the
+// router counts them among its IDEs) and the IDEs that look attached: a
+// legacy session with its GET stream open, a request in progress or one
+// within httpLiveWindow, and each modern request in progress.
+func (ep *httpEndpoint) counts(now time.Time) (all, live map[string]int) {
+	ep.mu.Lock()
+	all = maps.Clone(ep.attached)
+	ss := make([]*httpSession, 0, len(ep.sessions))
+	for _, s := range ep.sessions {
+		ss = append(ss, s)
+	}
+	ep.mu.Unlock()
+	live = map[string]int{}
+	legacy := map[string]int{}
+	for _, s := range ss {
+		legacy[s.server]++
+		if s.live(now) {
+			live[s.server]++
+		}
+	}
+	for name, n := range all {
+		live[name] += max(0, n-legacy[name]) // modern requests in progress
+	}
+	return all, live
 }
 
 // errNotLoopback refuses a listen address that is not a loopback IP.
@@ -292,24 +327,19 @@ func (ep *httpEndpoint) watchToken() {
 	}
 }
 
-func (ep *httpEndpoint) totalAttached() int {
-	ep.mu.Lock()
-	defer ep.mu.Unlock()
-	n := 0
-	for _, c := range ep.attached {
-		n += c
-	}
-	return n
-}
-
-func (ep *httpEndpoint) attach(server string, delta int) {
+// attach counts a downstream of the endpoint in or out. Legacy sessions
+// tell the hub's watchers (status, the window); a modern request, which
+// lives as long as its answer takes, does not.
+func (ep *httpEndpoint) attach(server string, delta int, notify bool) {
 	ep.mu.Lock()
 	ep.attached[server] += delta
 	if ep.attached[server] <= 0 {
 		delete(ep.attached, server)
 	}
 	ep.mu.Unlock()
-	ep.h.changed()
+	if notify {
+		ep.h.changed()
+	}
 }
 
 // ServeHTTP checks who is asking, then hands the request to the legacy

@@ -80,7 +80,7 @@ func (ep *httpEndpoint) openSession(u *supervisor, modern bool) *httpSession {
 	}
 	log := ep.h.log.With("server", u.name, "http", s.id[:8])
 	d := newDownstream(ep.ctx, u, hubEnd, log)
-	ep.attach(u.name, 1)
+	ep.attach(u.name, 1, !modern)
 	max := maxSessionLine(u.limits().MaxMessageSize)
 	ep.wg.Add(2)
 	go func() {
@@ -89,7 +89,7 @@ func (ep *httpEndpoint) openSession(u *supervisor, modern bool) *httpSession {
 	}()
 	go func() {
 		defer ep.wg.Done()
-		defer ep.attach(u.name, -1)
+		defer ep.attach(u.name, -1, !modern)
 		s.readLoop(bufio.NewReaderSize(epEnd, 64<<10), max)
 	}()
 	return s
@@ -134,6 +134,13 @@ func (ep *httpEndpoint) forget(s *httpSession) {
 func (s *httpSession) end() {
 	s.ep.forget(s)
 	_ = s.conn.Close()
+}
+
+// live reports a session whose IDE looks attached (see counts).
+func (s *httpSession) live(now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.ended && (s.get != nil || len(s.posts) > 0 || now.Sub(s.lastUsed) < httpLiveWindow)
 }
 
 func (s *httpSession) idle() bool {
