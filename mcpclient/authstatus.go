@@ -29,6 +29,11 @@ type AuthStatus struct {
 	LastErrorAt time.Time `json:"lastErrorAt,omitzero"`
 	// DeviceCode is the code of a device sign-in waiting for the user.
 	DeviceCode *auth.DeviceCode `json:"deviceCode,omitempty"`
+	// SignInURL is the page a sign-in under way waits on: the
+	// authorization URL, or the device flow's verification URI. It is
+	// what a click on the sign-in notification opens. (The URL carries
+	// the request's state and PKCE challenge, no secret.)
+	SignInURL string `json:"signInUrl,omitempty"`
 }
 
 // authHealth is what the supervisor knows of its credentials, kept from
@@ -76,8 +81,39 @@ func (u *supervisor) setDeviceCode(dc *auth.DeviceCode) {
 	u.mu.Lock()
 	u.auth.health.known = true
 	u.auth.health.status.DeviceCode = dc
+	u.pendingChanged()
 	u.mu.Unlock()
 	u.notify()
+}
+
+// setSignInURL shows (or, "", hides) the page a sign-in waits on.
+func (u *supervisor) setSignInURL(url string) {
+	u.mu.Lock()
+	u.auth.health.known = true
+	u.auth.health.status.SignInURL = url
+	u.pendingChanged()
+	u.mu.Unlock()
+	u.notify()
+}
+
+// pendingChanged wakes the held requests that show the sign-in URL and
+// device code. u.mu is held.
+func (u *supervisor) pendingChanged() {
+	if u.auth.pending != nil {
+		close(u.auth.pending)
+		u.auth.pending = nil
+	}
+}
+
+// pendingWatch returns a channel closed at the next change of the
+// sign-in URL or device code.
+func (u *supervisor) pendingWatch() <-chan struct{} {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.auth.pending == nil {
+		u.auth.pending = make(chan struct{})
+	}
+	return u.auth.pending
 }
 
 // authStatus is the server's AuthStatus, nil for a server that has not
@@ -115,10 +151,16 @@ type LoginOptions struct {
 func (u *supervisor) authLoginOptions(challenge string, extra []string, o LoginOptions) auth.LoginOptions {
 	noBrowser := o.NoBrowser || (u.openBrowser == nil && !auth.LocalBrowser())
 	return auth.LoginOptions{
-		WWWAuthenticate: challenge, ExtraScopes: extra, OnURL: o.OnURL,
+		WWWAuthenticate: challenge, ExtraScopes: extra,
 		NoBrowser: noBrowser, OnPaste: o.OnPaste,
+		OnURL: u.onURL(o.OnURL),
 		OnDeviceCode: func(dc auth.DeviceCode) {
 			u.setDeviceCode(&dc)
+			if dc.VerificationURIComplete != "" {
+				u.setSignInURL(dc.VerificationURIComplete)
+			} else {
+				u.setSignInURL(dc.VerificationURI)
+			}
 			u.setState(StateLoggingIn, "enter the code "+dc.UserCode+" at "+dc.VerificationURI, time.Time{})
 			if o.OnDeviceCode != nil {
 				o.OnDeviceCode(dc)
@@ -127,10 +169,44 @@ func (u *supervisor) authLoginOptions(challenge string, extra []string, o LoginO
 	}
 }
 
-// noteLoginEnd records how a sign-in ended: the device code goes away,
+// onURL wraps a caller's OnURL so that the URL is also the sign-in URL
+// status shows, unless a device code is pending (its URL, with the code
+// filled in where the server gives one, is already set). nil stays nil:
+// auth fails a login whose browser cannot open only when OnURL is nil.
+func (u *supervisor) onURL(fn func(string)) func(string) {
+	if fn == nil {
+		return nil
+	}
+	return func(url string) {
+		u.mu.Lock()
+		device := u.auth.health.status.DeviceCode != nil
+		u.mu.Unlock()
+		if !device {
+			u.setSignInURL(url)
+		}
+		fn(url)
+	}
+}
+
+// browserOpener is the manager's OpenBrowser: it notes the URL as the
+// sign-in URL, then opens it with the hub's opener (nil: the OS default).
+func (u *supervisor) browserOpener() func(ctx context.Context, url string) error {
+	open := u.openBrowser
+	if open == nil {
+		open = auth.DefaultOpenBrowser
+	}
+	return func(ctx context.Context, url string) error {
+		u.setSignInURL(url)
+		return open(ctx, url)
+	}
+}
+
+// noteLoginEnd records how a sign-in ended: the device code and the
+// sign-in URL go away,
 // the stored credentials and the error (or none) are noted.
 func (u *supervisor) noteLoginEnd(ctx context.Context, m *auth.Manager, err error) {
 	u.setDeviceCode(nil)
+	u.setSignInURL("")
 	if c, serr := m.Stored(ctx); serr == nil {
 		u.noteCredentials(c)
 	}

@@ -60,13 +60,21 @@ func (h *Hub) handleConn(ctx context.Context, c net.Conn) {
 		return
 	}
 	cctx := ctx
+	var progress *progressReplies
 	if hello.Op == ipc.OpCall || hello.Op == ipc.OpTools {
-		// A held request ends when its client does (control_cancel.go).
+		// A held request ends when its client does (control_cancel.go),
+		// and tells a client that asks what it waits for.
 		var stop func()
 		cctx, stop = whileClientStays(ctx, c, r)
 		defer stop()
+		if hello.Progress {
+			progress = &progressReplies{send: reply, scrub: h.secrets.Scrub}
+			cctx = withHoldWatcher(cctx, progress.wait)
+			defer progress.end()
+		}
 	}
 	res, err := h.control(cctx, hello)
+	progress.end() // no progress reply after the final one
 	if err != nil {
 		reply(ipc.Reply{Error: err.Error(), Code: ipc.ErrorCode(err)})
 		return

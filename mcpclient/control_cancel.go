@@ -5,7 +5,10 @@ import (
 	"context"
 	"errors"
 	"net"
+	"sync"
 	"time"
+
+	"github.com/mcptray/mcptray/mcpclient/ipc"
 )
 
 // errClientLeft is the cause when a control client (`mcptray call`,
@@ -35,4 +38,36 @@ func whileClientStays(ctx context.Context, c net.Conn, r *bufio.Reader) (context
 		_ = c.SetReadDeadline(time.Time{})
 		cancel(nil)
 	}
+}
+
+// progressReplies sends a control client's progress replies (ipc.Hello
+// Progress) for a call or tools request held for a sign-in; end stops them
+// before the final reply. A nil *progressReplies sends nothing.
+type progressReplies struct {
+	mu    sync.Mutex
+	send  func(ipc.Reply)
+	scrub func(string) string
+	done  bool
+}
+
+func (p *progressReplies) wait(w HoldWait) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done {
+		return
+	}
+	rep := ipc.Reply{OK: true, Progress: true, Message: p.scrub(w.Message()), URL: w.URL}
+	if dc := w.DeviceCode; dc != nil {
+		rep.UserCode, rep.VerificationURI, rep.VerificationURIComplete = dc.UserCode, dc.VerificationURI, dc.VerificationURIComplete
+	}
+	p.send(rep)
+}
+
+func (p *progressReplies) end() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	p.done = true
+	p.mu.Unlock()
 }

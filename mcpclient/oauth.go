@@ -138,6 +138,9 @@ type authState struct {
 	// waiting for a sign-in (signin_hold.go).
 	end  signInEnd
 	held int
+	// pending is closed (and replaced) when the sign-in URL or device
+	// code changes, for held requests that show them; nil until needed.
+	pending chan struct{}
 }
 
 // maxStepUps bounds step-up logins for one server.
@@ -171,7 +174,7 @@ func (u *supervisor) manager(ctx context.Context, r config.Resolved, cfg config.
 		ClientMetadataURL: meta, Flow: o.Flow,
 		HTTPClient: &http.Client{Transport: client.Transport, Timeout: 30 * time.Second},
 		Store:      store, LockDir: paths.AuthLocks(u.home),
-		OpenBrowser: u.openBrowser, Logger: u.log,
+		OpenBrowser: u.browserOpener(), Logger: u.log,
 	})
 	u.auth.mgrKey = key
 	u.auth.tokens = auth.NewTokenSource(u.auth.mgr, u.sawToken)

@@ -180,6 +180,23 @@ func (u *supervisor) holdForSignIn(ctx context.Context, c *call, need *signInNee
 		u.holdProgress(c, sent)
 	}
 	progress()
+	// A control client hears what the hold waits for, at first and at
+	// each change of the sign-in URL or code.
+	watch := holdWatcherOf(ctx)
+	var pending <-chan struct{} // nil (never ready) without a watcher
+	var told *HoldWait
+	tell := func() {
+		if watch == nil {
+			return
+		}
+		pending = u.pendingWatch()
+		w := u.holdWait()
+		if told == nil || w.URL != told.URL || w.UserCode() != told.UserCode() {
+			told = &w
+			watch(w)
+		}
+	}
+	tell()
 	signedIn := false
 	for {
 		u.mu.Lock()
@@ -216,6 +233,8 @@ func (u *supervisor) holdForSignIn(ctx context.Context, c *call, need *signInNee
 		}
 		select {
 		case <-changed:
+		case <-pending:
+			tell()
 		case <-end.ends:
 		case <-tick.C:
 			progress()
@@ -225,6 +244,66 @@ func (u *supervisor) holdForSignIn(ctx context.Context, c *call, need *signInNee
 			return context.Cause(ctx)
 		}
 	}
+}
+
+// HoldWait is what a request held for a sign-in waits for, as a control
+// client (mcptray call, mcptray tools) shows it.
+type HoldWait struct {
+	Server string
+	// URL is the page the sign-in waits on (the authorization URL, or the
+	// device flow's verification URI); "" until the sign-in has one.
+	URL string
+	// DeviceCode is the code to enter when the device flow runs.
+	DeviceCode *auth.DeviceCode
+}
+
+// UserCode is the device code to enter, "" for none.
+func (w HoldWait) UserCode() string {
+	if w.DeviceCode == nil {
+		return ""
+	}
+	return w.DeviceCode.UserCode
+}
+
+// Message words the wait, as the IDEs' progress notifications do.
+func (w HoldWait) Message() string {
+	switch {
+	case w.DeviceCode != nil:
+		return fmt.Sprintf("waiting for you to sign in to %s: open %s and enter the code %s", w.Server, w.DeviceCode.VerificationURI, w.DeviceCode.UserCode)
+	case w.URL != "":
+		return fmt.Sprintf("waiting for you to sign in to %s in your browser (%s)", w.Server, w.URL)
+	}
+	return fmt.Sprintf("waiting for you to sign in to %s in your browser", w.Server)
+}
+
+// holdWait is what the server's sign-in waits for now.
+func (u *supervisor) holdWait() HoldWait {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	w := HoldWait{Server: u.name, URL: u.auth.health.status.SignInURL}
+	if dc := u.auth.health.status.DeviceCode; dc != nil {
+		c := *dc
+		w.DeviceCode = &c
+	}
+	return w
+}
+
+// holdWatchKey carries a request's hold watcher in its context.
+type holdWatchKey struct{}
+
+// withHoldWatcher returns a context whose request, when held for a
+// sign-in, tells fn what it waits for: when the hold starts and whenever
+// the sign-in URL or device code changes. fn runs on the request's
+// goroutine. The control API passes it this way, through the request's
+// forward loop, which has no other seam for a client without a
+// downstream.
+func withHoldWatcher(ctx context.Context, fn func(HoldWait)) context.Context {
+	return context.WithValue(ctx, holdWatchKey{}, fn)
+}
+
+func holdWatcherOf(ctx context.Context) func(HoldWait) {
+	fn, _ := ctx.Value(holdWatchKey{}).(func(HoldWait))
+	return fn
 }
 
 // joinOrStartSignIn makes sure a sign-in runs for need: one running, one

@@ -182,6 +182,20 @@ func (e *oauthEnv) cliCallWaits() {
 		t.Fatalf("mcptray call returned before the sign-in: %v\nstdout: %s\nstderr: %s", err, out.String(), errb.String())
 	default:
 	}
+	// While it waits, it says so on stderr, with the page the sign-in
+	// waits on (the hub's pending authorization URL); stdout stays empty.
+	waiting := "mcptray: waiting for you to sign in to " + serverName + " in your browser (" + e.idp.issuer
+	e.waitFor("mcptray call saying what it waits for", 10*time.Second, func() bool { return strings.Contains(errb.String(), waiting) })
+	st := e.hub.status(serverName)
+	if st.Auth == nil || !strings.HasPrefix(st.Auth.SignInURL, e.idp.issuer) {
+		t.Fatalf("status shows no pending sign-in URL: %+v", st.Auth)
+	}
+	if !strings.Contains(errb.String(), "("+st.Auth.SignInURL+")…") {
+		t.Fatalf("mcptray call's stderr does not name the pending sign-in URL %s:\n%s", st.Auth.SignInURL, errb.String())
+	}
+	if out.String() != "" {
+		t.Fatalf("mcptray call wrote to stdout while it waited: %q", out.String())
+	}
 	release()
 	select {
 	case err := <-exited:
@@ -195,6 +209,9 @@ func (e *oauthEnv) cliCallWaits() {
 	}
 	if !strings.Contains(out.String(), "signed in as alice") {
 		t.Fatalf("mcptray call printed %q", out.String())
+	}
+	if st := e.hub.status(serverName); st.Auth != nil && st.Auth.SignInURL != "" {
+		t.Fatalf("the sign-in URL is still shown after the sign-in: %s", st.Auth.SignInURL)
 	}
 	if n := e.br.count(); n != opens0+1 {
 		t.Fatalf("the browser was opened %d times, want once", n-opens0)

@@ -155,6 +155,20 @@ func client(env Env, cmd string) *ipc.Client {
 	return c
 }
 
+// showWaits makes c print on stderr what a request held for a sign-in
+// waits for (stdout stays the result, for scripts).
+func showWaits(env Env, c *ipc.Client) {
+	if c == nil {
+		return
+	}
+	c.OnWait = func(w ipc.Wait) {
+		fmt.Fprintf(env.Stderr, "mcptray: %s…\n", w.Message)
+		if dc := w.DeviceCode; dc != nil && dc.VerificationURIComplete != "" {
+			fmt.Fprintf(env.Stderr, "  or open %s, which has the code filled in\n", dc.VerificationURIComplete)
+		}
+	}
+}
+
 // control runs one control request with c, bounded by timeout; its error
 // is printed with the command name.
 func control(ctx context.Context, env Env, cmd string, c *ipc.Client, timeout time.Duration, do func(context.Context) error) bool {
@@ -317,6 +331,7 @@ func Tools(ctx context.Context, env Env, args []string) int {
 		return 2
 	}
 	c := client(env, "tools")
+	showWaits(env, c)
 	var res json.RawMessage
 	// As long as a call: the hub bounds the request, and holds it while
 	// the server waits for a sign-in (signInWait).
@@ -367,6 +382,7 @@ func Call(ctx context.Context, env Env, args []string) int {
 		toolArgs = json.RawMessage(fs.Arg(2))
 	}
 	c := client(env, "call")
+	showWaits(env, c)
 	var res json.RawMessage
 	if c == nil || !control(ctx, env, "call", c, 10*time.Minute, func(ctx context.Context) (err error) {
 		res, err = c.Call(ctx, fs.Arg(0), fs.Arg(1), toolArgs)

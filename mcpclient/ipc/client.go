@@ -59,6 +59,38 @@ type Client struct {
 	Socket string
 	// Name tells the hub who asks, for its logs ("mcptray doctor", …).
 	Name string
+	// OnWait, when set, receives what a Call or Tools request waits for
+	// while the hub holds it for a sign-in (once when the hold starts,
+	// again when the sign-in URL or code changes). Hubs older than these
+	// progress replies send none.
+	OnWait func(Wait)
+}
+
+// Wait is what a request held for a sign-in waits for.
+type Wait struct {
+	// Message words it ("waiting for you to sign in to jira in your
+	// browser (URL)").
+	Message string
+	// URL is the sign-in page; "" until the sign-in has one.
+	URL string
+	// DeviceCode is set when the device flow runs.
+	DeviceCode *DeviceCode
+}
+
+// held sends a Call or Tools hello, asking for progress replies when
+// OnWait is set.
+func (c *Client) held(ctx context.Context, h Hello) (*Reply, error) {
+	if c.OnWait == nil {
+		return c.request(ctx, h)
+	}
+	h.Client, h.Progress = c.Name, true
+	return Stream(ctx, c.Socket, h, func(r *Reply) {
+		w := Wait{Message: r.Message, URL: r.URL}
+		if r.UserCode != "" {
+			w.DeviceCode = &DeviceCode{UserCode: r.UserCode, VerificationURI: r.VerificationURI, VerificationURIComplete: r.VerificationURIComplete}
+		}
+		c.OnWait(w)
+	})
 }
 
 // NewClient returns a client of the hub on socket.
@@ -116,7 +148,7 @@ func (c *Client) ReconnectAll(ctx context.Context) error {
 
 // Tools returns the server's tools/list result, raw.
 func (c *Client) Tools(ctx context.Context, server string) (json.RawMessage, error) {
-	rep, err := c.request(ctx, Hello{Op: OpTools, Server: server})
+	rep, err := c.held(ctx, Hello{Op: OpTools, Server: server})
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +159,7 @@ func (c *Client) Tools(ctx context.Context, server string) (json.RawMessage, err
 // the raw tools/call result. A result with isError true is a result, not
 // an error.
 func (c *Client) Call(ctx context.Context, server, tool string, args json.RawMessage) (json.RawMessage, error) {
-	rep, err := c.request(ctx, Hello{Op: OpCall, Server: server, Tool: tool, Args: args})
+	rep, err := c.held(ctx, Hello{Op: OpCall, Server: server, Tool: tool, Args: args})
 	if err != nil {
 		return nil, err
 	}

@@ -266,3 +266,65 @@ func TestReplyWire(t *testing.T) {
 		t.Errorf("an old client reads %+v, %v", old, err)
 	}
 }
+
+// TestClientWaits: Call and Tools with OnWait ask for progress replies and
+// hand each to OnWait before returning the final result; without OnWait
+// they do not ask (a hub then sends only the final reply, which is all an
+// old client reads); and a hub older than progress replies, which never
+// sends any, still answers a client that asks.
+func TestClientWaits(t *testing.T) {
+	const result = `{"ok":true,"result":{"content":[]}}`
+	h := startFakeHub(t, func(hello ipc.Hello) []string {
+		if !hello.Progress || hello.Server == "old-hub" {
+			return []string{result}
+		}
+		return []string{
+			`{"ok":true,"progress":true,"message":"waiting for you to sign in to jira in your browser","url":""}`,
+			`{"ok":true,"progress":true,"message":"waiting for you to sign in to jira in your browser (https://as.example/authorize?s=1)","url":"https://as.example/authorize?s=1"}`,
+			`{"ok":true,"progress":true,"message":"waiting for you to sign in to jira: open https://as.example/device and enter the code ABCD-EFGH","url":"https://as.example/device","userCode":"ABCD-EFGH","verificationUri":"https://as.example/device"}`,
+			result,
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	c := ipc.NewClient(h.sock, "tester")
+	if _, err := c.Call(ctx, "jira", "whoami", nil); err != nil {
+		t.Fatalf("Call without OnWait: %v", err)
+	}
+	if got := h.last(); got.Progress {
+		t.Errorf("a client without OnWait asked for progress replies: %+v", got)
+	}
+
+	var waits []ipc.Wait
+	c.OnWait = func(w ipc.Wait) { waits = append(waits, w) }
+	res, err := c.Call(ctx, "jira", "whoami", nil)
+	if err != nil || string(res) != `{"content":[]}` {
+		t.Fatalf("Call: %s, %v", res, err)
+	}
+	if got := h.last(); !got.Progress || got.Op != ipc.OpCall {
+		t.Errorf("Call with OnWait sent %+v", got)
+	}
+	want := []ipc.Wait{
+		{Message: "waiting for you to sign in to jira in your browser"},
+		{Message: "waiting for you to sign in to jira in your browser (https://as.example/authorize?s=1)", URL: "https://as.example/authorize?s=1"},
+		{Message: "waiting for you to sign in to jira: open https://as.example/device and enter the code ABCD-EFGH", URL: "https://as.example/device",
+			DeviceCode: &ipc.DeviceCode{UserCode: "ABCD-EFGH", VerificationURI: "https://as.example/device"}},
+	}
+	if !reflect.DeepEqual(waits, want) {
+		t.Errorf("waits:\n got %+v\nwant %+v", waits, want)
+	}
+
+	waits = nil
+	if _, err := c.Tools(ctx, "jira"); err != nil {
+		t.Fatalf("Tools: %v", err)
+	}
+	if got := h.last(); !got.Progress || got.Op != ipc.OpTools || len(waits) != 3 {
+		t.Errorf("Tools with OnWait sent %+v and heard %d waits", got, len(waits))
+	}
+
+	waits = nil
+	if _, err := c.Call(ctx, "old-hub", "whoami", nil); err != nil || len(waits) != 0 {
+		t.Errorf("an old hub's single reply: %v, %d waits", err, len(waits))
+	}
+}

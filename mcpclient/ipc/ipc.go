@@ -51,6 +51,11 @@ type Hello struct {
 	// NoBrowser (OpLogin): open no browser; sign in with the device grant
 	// when the server offers it, else by pasting the redirect URL back.
 	NoBrowser bool `json:"noBrowser,omitempty"`
+	// Progress (OpCall, OpTools): the client reads progress replies before
+	// the final one; the hub sends them while the request is held for a
+	// sign-in (what it waits for). Without it the hub sends only the final
+	// reply, as older hubs always do.
+	Progress bool `json:"progress,omitempty"`
 }
 
 // Pasted is a line a login client sends after its Hello (OpLogin): the
@@ -62,9 +67,14 @@ type Pasted struct {
 // Reply is the hub's answer to a Hello.
 type Reply struct {
 	OK bool `json:"ok"`
-	// Progress marks an intermediate reply (OpLogin); a final one follows.
+	// Progress marks an intermediate reply (OpLogin; OpCall and OpTools
+	// when the Hello asked for them); a final one follows.
 	Progress bool   `json:"progress,omitempty"`
 	URL      string `json:"url,omitempty"`
+	// Message (OpCall, OpTools progress) words what a request held for a
+	// sign-in waits for; URL is the sign-in page, UserCode and
+	// VerificationURI the device code when the device flow runs.
+	Message string `json:"message,omitempty"`
 	// Device sign-in (OpLogin progress): the code to enter and where.
 	UserCode                string `json:"userCode,omitempty"`
 	VerificationURI         string `json:"verificationUri,omitempty"`
