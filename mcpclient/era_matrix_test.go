@@ -301,6 +301,65 @@ func runMatrixCell(t *testing.T, f *hubFixture, srv *matrixServer, modern bool) 
 		}
 	})
 
+	step(t, "resource-updated", func() {
+		if srv.fault == nil {
+			t.Log("resource-updated: skipped for server-everything (its updates are simulated on a timer)")
+			return
+		}
+		// legacy IDE: resources/subscribe; modern IDE: a listen stream
+		// with resourceSubscriptions. The hub subscribes upstream in the
+		// background, so the update is sent until one lands.
+		uri := srv.resource
+		if modern {
+			id, _ := c.start("subscriptions/listen", c.params(map[string]any{"notifications": map[string]any{"resourceSubscriptions": []string{uri}}}, nil))
+			ack := c.waitNote("notifications/subscriptions/acknowledged", func(n *rpcResp) bool {
+				return strings.Contains(string(n.Params), `"io.modelcontextprotocol/subscriptionId":`+id)
+			}, 10*time.Second)
+			if !strings.Contains(string(ack.Params), uri) {
+				t.Errorf("acknowledged without the resource: %s", ack.Params)
+			}
+			defer c.notify("notifications/cancelled", map[string]any{"requestId": json.RawMessage(id)})
+		} else {
+			c.okp("resources/subscribe", map[string]any{"uri": uri})
+			defer c.okp("resources/unsubscribe", map[string]any{"uri": uri})
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			srv.fault.NotifyResourceUpdated(uri)
+			c.mu.Lock()
+			got := false
+			for _, n := range c.notes {
+				got = got || (n.Method == "notifications/resources/updated" && strings.Contains(string(n.Params), uri))
+			}
+			c.mu.Unlock()
+			if got {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("no notifications/resources/updated")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		n := c.waitNote("notifications/resources/updated", nil, time.Second)
+		if modern != strings.Contains(string(n.Params), "subscriptionId") {
+			t.Errorf("resources/updated to a modern=%v IDE: %s", modern, n.raw)
+		}
+		for { // drop the extra ones the loop caused
+			c.mu.Lock()
+			left := 0
+			for _, n := range c.notes {
+				if n.Method == "notifications/resources/updated" {
+					left++
+				}
+			}
+			c.mu.Unlock()
+			if left == 0 {
+				break
+			}
+			c.waitNote("notifications/resources/updated", nil, time.Second)
+		}
+	})
+
 	step(t, "elicitation", func() {
 		var got string
 		if !modern {
