@@ -50,7 +50,9 @@ func TestConformanceServerThroughHub(t *testing.T) {
 	sem := make(chan struct{}, 4)
 	var wg sync.WaitGroup
 	for _, sc := range scenarios {
-		results[sc] = &result{}
+		results[sc] = &result{} // all made before any goroutine reads the map
+	}
+	for _, sc := range scenarios {
 		for _, target := range []string{"direct", "hub"} {
 			wg.Add(1)
 			go func() {
