@@ -110,6 +110,30 @@ func (m *Manager) runLogin(ctx context.Context, opts LoginOptions) error {
 		ctx, cancel = context.WithTimeout(ctx, DefaultLoginTimeout)
 		defer cancel()
 	}
+	err := m.loginOnce(ctx, opts, false)
+	var nd *noDeviceGrantError
+	if errors.As(err, &nd) {
+		// A registration made before the server offered the device grant
+		// does not have it. Register again, once, now asking for it.
+		m.log.Info("the authorization server refused the device grant to the stored client registration (made before it offered that grant); registering again", "client_id", nd.clientID, "err", nd.err)
+		return m.loginOnce(ctx, opts, true)
+	}
+	return err
+}
+
+// noDeviceGrantError is a device authorization request refused with
+// unauthorized_client for a stored dynamic registration.
+type noDeviceGrantError struct {
+	clientID string
+	err      error
+}
+
+func (e *noDeviceGrantError) Error() string { return e.err.Error() }
+func (e *noDeviceGrantError) Unwrap() error { return e.err }
+
+// loginOnce is one attempt of runLogin. fresh: do not use the stored
+// client registration, register a new client.
+func (m *Manager) loginOnce(ctx context.Context, opts LoginOptions, fresh bool) error {
 	ch, _ := ParseBearerChallenge(opts.WWWAuthenticate)
 	d, err := m.discover(ctx, ch)
 	if err != nil {
@@ -134,7 +158,11 @@ func (m *Manager) runLogin(ctx context.Context, opts LoginOptions) error {
 		return err
 	}
 
-	cc, err := m.chooseClient(d, stored)
+	storedClient := stored
+	if fresh && stored != nil && stored.Registered {
+		storedClient = nil
+	}
+	cc, err := m.chooseClient(d, storedClient)
 	if err != nil {
 		return err
 	}
@@ -218,7 +246,12 @@ func (m *Manager) runLogin(ctx context.Context, opts LoginOptions) error {
 		if ln != nil {
 			ln.Close()
 		}
-		return m.deviceLogin(ctx, d.as.DeviceAuthorizationEndpoint, base, scopes, opts)
+		err := m.deviceLogin(ctx, d.as.DeviceAuthorizationEndpoint, base, scopes, opts)
+		var se *ServerError
+		if !fresh && cc.registered && !cc.register && errors.As(err, &se) && se.Op == "device authorization" && se.Code == "unauthorized_client" {
+			return &noDeviceGrantError{clientID: cc.id, err: err}
+		}
+		return err
 	}
 	cb := &callback{
 		m:           m,

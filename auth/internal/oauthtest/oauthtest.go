@@ -35,6 +35,8 @@ type Client struct {
 	ID, Secret   string
 	AuthMethod   string   // none | client_secret_basic | client_secret_post
 	RedirectURIs []string // empty: any http://127.0.0.1 or localhost URI
+	// GrantTypes are the grants it may use; empty: any (pre-registered).
+	GrantTypes []string
 }
 
 // Options select the server's layout and behaviour. The zero value is a
@@ -82,7 +84,14 @@ type Options struct {
 	// ClientIDMetadataDocuments advertises client_id_metadata_document_supported
 	// and accepts https client IDs without registration.
 	ClientIDMetadataDocuments bool
+	// DeviceFlow advertises and serves the device authorization grant
+	// (RFC 8628) to clients whose grant types include it. The fake's user
+	// approves every code at once: the first poll gets the tokens.
+	DeviceFlow bool
 }
+
+// DeviceGrantType is the device authorization grant (RFC 8628).
+const DeviceGrantType = "urn:ietf:params:oauth:grant-type:device_code"
 
 // NoPRM as Options.PRMPath serves no protected resource metadata.
 const NoPRM = "-"
@@ -115,6 +124,14 @@ type Server struct {
 	tokenFail []failure
 	beforeTok func(form url.Values)
 	nextID    int
+	devices   map[string]*deviceGrant
+	devReqs   []string // client ids of device authorization requests
+}
+
+type deviceGrant struct {
+	client, resource string
+	scopes           []string
+	used             bool
 }
 
 type codeGrant struct {
@@ -153,6 +170,7 @@ func New(t interface{ Cleanup(func()) }, opts Options) *Server {
 		codes:   map[string]*codeGrant{},
 		access:  map[string]grant{},
 		refresh: map[string]*refreshGrant{},
+		devices: map[string]*deviceGrant{},
 	}
 	for _, c := range opts.Clients {
 		c := c
@@ -292,6 +310,8 @@ func (s *Server) serveAS(w http.ResponseWriter, r *http.Request) {
 		s.register(w, r)
 	case s.endpoint("revoke"):
 		s.revoke(w, r)
+	case s.endpoint("device"):
+		s.deviceAuthorization(w, r)
 	default:
 		s.noteWellKnown(r)
 		http.NotFound(w, r)
@@ -322,6 +342,10 @@ func (s *Server) metadata() map[string]any {
 	}
 	if s.opts.ClientIDMetadataDocuments {
 		md["client_id_metadata_document_supported"] = true
+	}
+	if s.deviceFlow() {
+		md["device_authorization_endpoint"] = base + s.endpoint("device")
+		md["grant_types_supported"] = []string{"authorization_code", "refresh_token", DeviceGrantType}
 	}
 	return md
 }
@@ -484,6 +508,14 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 			rt.used = true
 		}
 		g = rt.grant
+	case DeviceGrantType:
+		d, ok := s.devices[r.PostForm.Get("device_code")]
+		if !ok || d.used || d.client != cl.ID {
+			oauthError(w, http.StatusBadRequest, "invalid_grant", "unknown or used device code")
+			return
+		}
+		d.used = true
+		g = grant{client: cl.ID, scopes: d.scopes, resource: resource}
 	default:
 		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "")
 		return
@@ -530,7 +562,11 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		method = s.opts.AuthMethods[0]
 	}
 	s.nextID++
-	c := &Client{ID: fmt.Sprintf("client-%d", s.nextID), AuthMethod: method, RedirectURIs: uris}
+	grants := asSlice(req["grant_types"])
+	if len(grants) == 0 {
+		grants = []string{"authorization_code"} // RFC 7591's default
+	}
+	c := &Client{ID: fmt.Sprintf("client-%d", s.nextID), AuthMethod: method, RedirectURIs: uris, GrantTypes: grants}
 	resp := map[string]any{"client_id": c.ID, "redirect_uris": uris, "token_endpoint_auth_method": method}
 	if method != "none" {
 		c.Secret = s.newSecret("cs")
@@ -538,6 +574,61 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	}
 	s.clients[c.ID] = c
 	writeJSON(w, http.StatusCreated, resp)
+}
+
+// deviceAuthorization is the device authorization endpoint: a client
+// whose registration lacks the device grant gets unauthorized_client (as
+// oidc-provider answers), others a device code at an interval of 1 s.
+func (s *Server) deviceAuthorization(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil || r.Method != http.MethodPost || !s.deviceFlow() {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "want a POSTed form")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cl, _, ok := s.clientAuth(r)
+	if cl != nil {
+		s.devReqs = append(s.devReqs, cl.ID)
+	}
+	if !ok {
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
+		return
+	}
+	if len(cl.GrantTypes) > 0 && !slices.Contains(cl.GrantTypes, DeviceGrantType) {
+		oauthError(w, http.StatusBadRequest, "unauthorized_client", "the client is not allowed the device grant")
+		return
+	}
+	dc := s.newSecret("dc")
+	s.devices[dc] = &deviceGrant{client: cl.ID, resource: r.PostForm.Get("resource"), scopes: strings.Fields(r.PostForm.Get("scope"))}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"device_code":      dc,
+		"user_code":        fmt.Sprintf("CODE-%04d", len(s.devices)),
+		"verification_uri": s.AS.URL + s.endpoint("device-verify"),
+		"expires_in":       600,
+		"interval":         1,
+	})
+}
+
+func (s *Server) deviceFlow() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.opts.DeviceFlow
+}
+
+// SetDeviceFlow switches Options.DeviceFlow (an authorization server that
+// starts offering the device grant).
+func (s *Server) SetDeviceFlow(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opts.DeviceFlow = on
+}
+
+// DeviceAuthorizationRequests are the client ids that asked the device
+// authorization endpoint for a code, in order.
+func (s *Server) DeviceAuthorizationRequests() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.devReqs)
 }
 
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
