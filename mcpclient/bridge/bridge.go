@@ -337,6 +337,24 @@ func (b *bridge) track(line []byte) {
 		b.inflight[string(h.ID)] = h.ID
 	case h.Method == "notifications/initialized":
 		b.initialized = true
+	case h.Method == "notifications/cancelled":
+		// The IDE is done with the request: the hub sends nothing more
+		// for it (both eras' rules), so stdin's end must not wait for an
+		// answer to it, nor write one.
+		var p struct {
+			Params struct {
+				RequestID json.RawMessage `json:"requestId"`
+			} `json:"params"`
+		}
+		if json.Unmarshal(line, &p) == nil && hasID(p.Params.RequestID) {
+			delete(b.inflight, string(p.Params.RequestID))
+			if len(b.inflight) == 0 {
+				select {
+				case b.emptied <- struct{}{}:
+				default:
+				}
+			}
+		}
 	case h.Method != "" && hasID(h.ID):
 		b.inflight[string(h.ID)] = h.ID
 	}
