@@ -36,3 +36,26 @@ func TestDeviceCodeCopy(t *testing.T) {
 		t.Errorf("AuthText = %q", got)
 	}
 }
+
+// TestTrayDeviceCode: the tray menu shows a pending device sign-in's code
+// in the server's submenu, with "Copy code" that copies it; the items go
+// when the sign-in ends.
+func TestTrayDeviceCode(t *testing.T) {
+	s := server("jira", mcpclient.StateLoggingIn)
+	s.Auth = &mcpclient.AuthStatus{DeviceCode: &auth.DeviceCode{UserCode: "WDJB-MJHT", VerificationURI: "https://auth.example.com/device"}}
+	h := newHarness(t, s)
+	sub := item(t, h.lastMenu(), ServerLabel(s)).ChildMenu
+	info := item(t, sub, "Enter the code WDJB-MJHT at https://auth.example.com/device")
+	if !info.Disabled {
+		t.Error("the code's line is a menu action")
+	}
+	copyItem := item(t, sub, LabelCopyCode+" WDJB-MJHT")
+	copyItem.Action() // the tray calls it on its own goroutine; the UI runs it on Fyne's
+	h.pump("the copied code", func() bool { return h.ui.app.Clipboard().Content() == "WDJB-MJHT" })
+
+	s.State, s.Auth = mcpclient.StateConnected, &mcpclient.AuthStatus{SignedIn: true}
+	h.hub.set(s)
+	h.pump("the menu without the code", func() bool {
+		return !strings.Contains(MenuSignature(h.lastMenu()), "WDJB-MJHT")
+	})
+}

@@ -18,6 +18,7 @@ type MenuActions struct {
 	SignOut      func(name string)
 	CopyBridge   func(name string)
 	CopyHTTP     func(name string)
+	CopyCode     func(name string) // copies a pending device sign-in's code
 	SetEnabled   func(name string, enabled bool)
 	ShowWindow   func()
 	OpenConfig   func()
@@ -41,6 +42,7 @@ const (
 	LabelSignOut      = "Sign out"
 	LabelCopyBridge   = "Copy bridge command"
 	LabelCopyHTTP     = "Copy HTTP entry (URL and token)"
+	LabelCopyCode     = "Copy code"
 	LabelEnable       = "Enable"
 	LabelDisable      = "Disable"
 	LabelReconnectAll = "Reconnect all"
@@ -56,7 +58,8 @@ func ServerLabel(s mcpclient.ServerStatus) string {
 }
 
 // BuildMenu builds the tray menu for a snapshot: the summary line, one
-// entry per server with a submenu of its actions (Reconnect, Sign in or
+// entry per server with a submenu of its actions (a pending device
+// sign-in's code and Copy code, Reconnect, Sign in or
 // Sign out where it applies, Copy bridge command, Copy HTTP entry, Enable
 // or Disable), then
 // the app's actions, "Start at login" (checked when on) when login.Shown.
@@ -106,6 +109,12 @@ func serverMenuItem(s mcpclient.ServerStatus, acts MenuActions) *fyne.MenuItem {
 	reconnect.Disabled = disabled || s.State == mcpclient.StateConnecting
 
 	items := []*fyne.MenuItem{reconnect}
+	if text := DeviceCodeText(s); text != "" {
+		// A device sign-in waits for its code: say it, and copy it.
+		code := fyne.NewMenuItem(text, nil)
+		code.Disabled = true
+		items = append([]*fyne.MenuItem{code, fyne.NewMenuItem(LabelCopyCode+" "+s.Auth.DeviceCode.UserCode, bind1(acts.CopyCode, name)), fyne.NewMenuItemSeparator()}, items...)
+	}
 	switch SignAction(s) {
 	case LabelSignIn:
 		items = append(items, fyne.NewMenuItem(LabelSignIn, bind1(acts.SignIn, name)))

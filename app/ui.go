@@ -227,6 +227,7 @@ func (u *UI) menuActions() MenuActions {
 		SignOut:      named(u.signOut),
 		CopyBridge:   named(u.copyBridge),
 		CopyHTTP:     named(u.copyHTTP),
+		CopyCode:     named(u.copyCode),
 		SetEnabled:   func(n string, on bool) { u.do(func() { u.setEnabled(n, on) }) },
 		ShowWindow:   plain(u.show),
 		OpenConfig:   plain(u.openConfig),
@@ -321,6 +322,18 @@ func (u *UI) setEnabled(name string, enabled bool) {
 func (u *UI) copyBridge(name string) {
 	u.app.Clipboard().SetContent(BridgeSnippet(u.opts.BridgeCommand, name))
 	u.view.setStatus("Copied the IDE config for "+name+" to the clipboard.", false)
+}
+
+// copyCode copies the code of server name's pending device sign-in.
+func (u *UI) copyCode(name string) {
+	for _, s := range u.snap {
+		if s.Name == name && s.Auth != nil && s.Auth.DeviceCode != nil {
+			u.app.Clipboard().SetContent(s.Auth.DeviceCode.UserCode)
+			u.view.setStatus("Copied the sign-in code for "+name+": enter it at "+s.Auth.DeviceCode.VerificationURI+".", false)
+			return
+		}
+	}
+	u.view.setStatus("No sign-in code is pending for "+name+".", false)
 }
 
 // copyHTTP copies server name's url entry for the HTTP endpoint, token
