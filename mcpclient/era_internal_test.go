@@ -22,9 +22,11 @@ import (
 // of the modern requests it saw.
 type eraServer struct {
 	discover func(w http.ResponseWriter, id json.RawMessage, version string)
-	mu       sync.Mutex
-	methods  []string
-	headers  []http.Header
+	// modernOnly refuses initialize as a 2026-07-28-only server does.
+	modernOnly bool
+	mu         sync.Mutex
+	methods    []string
+	headers    []http.Header
 }
 
 func (e *eraServer) start(t *testing.T) string {
@@ -51,6 +53,8 @@ func (e *eraServer) start(t *testing.T) string {
 			var v string
 			_ = json.Unmarshal(m.Params.Meta[metaProtocolVersion], &v)
 			e.discover(w, m.ID, v)
+		case e.modernOnly:
+			jsonAnswer(w, 400, fmt.Sprintf(`{"jsonrpc":"2.0","id":%s,"error":{"code":-32022,"message":"Unsupported protocol version","data":{"supported":["2026-07-28"]}}}`, orNull(m.ID)))
 		case m.ID == nil:
 			w.WriteHeader(http.StatusAccepted)
 		default:
@@ -61,6 +65,13 @@ func (e *eraServer) start(t *testing.T) string {
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL + "/mcp"
+}
+
+func orNull(id json.RawMessage) json.RawMessage {
+	if id == nil {
+		return json.RawMessage("null")
+	}
+	return id
 }
 
 func jsonAnswer(w http.ResponseWriter, status int, body string) {
@@ -79,13 +90,14 @@ func TestEraProbe(t *testing.T) {
 		}
 	}
 	rows := []struct {
-		name      string
-		discover  func(http.ResponseWriter, json.RawMessage, string)
-		pin       string
-		cached    string
-		wantEra   string // "" = an error
-		wantErr   func(error) bool
-		wantCalls string
+		name       string
+		discover   func(http.ResponseWriter, json.RawMessage, string)
+		modernOnly bool
+		pin        string
+		cached     string
+		wantEra    string // "" = an error
+		wantErr    func(error) bool
+		wantCalls  string
 	}{
 		{name: "DiscoverResult", discover: discoverOK(`["2026-07-28","2025-11-25"]`), wantEra: eraModern, wantCalls: "server/discover"},
 		{
@@ -160,6 +172,7 @@ func TestEraProbe(t *testing.T) {
 		},
 		{name: "legacy pinned: no probe", discover: discoverOK(`["2026-07-28"]`), pin: "2025-06-18", wantEra: eraLegacy, wantCalls: "initialize notifications/initialized"},
 		{name: "cached legacy: no probe", discover: discoverOK(`["2026-07-28"]`), cached: eraLegacy, wantEra: eraLegacy, wantCalls: "initialize notifications/initialized"},
+		{name: "cached legacy, server now modern-only: probed again", discover: discoverOK(`["2026-07-28"]`), modernOnly: true, cached: eraLegacy, wantEra: eraModern, wantCalls: "initialize server/discover"},
 		{
 			name: "modern pinned, server only legacy",
 			discover: func(w http.ResponseWriter, id json.RawMessage, _ string) {
@@ -170,7 +183,7 @@ func TestEraProbe(t *testing.T) {
 	}
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
-			e := &eraServer{discover: row.discover}
+			e := &eraServer{discover: row.discover, modernOnly: row.modernOnly}
 			url := e.start(t)
 			cfg := config.Server{URL: url, Transport: config.TransportStreamable, ProtocolVersion: row.pin}
 			home := t.TempDir()
