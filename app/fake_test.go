@@ -243,7 +243,7 @@ type harness struct {
 	ui    *UI
 	tray  *fakeTray
 	queue chan func()
-	notes []*fyne.Notification
+	notes []Note
 	opens []string
 }
 
@@ -273,7 +273,7 @@ func newHarnessWith(t *testing.T, as *fakeAutostart, snap ...mcpclient.ServerSta
 	}
 	h.ui = New(a, h.hub, opts)
 	h.ui.do = func(f func()) { h.queue <- f }
-	h.ui.notify = func(n *fyne.Notification) { h.notes = append(h.notes, n) }
+	h.ui.notify = func(n Note) { h.notes = append(h.notes, n) }
 	h.ui.tray = h.tray
 	h.ui.Start()
 	t.Cleanup(h.ui.Stop)

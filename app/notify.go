@@ -4,10 +4,38 @@ import (
 	"fmt"
 	"time"
 
-	"fyne.io/fyne/v2"
-
 	"github.com/mcptray/mcptray/mcpclient"
 )
+
+// Note is a desktop notification and what a click on it is about.
+type Note struct {
+	Title, Content string
+	// Server is the server it is about ("" for none); Kind what it says.
+	Server string
+	Kind   NoteKind
+}
+
+// NoteKind says what a notification is about, which decides what a click
+// on it does.
+type NoteKind int
+
+const (
+	// NoteInfo: a click shows the window.
+	NoteInfo NoteKind = iota
+	// NoteSignIn: the server needs a sign-in, or a request waits for
+	// one. A click opens the pending sign-in page in the browser, or
+	// starts the sign-in when none runs.
+	NoteSignIn
+)
+
+// Notices shows desktop notifications whose click the desktop reports
+// back (cmd/mcptray gives one that speaks to the notification server
+// over D-Bus). Notify returns an error when it cannot show the
+// notification; the UI then sends it through Fyne, whose notifications
+// cannot be clicked. onClick may run on any goroutine.
+type Notices interface {
+	Notify(title, body string, onClick func()) error
+}
 
 // Notification limits: a server gets at most one notification per
 // perServerGap, and the app at most burst per burstWindow, so a flapping
@@ -42,8 +70,8 @@ func NewNotifier() *Notifier {
 }
 
 // Update takes the latest snapshot and returns the notifications to send.
-func (n *Notifier) Update(snap []mcpclient.ServerStatus, now time.Time) []*fyne.Notification {
-	var out []*fyne.Notification
+func (n *Notifier) Update(snap []mcpclient.ServerStatus, now time.Time) []Note {
+	var out []Note
 	seen := make(map[string]bool, len(snap))
 	for _, s := range snap {
 		seen[s.Name] = true
@@ -54,7 +82,7 @@ func (n *Notifier) Update(snap []mcpclient.ServerStatus, now time.Time) []*fyne.
 			// open, and the note says what it is for.
 			if !n.signinMsg[s.Name] {
 				n.signinMsg[s.Name] = true
-				if note := n.allow(s.Name, now, waitingNote(s.Name)); note != nil {
+				if note, ok := n.allow(s.Name, now, waitingNote(s.Name)); ok {
 					out = append(out, note)
 				}
 			}
@@ -66,7 +94,7 @@ func (n *Notifier) Update(snap []mcpclient.ServerStatus, now time.Time) []*fyne.
 				continue
 			}
 			n.signinMsg[s.Name] = true
-			if note := n.allow(s.Name, now, signInNote(s.Name)); note != nil {
+			if note, ok := n.allow(s.Name, now, signInNote(s.Name)); ok {
 				out = append(out, note)
 			}
 		case mcpclient.StateBackoff, mcpclient.StateFailed:
@@ -76,7 +104,7 @@ func (n *Notifier) Update(snap []mcpclient.ServerStatus, now time.Time) []*fyne.
 			delete(n.failing, s.Name)
 			delete(n.signinMsg, s.Name)
 			if known && prev != mcpclient.StateConnected && wasFailing {
-				if note := n.allow(s.Name, now, recoveredNote(s.Name)); note != nil {
+				if note, ok := n.allow(s.Name, now, recoveredNote(s.Name)); ok {
 					out = append(out, note)
 				}
 			}
@@ -95,10 +123,10 @@ func (n *Notifier) Update(snap []mcpclient.ServerStatus, now time.Time) []*fyne.
 	return out
 }
 
-// allow applies the rate limits; nil means dropped.
-func (n *Notifier) allow(name string, now time.Time, note *fyne.Notification) *fyne.Notification {
+// allow applies the rate limits; false means dropped.
+func (n *Notifier) allow(name string, now time.Time, note Note) (Note, bool) {
 	if last, ok := n.lastSent[name]; ok && now.Sub(last) < perServerGap {
-		return nil
+		return Note{}, false
 	}
 	kept := n.recent[:0]
 	for _, t := range n.recent {
@@ -108,27 +136,33 @@ func (n *Notifier) allow(name string, now time.Time, note *fyne.Notification) *f
 	}
 	n.recent = kept
 	if len(n.recent) >= burst {
-		return nil
+		return Note{}, false
 	}
 	n.recent = append(n.recent, now)
 	n.lastSent[name] = now
-	return note
+	return note, true
 }
 
-func signInNote(name string) *fyne.Notification {
-	return fyne.NewNotification(
-		fmt.Sprintf("%s needs sign-in", name),
-		fmt.Sprintf("Click Sign in for %s in mcptray, or run: mcptray login %s", name, name))
+func signInNote(name string) Note {
+	return Note{
+		Title:   fmt.Sprintf("%s needs sign-in", name),
+		Content: fmt.Sprintf("Click Sign in for %s in mcptray, or run: mcptray login %s", name, name),
+		Server:  name, Kind: NoteSignIn,
+	}
 }
 
-func waitingNote(name string) *fyne.Notification {
-	return fyne.NewNotification(
-		fmt.Sprintf("%s is waiting for your sign-in", name),
-		fmt.Sprintf("A request to %s waits until you sign in in the browser window mcptray opened (or run: mcptray login %s).", name, name))
+func waitingNote(name string) Note {
+	return Note{
+		Title:   fmt.Sprintf("%s is waiting for your sign-in", name),
+		Content: fmt.Sprintf("A request to %s waits until you sign in in the browser window mcptray opened (or run: mcptray login %s).", name, name),
+		Server:  name, Kind: NoteSignIn,
+	}
 }
 
-func recoveredNote(name string) *fyne.Notification {
-	return fyne.NewNotification(
-		fmt.Sprintf("%s is connected again", name),
-		fmt.Sprintf("mcptray reconnected to %s after it had been failing.", name))
+func recoveredNote(name string) Note {
+	return Note{
+		Title:   fmt.Sprintf("%s is connected again", name),
+		Content: fmt.Sprintf("mcptray reconnected to %s after it had been failing.", name),
+		Server:  name,
+	}
 }

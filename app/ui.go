@@ -32,6 +32,14 @@ type Options struct {
 	// Autostart backs "Start at login" in the tray menu and the window;
 	// nil leaves both out.
 	Autostart Autostart
+	// Notices shows notifications whose click comes back: a click on a
+	// sign-in notification opens the pending sign-in page (or starts the
+	// sign-in). nil, or one that fails, leaves them to Fyne's
+	// notifications, which do nothing when clicked.
+	Notices Notices
+	// OpenURL opens a web page (the sign-in page) in the browser; nil uses
+	// the Fyne app's OpenURL.
+	OpenURL func(url string) error
 }
 
 // Tray is the part of a desktop Fyne app that drives the tray icon.
@@ -57,9 +65,9 @@ type UI struct {
 	cancel context.CancelFunc
 
 	// Seams, replaced by tests.
-	do     func(func())             // run on the Fyne goroutine
-	notify func(*fyne.Notification) // send a desktop notification
-	tray   Tray                     // nil when the driver has no tray
+	do     func(func()) // run on the Fyne goroutine
+	notify func(Note)   // send a desktop notification
+	tray   Tray         // nil when the driver has no tray
 
 	// Fyne goroutine only.
 	win     fyne.Window
@@ -98,7 +106,7 @@ func New(a fyne.App, hub Hub, opts Options) *UI {
 		busy:  map[busyKey]bool{},
 		notes: NewNotifier(),
 	}
-	u.notify = func(n *fyne.Notification) { go a.SendNotification(n) }
+	u.notify = func(n Note) { go u.send(n) }
 	if t, ok := a.(desktop.App); ok {
 		u.tray = t
 	}
@@ -271,8 +279,57 @@ func (u *UI) report(action, server string, err error) {
 	u.log.Warn("UI action failed", "action", action, "server", server, "err", err)
 	u.view.setStatus(msg, true)
 	if !u.visible {
-		u.notify(fyne.NewNotification("mcptray: "+action+" failed", msg))
+		u.notify(Note{Title: "mcptray: " + action + " failed", Content: msg})
 	}
+}
+
+// send shows a notification: through Notices, so that a click comes
+// back, else through Fyne. Off the Fyne goroutine.
+func (u *UI) send(n Note) {
+	if u.opts.Notices != nil {
+		err := u.opts.Notices.Notify(n.Title, n.Content, func() { u.do(func() { u.noteClicked(n) }) })
+		if err == nil {
+			return
+		}
+		u.log.Debug("desktop notification through Fyne instead", "err", err)
+	}
+	u.app.SendNotification(fyne.NewNotification(n.Title, n.Content))
+}
+
+// noteClicked acts on a click on a notification: a sign-in note opens the
+// page the server's sign-in waits on, or starts the sign-in when none
+// runs; any other note shows the window. Fyne goroutine only.
+func (u *UI) noteClicked(n Note) {
+	if n.Kind == NoteSignIn {
+		for _, s := range u.snap {
+			if s.Name != n.Server {
+				continue
+			}
+			switch {
+			case s.Auth != nil && s.Auth.SignInURL != "":
+				u.openWeb(n.Server, s.Auth.SignInURL)
+				return
+			case s.State == mcpclient.StateNeedsLogin:
+				u.signIn(n.Server)
+				return
+			}
+		}
+	}
+	u.show()
+}
+
+// openWeb opens a web page in the browser, off the Fyne goroutine.
+func (u *UI) openWeb(server, page string) {
+	u.run(server, "Open the sign-in page", func() error {
+		if u.opts.OpenURL != nil {
+			return u.opts.OpenURL(page)
+		}
+		p, err := url.Parse(page)
+		if err != nil {
+			return err
+		}
+		return u.app.OpenURL(p)
+	})
 }
 
 func (u *UI) reconnect(name string) {

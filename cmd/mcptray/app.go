@@ -15,6 +15,8 @@ import (
 
 	"github.com/mcptray/mcptray/app"
 	"github.com/mcptray/mcptray/assets"
+	"github.com/mcptray/mcptray/auth"
+	"github.com/mcptray/mcptray/cmd/mcptray/internal/desknote"
 	"github.com/mcptray/mcptray/mcpclient"
 	"github.com/mcptray/mcptray/mcpclient/autostart"
 	"github.com/mcptray/mcptray/mcpclient/cli"
@@ -204,11 +206,19 @@ func runUI(env cli.Env, hub *mcpclient.Hub, hubDone <-chan error, startErr error
 	log *slog.Logger, home string, uiPtr *atomic.Pointer[app.UI]) int {
 	a := fyneapp.NewWithID(appID)
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.AppIcon()))
+	// Notifications go to the desktop's notification server where one
+	// runs, so that a click on a sign-in notification opens its page.
+	notices := desknote.New(desknote.Options{Logger: log})
+	defer notices.Close()
 	ui := app.New(a, hubAdapter{hub}, app.Options{
 		BridgeCommand: bridgeCommand(),
 		LogsDir:       home,
 		Logger:        log,
 		Autostart:     loginAutostart{},
+		Notices:       notices,
+		OpenURL: func(url string) error {
+			return auth.DefaultOpenBrowser(context.Background(), url)
+		},
 	})
 	ui.Start()
 	uiPtr.Store(ui)
