@@ -87,14 +87,17 @@ func (s *Server) newInstance(addr string) (*instance, error) {
 
 // shutdown stops the instance and waits for its goroutines.
 func (in *instance) shutdown() {
-	in.cancel() // streams, stalls, held responses and tools end
+	// Connections go first, as when a server process dies: a request in
+	// flight loses its stream without an answer (ending the tools first
+	// would let mcp-go answer them "context canceled" on the way out).
+	_ = in.httpSrv.Close() // listener and connections
+	in.cancel()            // streams, stalls, held responses and tools end
 	if in.streamable != nil {
 		in.streamable.CloseSessions(context.Background())
 	}
 	if in.sse != nil {
 		in.sse.CloseSessions()
 	}
-	_ = in.httpSrv.Close() // listener and connections
 	<-in.serveDone
 	if !in.track.closeAndWait(5 * time.Second) {
 		in.s.logf("faultserver: handlers still running 5s after shutdown")
