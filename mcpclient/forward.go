@@ -263,33 +263,15 @@ func (u *supervisor) forward(ctx context.Context, d *downstream, m *jsonrpc.Mess
 			}
 			return nil
 		}
-		var resp *jsonrpc.Message
-		if c.inputs != nil && !s.modern {
-			// A legacy server may ask for input while this runs: that
-			// answers the IDE with input_required, and the request parks.
-			done := make(chan callResult, 1)
-			go func() { // owned here, or by the parking place
-				r, err := s.conn.Call(cctx, req)
-				done <- callResult{r, err}
-			}()
-			select {
-			case r := <-done:
-				resp, err = r.resp, r.err
-			case pi := <-c.inputs:
-				handedOff = true
-				return u.park(&parked{d: d, c: c, method: m.Method, done: done, cctx: cctx, timeout: timedOut, release: func() {
-					u.sem.release()
-					timer.Stop()
-					u.router.end(c)
-					cancel(nil)
-				}}, m.ID, pi)
-			}
-		} else {
-			callCtx := cctx
-			if s.modern && m.Method == "tools/call" {
-				callCtx = transport.WithHeaders(cctx, u.paramHeadersFor(params))
-			}
-			resp, err = s.conn.Call(callCtx, req)
+		resp, parkedLine, parked, err := u.send(cctx, s, c, req, params, func() {
+			u.sem.release()
+			timer.Stop()
+			u.router.end(c)
+			cancel(nil)
+		}, timedOut)
+		if parked {
+			handedOff = true
+			return parkedLine
 		}
 		u.sem.release()
 		cause := context.Cause(cctx)
@@ -299,41 +281,12 @@ func (u *supervisor) forward(ctx context.Context, d *downstream, m *jsonrpc.Mess
 		if err == nil {
 			s.touch()
 			s.served.Store(true)
-			if s.modern {
-				if v := versionToRetry(s, resp.Error); v != "" && tries.version == 0 {
-					tries.version++
-					s.setVersion(v)
-					continue
-				}
-				if !modernIDE && resultType(resp.Result) == "input_required" {
-					// Multi round-trip: the IDE answers the server's input
-					// requests as server requests of its era, and the hub
-					// re-issues the request with the answers.
-					next, line := u.fulfilInputs(cctx, d, c, m, params, resp.Result, &tries)
-					if line != nil || next == nil {
-						return line
-					}
-					params = next
-					continue
-				}
+			line, next, again := u.answered(cctx, s, d, c, m, params, resp, modernIDE, &tries, cacheKey, cacheable)
+			if !again {
+				return line
 			}
-			if s.modern && m.Method == "tools/list" && resp.Error == nil {
-				resp.Result = u.learnTools(resp.Result)
-			}
-			if s.modern && m.Method == "tools/call" && tries.header == 0 && errorCode(resp.Error) == jsonrpc.CodeHeaderMismatch {
-				// The tool's annotations may have changed: learn them
-				// again, then send the call once more.
-				tries.header++
-				u.relearnTools(cctx, s)
-				continue
-			}
-			if cacheable && resp.Error == nil {
-				u.lists.put(s, cacheKey, resp.Result)
-			}
-			// A server that echoes a request's headers in its error would
-			// show them to the IDE: scrub the error (results pass as sent).
-			result, errObj := shapeForIDE(m.Method, resp.Result, u.scrubJSON(resp.Error), modernIDE, s.modern)
-			return jsonrpc.EncodeResponse(m.ID, result, errObj)
+			params = next
+			continue
 		}
 		if cctx.Err() != nil {
 			if errors.Is(cause, errRequestTimedOut) {
@@ -351,6 +304,73 @@ func (u *supervisor) forward(ctx context.Context, d *downstream, m *jsonrpc.Mess
 			return line
 		}
 	}
+}
+
+// send sends req on s. For a modern IDE's request on a legacy session the
+// server may ask for input while it runs: then the IDE is answered with
+// input_required (parkedLine), and the request parks, release and the
+// call's goroutine handed over to the parking place (mrtr_park.go).
+func (u *supervisor) send(ctx context.Context, s *session, c *call, req *jsonrpc.Message, params json.RawMessage, release func(), timedOut func() []byte) (resp *jsonrpc.Message, parkedLine []byte, isParked bool, err error) {
+	if c.inputs == nil || s.modern {
+		if s.modern && req.Method == "tools/call" {
+			ctx = transport.WithHeaders(ctx, u.paramHeadersFor(params))
+		}
+		resp, err = s.conn.Call(ctx, req)
+		return resp, nil, false, err
+	}
+	done := make(chan callResult, 1)
+	go func() { // owned here, or by the parking place
+		r, err := s.conn.Call(ctx, req)
+		done <- callResult{r, err}
+	}()
+	select {
+	case r := <-done:
+		return r.resp, nil, false, r.err
+	case pi := <-c.inputs:
+		p := &parked{d: c.ds, c: c, method: req.Method, done: done, cctx: ctx, timeout: timedOut, release: release}
+		return nil, u.park(p, c.dsID, pi), true, nil
+	}
+}
+
+// answered decides what an answer from s means: the IDE's line, or again
+// with the params to send next (a modern server that named another
+// version, asked for input a legacy IDE gives as server requests, or
+// found the call's Mcp-Param headers stale).
+func (u *supervisor) answered(ctx context.Context, s *session, d *downstream, c *call, m *jsonrpc.Message, params json.RawMessage, resp *jsonrpc.Message, modernIDE bool, tries *retries, cacheKey string, cacheable bool) (line []byte, next json.RawMessage, again bool) {
+	if s.modern {
+		if v := versionToRetry(s, resp.Error); v != "" && tries.version == 0 {
+			tries.version++
+			s.setVersion(v)
+			return nil, params, true
+		}
+		if !modernIDE && resultType(resp.Result) == "input_required" {
+			// Multi round-trip: the IDE answers the server's input
+			// requests as server requests of its era, and the hub
+			// re-issues the request with the answers.
+			next, line := u.fulfilInputs(ctx, d, c, m, params, resp.Result, tries)
+			if line != nil || next == nil {
+				return line, nil, false
+			}
+			return nil, next, true
+		}
+		if m.Method == "tools/list" && resp.Error == nil {
+			resp.Result = u.learnTools(resp.Result)
+		}
+		if m.Method == "tools/call" && tries.header == 0 && errorCode(resp.Error) == jsonrpc.CodeHeaderMismatch {
+			// The tool's annotations may have changed: learn them
+			// again, then send the call once more.
+			tries.header++
+			u.relearnTools(ctx, s)
+			return nil, params, true
+		}
+	}
+	if cacheable && resp.Error == nil {
+		u.lists.put(s, cacheKey, resp.Result)
+	}
+	// A server that echoes a request's headers in its error would show
+	// them to the IDE: scrub the error (results pass as sent).
+	result, errObj := shapeForIDE(m.Method, resp.Result, u.scrubJSON(resp.Error), modernIDE, s.modern)
+	return jsonrpc.EncodeResponse(m.ID, result, errObj), nil, false
 }
 
 // sessionBroken reports errors that show the session itself is unusable.
