@@ -328,7 +328,8 @@ func (u *supervisor) LoginWith(ctx context.Context, opts LoginOptions, userAsked
 	}
 	err = m.Login(ctx, u.authLoginOptions(challenge, extra, opts))
 	u.noteLoginEnd(ctx, m, err)
-	u.signInEnded(err) // requests held for it go on (signin_hold.go)
+	backgroundEnded(ctx) // a held request that wakes sees no sign-in under way
+	u.signInEnded(err)   // requests held for it go on (signin_hold.go)
 	if c, serr := m.Stored(ctx); serr == nil {
 		u.knowCredentials(c) // the new tokens and registration
 	}
@@ -432,11 +433,11 @@ func (u *supervisor) loginInBackground(what string) {
 	u.mu.Lock()
 	u.auth.bgLogins++
 	u.mu.Unlock()
-	ended := func() {
+	ended := sync.OnceFunc(func() {
 		u.mu.Lock()
 		u.auth.bgLogins--
 		u.mu.Unlock()
-	}
+	})
 	started := u.bg.Go(func() {
 		defer ended()
 		u.mu.Lock()
@@ -444,13 +445,28 @@ func (u *supervisor) loginInBackground(what string) {
 		u.mu.Unlock()
 		ctx, cancel := context.WithTimeout(rctx, auth.DefaultLoginTimeout)
 		defer cancel()
+		// Login ends it before it wakes the requests held for it.
+		ctx = context.WithValue(ctx, backgroundLoginKey{}, ended)
 		if err := u.Login(ctx, nil, false); err != nil {
 			u.log.Warn("background sign-in failed", "what", what, "err", err)
+			ended()
 			u.signInEnded(err) // also when it failed before the browser step
 		}
 	})
 	if !started {
 		ended() // the supervisor has stopped
+	}
+}
+
+// backgroundLoginKey carries, in a background sign-in's context, the
+// function that stops counting it (signingIn).
+type backgroundLoginKey struct{}
+
+// backgroundEnded stops counting the background sign-in ctx belongs to,
+// if it is one.
+func backgroundEnded(ctx context.Context) {
+	if f, ok := ctx.Value(backgroundLoginKey{}).(func()); ok {
+		f()
 	}
 }
 
