@@ -20,15 +20,23 @@ import (
 )
 
 // downstream is one IDE's MCP session, reached through a bridge on the
-// hub's socket. The hub plays the MCP server for it.
+// hub's socket (or, without a socket, the HTTP endpoint). The hub plays
+// the MCP server for it.
 type downstream struct {
 	up     *supervisor
-	conn   net.Conn
+	conn   net.Conn // the bridge's socket; nil when out is not a socket's
 	log    *slog.Logger
 	ctx    context.Context
 	cancel context.CancelFunc
-	out    *lineQueue
-	wg     sync.WaitGroup
+	// out takes the lines to the IDE; for a socket it is queue, which
+	// writeLoop drains into conn.
+	out   ideWriter
+	queue *lineQueue
+	// closerDone is closed once the closer of conn (armed by open) ran;
+	// stopCloser disarms it.
+	stopCloser func() bool
+	closerDone chan struct{}
+	wg         sync.WaitGroup
 	// slots bounds the IDE's requests the hub works on at once; the
 	// reader waits for one, so an IDE that floods the hub (or does not
 	// read its answers) is slowed down at its own socket.
@@ -61,30 +69,66 @@ const (
 	dsMaxRequests = 256
 )
 
+// ideWriter takes the lines a downstream sends its IDE, each one framed
+// JSON message without its newline. With wait it waits for room until
+// ctx ends (false); without, it may drop the line when the IDE is behind
+// (false).
+type ideWriter interface {
+	push(ctx context.Context, line []byte, wait bool) bool
+}
+
 func newDownstream(ctx context.Context, up *supervisor, conn net.Conn, log *slog.Logger) *downstream {
+	q := newLineQueue(outQueueLines, outQueueBytes)
+	d := newDownstreamTo(ctx, up, q, log)
+	d.conn, d.queue = conn, q
+	return d
+}
+
+// newDownstreamTo makes a downstream without a socket: its lines go to
+// out, and its owner passes the IDE's lines to handle between open and
+// close.
+func newDownstreamTo(ctx context.Context, up *supervisor, out ideWriter, log *slog.Logger) *downstream {
 	ctx, cancel := context.WithCancel(ctx)
 	return &downstream{
-		up: up, conn: conn, log: log, ctx: ctx, cancel: cancel,
-		out:    newLineQueue(outQueueLines, outQueueBytes),
+		up: up, out: out, log: log, ctx: ctx, cancel: cancel,
 		slots:  make(chan struct{}, dsMaxRequests),
 		maxMsg: up.limits().MaxMessageSize,
 		drops:  dropLog{msg: "IDE is not reading; dropped notifications"},
 	}
 }
 
-// serve runs the session until the bridge disconnects or ctx ends.
-func (d *downstream) serve(r *bufio.Reader) {
+// open attaches the session to its server and, for a socket, starts its
+// writer and arms the closer that closes the socket when ctx ends.
+func (d *downstream) open() {
 	d.up.attach(d)
-	defer d.up.detach(d)
+	if d.conn == nil {
+		return
+	}
 	d.wg.Add(1)
 	go d.writeLoop()
-	closed := make(chan struct{})
-	stop := context.AfterFunc(d.ctx, func() { defer close(closed); d.conn.Close() })
-	defer func() {
-		if !stop() {
-			<-closed // serve does not return before the closer
+	d.closerDone = make(chan struct{})
+	d.stopCloser = context.AfterFunc(d.ctx, func() { defer close(d.closerDone); d.conn.Close() })
+}
+
+// close ends the session: its requests in progress are cancelled and
+// waited for, then it is detached from its server.
+func (d *downstream) close() {
+	d.cancel()
+	d.wg.Wait()
+	d.drops.flush(d.log)
+	if d.conn != nil {
+		d.conn.Close()
+		if !d.stopCloser() {
+			<-d.closerDone // close does not return before the closer
 		}
-	}()
+	}
+	d.up.detach(d)
+}
+
+// serve runs the session until the bridge disconnects or ctx ends.
+func (d *downstream) serve(r *bufio.Reader) {
+	d.open()
+	defer d.close()
 	for {
 		line, err := jsonrpc.ReadLine(r, d.maxMsg)
 		var tl *jsonrpc.TooLargeError
@@ -104,10 +148,6 @@ func (d *downstream) serve(r *bufio.Reader) {
 			break
 		}
 	}
-	d.cancel()
-	d.wg.Wait()
-	d.drops.flush(d.log)
-	d.conn.Close()
 }
 
 func (d *downstream) writeLoop() {
@@ -117,10 +157,10 @@ func (d *downstream) writeLoop() {
 		select {
 		case <-d.ctx.Done():
 			return
-		case <-d.out.ready:
+		case <-d.queue.ready:
 		}
 		var err error
-		for _, line := range d.out.take() {
+		for _, line := range d.queue.take() {
 			if _, err = w.Write(line); err == nil {
 				err = w.WriteByte('\n')
 			}
