@@ -431,6 +431,15 @@ func (s *Server) logTool(in *instance) server.ServerTool {
 			if err := in.mcp.SendNotificationToClient(ctx, "notifications/message", map[string]any{"level": "info", "logger": "faultserver", "data": text}); err != nil {
 				return mcp.NewToolResultErrorf("log notification: %v", err), nil
 			}
+			// mcp-go writes notifications from a goroutine of its own: the
+			// result returned at once can overtake it on the stream (the
+			// progress tool's pauses hide the same race).
+			t := time.NewTimer(50 * time.Millisecond)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+			}
 			return mcp.NewToolResultText("logged " + text), nil
 		},
 	}
