@@ -89,7 +89,8 @@ func TestNoGoroutineOutlivesHub(t *testing.T) {
 	a := startFault(t, fs.Options{ForceSSE: true})
 	b := startFault(t, fs.Options{Transport: fs.TransportSSE})
 	ev := testenv.StartEverything(t, testenv.TransportStreamable, 0)
-	f := startHub(t, map[string]string{"a": urlEntry(a.URL()), "b": urlEntry(b.URL()), "ev": urlEntry(ev.URL())})
+	m := startFault(t, fs.Options{Era: fs.EraModern})
+	f := startHub(t, map[string]string{"a": urlEntry(a.URL()), "b": urlEntry(b.URL()), "ev": urlEntry(ev.URL()), "m": urlEntry(m.URL())})
 	ca := launchBridge(t, f.env(), "a", "--no-start")
 	ca2 := launchBridge(t, f.env(), "a", "--no-start")
 	cb := launchBridge(t, f.env(), "b", "--no-start")
@@ -141,6 +142,22 @@ func TestNoGoroutineOutlivesHub(t *testing.T) {
 	id, _ := ca2.start("tools/call", map[string]any{"name": "slow", "arguments": map[string]any{"ms": 20000}})
 	time.Sleep(100 * time.Millisecond)
 	ca2.notify("notifications/cancelled", map[string]any{"requestId": jsonNum(id), "reason": "stop"})
+
+	// The modern era: a legacy IDE on a modern server (its elicitation as
+	// MRTR, a subscription on the hub's listen stream); a modern IDE's
+	// listen on a legacy server, and its request parked for input that
+	// never comes back.
+	cm := launchBridge(t, f.env(), "m", "--no-start")
+	cm.onServer = ca.onServer
+	cm.initialize(caps)
+	cm.ok("tools/call", map[string]any{"name": "elicit", "arguments": map[string]any{}})
+	cm.ok("resources/subscribe", map[string]any{"uri": "test://static"})
+	modern := launchBridge(t, f.env(), "a", "--no-start")
+	modern.start("subscriptions/listen", withModern(map[string]any{"notifications": map[string]any{"toolsListChanged": true, "resourceSubscriptions": []string{"test://static"}}}, nil))
+	modern.waitNote("notifications/subscriptions/acknowledged", nil, 5*time.Second)
+	if r := modern.ok("tools/call", withModern(map[string]any{"name": "elicit", "arguments": map[string]any{}}, map[string]any{"elicitation": map[string]any{}})); !strings.Contains(string(r), "input_required") {
+		t.Errorf("the modern IDE's elicit on a legacy server: %s", r)
+	}
 
 	// A list change the server announces.
 	a.SetTools("echo", "slow", "extra")
