@@ -25,7 +25,7 @@ import (
 // HTTP MCP endpoint at http://127.0.0.1:PORT/mcp/NAME, for IDEs that reach
 // servers by URL. It is built on the bridges' machinery: each legacy HTTP
 // session (the Mcp-Session-Id the endpoint mints) is a downstream, fed
-// through an in-memory pipe, so HTTP IDEs share the server's one upstream
+// directly rather than through a socket, so HTTP IDEs share the server's one upstream
 // session, its healing, sign-in holds, limits and routing with the IDEs
 // behind bridges. A modern (2026-07-28) request gets a downstream of its
 // own for as long as its response stream is open.
@@ -410,11 +410,6 @@ func httpFail(w http.ResponseWriter, status int, id []byte, code int, msg string
 	w.WriteHeader(status)
 	_, _ = w.Write(jsonrpc.EncodeError(id, code, msg, nil))
 }
-
-// maxSessionLine bounds a line from a downstream to the endpoint: the
-// downstream frames what it sends, at most maxMessageSize of the server's
-// bytes plus its own envelope.
-func maxSessionLine(limit int64) int64 { return 2*limit + 64<<10 }
 
 // supportedLegacy reports a legacy protocol version the hub serves.
 func supportedLegacy(v string) bool {

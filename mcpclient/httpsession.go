@@ -1,15 +1,14 @@
 package mcpclient
 
 import (
-	"bufio"
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -18,19 +17,30 @@ import (
 	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
 )
 
-// httpSession is one HTTP IDE's MCP session: a downstream fed through an
-// in-memory pipe. What the downstream writes back is sorted onto the HTTP
-// streams by its reader: a response onto the POST that asked, progress
-// onto the POST whose token it carries, everything else onto the one
-// request in progress or the standalone GET stream.
+// httpSession is one HTTP IDE's MCP session: a downstream without a
+// socket. The IDE's messages are handed to it directly (send), and what
+// it writes back is sorted onto the HTTP streams as it is written (push,
+// route): a response onto the POST that asked, progress onto the POST
+// whose token it carries, everything else onto the one request in
+// progress or the standalone GET stream. (It used to be fed through a
+// net.Pipe, with a goroutine on each end and a line framing and parsing
+// both ways; see issue 12's benchmark.)
 type httpSession struct {
 	id     string
 	ep     *httpEndpoint
 	server string
-	conn   net.Conn      // the endpoint's end of the pipe
+	d      *downstream
 	done   chan struct{} // closed when the downstream ended
 	// modern: one request's downstream (2026-07-28), not a session.
 	modern bool
+
+	// in is held (read) while a message is handed to the downstream, and
+	// taken by end, which sets closing: nothing reaches a downstream that
+	// is being closed.
+	in      sync.RWMutex
+	closing bool
+	endOnce sync.Once
+	stopEnd func() bool // disarms the end on d.ctx
 
 	mu       sync.Mutex
 	posts    map[string]*httpStream // the IDE's request id → its POST
@@ -69,29 +79,22 @@ func newSessionID() string {
 	return hex.EncodeToString(b)
 }
 
-// openSession attaches a new downstream for server u and starts the
-// goroutines that carry it; they end with the session.
+// openSession attaches a new downstream for server u. The session holds
+// one count of ep.wg until its downstream is closed (end).
 func (ep *httpEndpoint) openSession(u *supervisor, modern bool) *httpSession {
-	hubEnd, epEnd := net.Pipe()
 	s := &httpSession{
-		id: newSessionID(), ep: ep, server: u.name, conn: epEnd, done: make(chan struct{}), modern: modern,
+		id: newSessionID(), ep: ep, server: u.name, done: make(chan struct{}), modern: modern,
 		posts: map[string]*httpStream{}, tokens: map[string]*httpStream{}, sreqs: map[string]*httpStream{},
 		lastUsed: time.Now(),
 	}
 	log := ep.h.log.With("server", u.name, "http", s.id[:8])
-	d := newDownstream(ep.ctx, u, hubEnd, log)
+	s.d = newDownstreamTo(ep.ctx, u, s, log)
+	ep.wg.Add(1)
 	ep.attach(u.name, 1, !modern)
-	max := maxSessionLine(u.limits().MaxMessageSize)
-	ep.wg.Add(2)
-	go func() {
-		defer ep.wg.Done()
-		d.serve(bufio.NewReaderSize(hubEnd, 64<<10))
-	}()
-	go func() {
-		defer ep.wg.Done()
-		defer ep.attach(u.name, -1, !modern)
-		s.readLoop(bufio.NewReaderSize(epEnd, 64<<10), max)
-	}()
+	s.d.open()
+	// The hub ends the downstream (server removed, hub stopping): the
+	// session ends with it.
+	s.stopEnd = context.AfterFunc(s.d.ctx, s.end)
 	return s
 }
 
@@ -129,11 +132,29 @@ func (ep *httpEndpoint) forget(s *httpSession) {
 	}
 }
 
-// end closes the session: its downstream sees the pipe close and detaches
-// (its requests in flight are cancelled), its streams end.
+// errSessionEnded is send's error once the session is ending.
+var errSessionEnded = errors.New("the session ended")
+
+// end closes the session: its downstream's requests in flight are
+// cancelled, it detaches, its streams end. It does not wait for that.
 func (s *httpSession) end() {
-	s.ep.forget(s)
-	_ = s.conn.Close()
+	s.endOnce.Do(func() {
+		s.ep.forget(s)
+		s.stopEnd()
+		s.d.cancel() // a send waiting in the downstream gives up
+		s.in.Lock()
+		s.closing = true
+		s.in.Unlock()
+		s.mu.Lock()
+		s.ended = true
+		s.mu.Unlock()
+		go func() {
+			defer s.ep.wg.Done()
+			s.d.close()
+			close(s.done)
+			s.ep.attach(s.server, -1, !s.modern)
+		}()
+	})
 }
 
 // live reports a session whose IDE looks attached (see counts).
@@ -155,15 +176,26 @@ func (s *httpSession) lastUse() time.Time {
 	return s.lastUsed
 }
 
-// send writes one message to the downstream as one line.
+// send hands one message (one framed line) to the downstream.
 func (s *httpSession) send(line []byte) error {
 	s.mu.Lock()
 	s.lastUsed = time.Now()
 	s.mu.Unlock()
-	buf := make([]byte, 0, len(line)+1)
-	buf = append(append(buf, line...), '\n')
-	_, err := s.conn.Write(buf)
-	return err
+	s.in.RLock()
+	defer s.in.RUnlock()
+	if s.closing {
+		return errSessionEnded
+	}
+	s.d.handle(line)
+	return nil
+}
+
+// push is the downstream's output (ideWriter): each line is routed onto
+// its HTTP stream as it is written. It reports false only for a line
+// dropped because its stream was full; a notification no stream asked
+// for (no GET stream) is not a drop.
+func (s *httpSession) push(ctx context.Context, line []byte, _ bool) bool {
+	return s.route(ctx, line)
 }
 
 // begin registers a POST's stream for the IDE's request id (and its
@@ -202,32 +234,6 @@ func (s *httpSession) finish(st *httpStream, idKey, tokenKey string) {
 	s.lastUsed = time.Now()
 }
 
-// readLoop sorts the downstream's lines onto the HTTP streams until the
-// downstream ends.
-func (s *httpSession) readLoop(r *bufio.Reader, max int64) {
-	defer close(s.done)
-	defer s.ep.forget(s)
-	defer func() {
-		s.mu.Lock()
-		s.ended = true
-		s.mu.Unlock()
-	}()
-	for {
-		line, err := jsonrpc.ReadLine(r, max)
-		if len(line) > 0 {
-			s.route(line)
-		}
-		if err != nil {
-			var tl *jsonrpc.TooLargeError
-			if errors.As(err, &tl) {
-				continue
-			}
-			_ = s.conn.Close()
-			return
-		}
-	}
-}
-
 // lineHead is what routing needs of a notification.
 type lineHead struct {
 	Params struct {
@@ -236,8 +242,9 @@ type lineHead struct {
 	} `json:"params"`
 }
 
-// route delivers one line of the downstream.
-func (s *httpSession) route(line []byte) {
+// route delivers one line of the downstream; false: a stream that was
+// full dropped it.
+func (s *httpSession) route(ctx context.Context, line []byte) bool {
 	prefix := line
 	if len(prefix) > 512 {
 		prefix = prefix[:512]
@@ -252,21 +259,23 @@ func (s *httpSession) route(line []byte) {
 		delete(s.posts, key)
 		s.mu.Unlock()
 		if st != nil {
-			st.deliver(streamLine{line: line, final: true}, true)
+			st.deliver(ctx, streamLine{line: line, final: true}, true)
 		}
 	case method != "" && len(id) > 0:
 		// The server's request to the IDE (sampling, elicitation, roots).
 		st := s.pick(true)
 		if st == nil {
 			// Nowhere to send it: answer for the IDE rather than let the
-			// server wait out its timeout.
-			_ = s.send(jsonrpc.EncodeError(id, jsonrpc.CodeMethodNotFound, "mcptray: the IDE has no open stream for "+method+" (no request in progress and no GET stream)", nil))
-			return
+			// server wait out its timeout. Not from here: the downstream
+			// is in the middle of writing.
+			answer := jsonrpc.EncodeError(id, jsonrpc.CodeMethodNotFound, "mcptray: the IDE has no open stream for "+method+" (no request in progress and no GET stream)", nil)
+			go func() { _ = s.send(answer) }()
+			return true
 		}
 		s.mu.Lock()
 		s.sreqs[jsonrpc.IDKey(id)] = st
 		s.mu.Unlock()
-		st.deliver(streamLine{line: line}, true)
+		st.deliver(ctx, streamLine{line: line}, true)
 	case method != "":
 		var h lineHead
 		_ = json.Unmarshal(line, &h)
@@ -288,9 +297,10 @@ func (s *httpSession) route(line []byte) {
 			st = s.pick(false)
 		}
 		if st != nil {
-			st.deliver(streamLine{line: line}, false)
+			return st.deliver(ctx, streamLine{line: line}, false)
 		}
 	}
+	return true
 }
 
 // pick chooses the stream for a message that names no request. A modern
@@ -325,21 +335,24 @@ func (s *httpSession) pick(related bool) *httpStream {
 }
 
 // deliver queues a line for the stream; a must line (a response, a
-// server request) waits for room while the HTTP side is there, others are
-// dropped when it is full.
-func (st *httpStream) deliver(l streamLine, must bool) {
+// server request) waits for room while the HTTP side is there (and ctx
+// lasts), others are dropped when it is full (false).
+func (st *httpStream) deliver(ctx context.Context, l streamLine, must bool) bool {
 	if !must {
 		select {
 		case st.ch <- l:
 		case <-st.gone:
 		default:
+			return false
 		}
-		return
+		return true
 	}
 	select {
 	case st.ch <- l:
 	case <-st.gone:
+	case <-ctx.Done():
 	}
+	return true
 }
 
 // sseWriter writes SSE events, flushing each.
