@@ -91,6 +91,9 @@ type httpEndpoint struct {
 	mu       sync.Mutex
 	sessions map[string]*httpSession
 	attached map[string]int // server → IDEs attached over HTTP
+	// parked are modern requests' downstreams kept past an input_required
+	// answer, by its requestState, for the IDE's retry (httpmodern.go).
+	parked map[string]*httpSession
 }
 
 // runHTTP keeps the endpoint in line with the config until ctx ends:
@@ -255,7 +258,7 @@ func startHTTP(ctx context.Context, h *Hub, port int) (*httpEndpoint, error) {
 	ep := &httpEndpoint{
 		h: h, log: h.log.With("component", "http"), port: ln.Addr().(*net.TCPAddr).Port, ln: ln,
 		conns: newConnTracker(httpMaxConns), ctx: ctx, cancel: cancel,
-		sessions: map[string]*httpSession{}, attached: map[string]int{},
+		sessions: map[string]*httpSession{}, attached: map[string]int{}, parked: map[string]*httpSession{},
 	}
 	ep.token.Store(&tok)
 	ep.srv = &http.Server{

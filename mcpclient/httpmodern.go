@@ -1,11 +1,13 @@
 package mcpclient
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/mcptray/mcptray/mcpclient/config"
 	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
@@ -17,7 +19,10 @@ import (
 // downstream of its own for as long as its response stream is open: the
 // stream carries that request's notifications and its response, closing
 // it cancels the request, and a subscriptions/listen request keeps it
-// open. What the downstream answers (server/discover, MRTR, listen) is
+// open. A request the hub answered with input_required while its upstream
+// request waits (a legacy server's elicitation, sampling or roots
+// request, parked by the hub) keeps its downstream until the IDE's retry,
+// which carries the hub's requestState, comes to it. What the downstream answers (server/discover, MRTR, listen) is
 // the downstream's business; this file only carries it.
 
 // Error codes of revision 2026-07-28 (basic/index "Error Codes").
@@ -163,8 +168,22 @@ func (ep *httpEndpoint) modern(w http.ResponseWriter, r *http.Request, u *superv
 		w.WriteHeader(http.StatusAccepted)
 		return
 	}
-	s := ep.openSession(u, true)
-	defer s.end() // the request's downstream ends with its stream
+	// A retry of a request the hub parked (a legacy server asked for
+	// input) goes to the downstream that parked it; any other request
+	// gets one of its own.
+	var s *httpSession
+	if tok := parkToken(m.Params); tok != "" {
+		s = ep.takeParked(tok, u.name)
+	}
+	if s == nil {
+		s = ep.openSession(u, true)
+	}
+	keep := false
+	defer func() {
+		if !keep {
+			s.end() // the request's downstream ends with its stream
+		}
+	}()
 	st := newStream()
 	defer close(st.gone)
 	idKey, tokenKey := jsonrpc.IDKey(m.ID), progressTokenKey(m.Params)
@@ -174,5 +193,76 @@ func (ep *httpEndpoint) modern(w http.ResponseWriter, r *http.Request, u *superv
 		httpFail(w, http.StatusServiceUnavailable, m.ID, jsonrpc.CodeInternalError, "mcptray: the hub is stopping")
 		return
 	}
-	s.answer(w, r, st, nil)
+	if s.answer(w, r, st, nil) {
+		if tok := parkedState(st.final); tok != "" {
+			keep = ep.keepParked(tok, s, time.Duration(u.limits().RequestTimeout)*time.Second+httpParkGrace)
+		}
+	}
+}
+
+// httpParkGrace is how long past its request timeout a parked request's
+// downstream is kept: the hub's own reaping (at the timeout) comes first.
+const httpParkGrace = 5 * time.Second
+
+// parkedState is the hub's requestState in an input_required answer, ""
+// for any other line. Only a legacy server's request for input is parked
+// (mrtr_park.go); a modern server's input_required carries the server's
+// own state and needs no downstream kept.
+func parkedState(line []byte) string {
+	if !bytes.Contains(line, []byte(parkStatePrefix)) {
+		return ""
+	}
+	var m struct {
+		Result struct {
+			ResultType   string `json:"resultType"`
+			RequestState string `json:"requestState"`
+		} `json:"result"`
+	}
+	if json.Unmarshal(line, &m) != nil || m.Result.ResultType != "input_required" || !strings.HasPrefix(m.Result.RequestState, parkStatePrefix) {
+		return ""
+	}
+	return m.Result.RequestState
+}
+
+// keepParked keeps s, whose request was parked under tok, for the IDE's
+// retry; after within (or when the hub ends it) it ends. It reports false
+// when the endpoint is closing.
+func (ep *httpEndpoint) keepParked(tok string, s *httpSession, within time.Duration) bool {
+	ep.mu.Lock()
+	if ep.ctx.Err() != nil {
+		ep.mu.Unlock()
+		return false
+	}
+	ep.parked[tok] = s
+	ep.mu.Unlock()
+	time.AfterFunc(within, func() {
+		if p := ep.takeParked(tok, s.server); p != nil {
+			p.end()
+		}
+	})
+	return true
+}
+
+// takeParked takes the downstream kept for the parked request tok of
+// server name, nil if none (expired, ended, another server's).
+func (ep *httpEndpoint) takeParked(tok, name string) *httpSession {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	s := ep.parked[tok]
+	if s == nil || s.server != name {
+		return nil
+	}
+	delete(ep.parked, tok)
+	select {
+	case <-s.done:
+		return nil
+	default:
+	}
+	s.mu.Lock()
+	ended := s.ended
+	s.mu.Unlock()
+	if ended {
+		return nil
+	}
+	return s
 }

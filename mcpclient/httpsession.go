@@ -57,6 +57,8 @@ type httpStream struct {
 	gone chan struct{} // closed when the HTTP side finished
 	// order is when the stream began, to pick the newest.
 	order time.Time
+	// final is the response answer wrote (its handler's own).
+	final []byte
 }
 
 type streamLine struct {
@@ -405,6 +407,9 @@ func (s *httpSession) answer(w http.ResponseWriter, r *http.Request, st *httpStr
 	for {
 		select {
 		case l := <-st.ch:
+			if l.final {
+				st.final = l.line
+			}
 			if l.final && !sse.started {
 				if header != nil {
 					header(w.Header())
