@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os/exec"
 	"strings"
 	"sync"
@@ -30,6 +31,9 @@ type ClientOptions struct {
 	// ConnectTimeout bounds the connection (process start and the
 	// server/discover or initialize exchange); default 30s.
 	ConnectTimeout time.Duration
+	// HTTPHeaders are sent with every HTTP request of ConnectHTTP (e.g.
+	// the Authorization of mcptray's endpoint).
+	HTTPHeaders map[string]string
 }
 
 // Elicitation is one elicitation the client answered.
@@ -67,7 +71,22 @@ func StartStdioClient(t testing.TB, cmd *exec.Cmd, opts ClientOptions) *Client {
 // StreamableClientTransport.
 func ConnectHTTP(t testing.TB, url string, opts ClientOptions) *Client {
 	t.Helper()
-	return connect(t, &mcp.StreamableClientTransport{Endpoint: url}, opts)
+	tr := &mcp.StreamableClientTransport{Endpoint: url}
+	if len(opts.HTTPHeaders) > 0 {
+		tr.HTTPClient = &http.Client{Transport: headerTransport{opts.HTTPHeaders}}
+	}
+	return connect(t, tr, opts)
+}
+
+// headerTransport adds fixed headers to every request.
+type headerTransport struct{ h map[string]string }
+
+func (h headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	for k, v := range h.h {
+		r.Header.Set(k, v)
+	}
+	return http.DefaultTransport.RoundTrip(r)
 }
 
 func connect(t testing.TB, tr mcp.Transport, opts ClientOptions) *Client {
