@@ -9,7 +9,9 @@ import (
 	"strings"
 
 	"github.com/mcptray/mcptray/mcpclient/config"
+	"github.com/mcptray/mcptray/mcpclient/httptoken"
 	"github.com/mcptray/mcptray/mcpclient/ideconfig"
+	"github.com/mcptray/mcptray/mcpclient/paths"
 )
 
 // importTargets are the existing files of the clients named in a
@@ -47,6 +49,7 @@ func Import(ctx context.Context, env Env, args []string) int {
 	fs := newFlags("import", env)
 	from := fs.String("from", "", "read these clients' configs, comma-separated (default: every client whose config exists)")
 	replace := fs.Bool("replace", false, "also rewrite each imported entry in the client to launch mcptray-bridge")
+	viaHTTP := fs.Bool("http", false, "with --replace: point the entries at the hub's loopback HTTP endpoint (url and token) instead of the bridge, where the client's config can carry the token header")
 	dryRun := fs.Bool("dry-run", false, "print what would change; write nothing")
 	bridgeFlag := fs.String("bridge", "", "the mcptray-bridge for --replace (default: beside mcptray, else on PATH)")
 	cfgFlag := fs.String("config", "", "mcptray config file (default: $MCPTRAY_CONFIG or the user config dir)")
@@ -54,7 +57,7 @@ func Import(ctx context.Context, env Env, args []string) int {
 		return 2
 	}
 	if fs.NArg() > 1 || (fs.NArg() == 1 && *from != "") {
-		fmt.Fprintln(env.Stderr, "usage: mcptray import [--from CLIENT | FILE] [--replace] [--dry-run]")
+		fmt.Fprintln(env.Stderr, "usage: mcptray import [--from CLIENT | FILE] [--replace [--http]] [--dry-run]")
 		return 2
 	}
 	sources, code := importSources(env, fs.Args(), *from)
@@ -80,7 +83,68 @@ func Import(ctx context.Context, env Env, args []string) int {
 	if code := addImported(env, cfgPath, cfg, items, *dryRun); code != 0 {
 		return code
 	}
-	return replaceImported(env, items, *replace, *dryRun, *bridgeFlag)
+	var hr *httpReplace
+	if *viaHTTP {
+		if !*replace {
+			fmt.Fprintln(env.Stderr, "mcptray import: --http goes with --replace (it says what the client's entries become)")
+			return 2
+		}
+		if hr, err = newHTTPReplace(env, cfg); err != nil {
+			fmt.Fprintf(env.Stderr, "mcptray import: %v\n", err)
+			return 1
+		}
+	}
+	return replaceImported(env, items, *replace, *dryRun, *bridgeFlag, hr)
+}
+
+// httpReplace is what import --replace --http writes: the endpoint's URL
+// for each server and the token header.
+type httpReplace struct {
+	cfg *config.Config
+	tok string
+}
+
+func newHTTPReplace(env Env, cfg *config.Config) (*httpReplace, error) {
+	if !cfg.HTTPEnabled() {
+		fmt.Fprintln(env.Stderr, "note: the HTTP endpoint is off (http.enabled is false in the config); the entries work once it is on")
+	}
+	home, err := paths.Home()
+	if err != nil {
+		return nil, err
+	}
+	tok, err := httptoken.Load(home)
+	if err != nil {
+		return nil, err
+	}
+	return &httpReplace{cfg: cfg, tok: tok}, nil
+}
+
+// replaceHTTP points one server list's imported entries at the endpoint.
+func replaceHTTP(env Env, its []ideconfig.ImportItem, hr *httpReplace, dryRun bool, backedUp map[string]bool) int {
+	code := 0
+	for _, it := range its {
+		t := it.Source
+		endpoint := endpointURL(hr.cfg, it.Name)
+		ch, err := ideconfig.InstallHTTP(t, it.Key, endpoint, httpHeaders(hr.tok),
+			ideconfig.Options{Force: true, DryRun: dryRun, KeepBackup: backedUp[t.Path]})
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "mcptray import: %s: %v\n", t.Label(), err)
+			code = 1
+			continue
+		}
+		if ch.Written {
+			backedUp[t.Path] = true
+		}
+		if dryRun {
+			// The diff would show the token.
+			if ch.Changed() {
+				fmt.Fprintf(env.Stdout, "%s: would set %s in %s to %s with the mcptray token header\n", t.Label(), it.Key, t.Path, endpoint)
+			}
+			continue
+		}
+		reportChange(env.Stdout, ch, false, fmt.Sprintf("%s now reaches %s (the hub must be running: `mcptray autostart on`); restart %s to use it", it.Key, endpoint, clientName(t)))
+	}
+	return code
 }
 
 // importSources is what import reads: the file named on the command line,
@@ -190,7 +254,7 @@ func importLists(items []ideconfig.ImportItem) (byList map[string][]ideconfig.Im
 // replaceImported points the client entries of the imported servers at the
 // bridge, one edit per server list; without replace it only says how to. It
 // returns the exit code.
-func replaceImported(env Env, items []ideconfig.ImportItem, replace, dryRun bool, bridgeFlag string) int {
+func replaceImported(env Env, items []ideconfig.ImportItem, replace, dryRun bool, bridgeFlag string, hr *httpReplace) int {
 	byFile, files := importLists(items)
 	if !replace {
 		if len(files) > 0 {
@@ -201,15 +265,26 @@ func replaceImported(env Env, items []ideconfig.ImportItem, replace, dryRun bool
 	if len(files) == 0 {
 		return 0
 	}
-	bridge, err := bridgePath(bridgeFlag)
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "mcptray import: %v\n", err)
-		return 1
-	}
 	code := 0
 	backedUp := map[string]bool{}
+	bridge := ""
 	for _, file := range files {
 		its := byFile[file]
+		if hr != nil {
+			err := ideconfig.HTTPSupported(its[0].Source)
+			if err == nil {
+				code |= replaceHTTP(env, its, hr, dryRun, backedUp)
+				continue
+			}
+			fmt.Fprintf(env.Stderr, "mcptray import: %v; its entries launch mcptray-bridge instead\n", err)
+		}
+		if bridge == "" {
+			var err error
+			if bridge, err = bridgePath(bridgeFlag); err != nil {
+				fmt.Fprintf(env.Stderr, "mcptray import: %v\n", err)
+				return 1
+			}
+		}
 		var launches []ideconfig.Launch
 		for _, it := range its {
 			launches = append(launches, ideconfig.Launch{Key: it.Key, Args: []string{it.Name}})

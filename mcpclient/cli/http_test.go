@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -99,4 +100,57 @@ func fmtAny(v any) string {
 		return s
 	}
 	return ""
+}
+
+// import --replace --http points the imported entries at the endpoint
+// (url and token) where the client's config takes a header, and at the
+// bridge where it does not (Claude Desktop), saying so; the token is never
+// printed.
+func TestImportReplaceHTTP(t *testing.T) {
+	s := newSandbox(t)
+	if err := os.WriteFile(s.cfgPath, []byte(`{"http": {"port": 31001}, "mcpServers": {}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(s.home, ".cursor", "mcp.json"), `{"mcpServers": {"linear": {"url": "https://mcp.linear.app/mcp"}}}`)
+	writeFile(t, filepath.Join(s.home, ".config", "Claude", "claude_desktop_config.json"),
+		`{"mcpServers": {"notion": {"command": "npx", "args": ["-y", "mcp-remote", "https://mcp.notion.com/mcp"]}}}`)
+	if code, _, errs := run(t, "import", "--from", "cursor", "--http"); code != 2 || !strings.Contains(errs, "--replace") {
+		t.Errorf("--http without --replace: exit %d, %s", code, errs)
+	}
+	code, out, errs := run(t, "import", "--from", "cursor,claude-desktop", "--replace", "--http", "--bridge", "/opt/mcptray/mcptray-bridge")
+	if code != 0 {
+		t.Fatalf("exit %d: %s %s", code, out, errs)
+	}
+	if !strings.Contains(out, "http://127.0.0.1:31001/mcp/linear") || !strings.Contains(errs, "claude-desktop cannot reach mcptray over HTTP") {
+		t.Errorf("stdout: %s\nstderr: %s", out, errs)
+	}
+	tok, err := httptoken.Read(s.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out+errs, tok) {
+		t.Error("import printed the token")
+	}
+	entry := func(client, key string) map[string]any {
+		c, _ := ideconfig.ClientByID(client)
+		tgt, _ := c.Target(ideconfig.OSEnv())
+		es, err := ideconfig.ReadEntries(tgt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range es {
+			if e.Key == key {
+				return e.Fields
+			}
+		}
+		return nil
+	}
+	if f := entry("cursor", "linear"); !strings.Contains(strings.ReplaceAll(stringify(f), " ", ""), "Bearer"+tok) {
+		t.Errorf("cursor's linear entry: %v", f)
+	} else if srv, ok := ideconfig.HTTPServer(f); !ok || srv != "linear" {
+		t.Errorf("cursor's linear entry does not reach the endpoint: %v", f)
+	}
+	if srv, ok := ideconfig.BridgeServer(entry("claude-desktop", "notion")); !ok || srv != "notion" {
+		t.Errorf("claude-desktop's notion entry: %v", entry("claude-desktop", "notion"))
+	}
 }
