@@ -66,6 +66,15 @@ const (
 	httpKeepAlive = 25 * time.Second
 	// httpTokenPoll is how often the token file is checked for a rotation.
 	httpTokenPoll = time.Second
+	// httpSessionIdle ends a legacy session that had no request and no
+	// open GET stream for a day (Tuning.HTTPSessionIdle). Most IDEs never
+	// send DELETE, so without it every IDE restart left a session (a
+	// downstream attached to its server, fed every notification) until
+	// httpMaxSessions. A day keeps the session of an IDE left open over a
+	// night or a weekend day; one that comes back later gets the 404 the
+	// transport prescribes and initializes again by itself (the hub then
+	// has its capabilities again; nothing else was held for it).
+	httpSessionIdle = 24 * time.Hour
 )
 
 // httpPath is the prefix of the servers' endpoints.
@@ -192,10 +201,10 @@ func (h *Hub) httpAttached(out []ServerStatus) {
 }
 
 // httpLiveWindow is how recently a legacy session without a GET stream
-// must have sent a request to count as an attached IDE. Sessions are not
-// ended for being idle (most IDEs never send DELETE, and one that comes
-// back after a night would get a 404), so the count leaves out those
-// whose IDE probably went away.
+// must have sent a request to count as an attached IDE. Sessions are
+// ended only after httpSessionIdle (most IDEs never send DELETE, and one
+// that comes back after a night should not get a 404), so the count
+// leaves out those whose IDE probably went away.
 const httpLiveWindow = 10 * time.Minute
 
 // counts returns, per server, every downstream of the endpoint (the
@@ -272,7 +281,11 @@ func startHTTP(ctx context.Context, h *Hub, port int) (*httpEndpoint, error) {
 		// connections) are noise for the hub's log.
 		ErrorLog: slog.NewLogLogger(ep.log.Handler(), slog.LevelDebug),
 	}
-	ep.wg.Add(2)
+	idle := h.opts.Tuning.HTTPSessionIdle
+	if idle <= 0 {
+		idle = httpSessionIdle
+	}
+	ep.wg.Add(3)
 	go func() {
 		defer ep.wg.Done()
 		if err := ep.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -280,7 +293,34 @@ func startHTTP(ctx context.Context, h *Hub, port int) (*httpEndpoint, error) {
 		}
 	}()
 	go func() { defer ep.wg.Done(); ep.watchToken() }()
+	go func() { defer ep.wg.Done(); ep.reapIdle(idle) }()
 	return ep, nil
+}
+
+// reapIdle ends the legacy sessions idle for longer than idle (see
+// httpSessionIdle), checking every idle/4, at most every 10 minutes.
+func (ep *httpEndpoint) reapIdle(idle time.Duration) {
+	t := time.NewTicker(min(idle/4, 10*time.Minute))
+	defer t.Stop()
+	for {
+		select {
+		case <-ep.ctx.Done():
+			return
+		case now := <-t.C:
+			ep.mu.Lock()
+			var old []*httpSession
+			for _, s := range ep.sessions {
+				if s.idle() && now.Sub(s.lastUse()) > idle {
+					old = append(old, s)
+				}
+			}
+			ep.mu.Unlock()
+			for _, s := range old {
+				ep.log.Info("ended an HTTP session idle too long; its IDE gets a 404 and starts a new one", "session", s.id[:8], "idle", idle)
+				s.end()
+			}
+		}
+	}
 }
 
 func (ep *httpEndpoint) baseURL() string {

@@ -414,3 +414,40 @@ func TestHTTPEndpointPortInUse(t *testing.T) {
 		t.Error("the endpoint still listens with http.enabled false")
 	}
 }
+
+// TestHTTPSessionIdleReaped: a legacy session with no request and no GET
+// stream for HTTPSessionIdle is ended (its IDE gets 404 and initializes
+// again); one with its GET stream open is kept.
+func TestHTTPSessionIdleReaped(t *testing.T) {
+	srv := startFault(t, fs.Options{})
+	hh := startHTTPHub(t, map[string]string{"up": urlEntry(srv.URL())}, "")
+	hh.stop()
+	hh.tuning.HTTPSessionIdle = 400 * time.Millisecond
+	hh.start()
+	hh.waitHTTP(t)
+	idle, held := hh.raw(t, "up"), hh.raw(t, "up")
+	idle.initialize()
+	held.initialize()
+	req, _ := http.NewRequest(http.MethodGet, held.url, nil)
+	req.Header.Set("Authorization", "Bearer "+hh.token)
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Mcp-Session-Id", held.session)
+	get, err := http.DefaultClient.Do(req)
+	if err != nil || get.StatusCode != 200 {
+		t.Fatalf("GET stream: %v %v", get, err)
+	}
+	defer get.Body.Close()
+	time.Sleep(900 * time.Millisecond)
+	resp, _ := idle.post(map[string]any{"jsonrpc": "2.0", "id": 5, "method": "tools/list"}, nil)
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("an idle session after HTTPSessionIdle: %d, want 404", resp.StatusCode)
+	}
+	if m := held.call("tools/list", nil); m["result"] == nil {
+		t.Errorf("the session with its GET stream open was ended: %v", m)
+	}
+	idle.session, idle.proto = "", ""
+	idle.initialize()
+	if m := idle.call("tools/list", nil); m["result"] == nil {
+		t.Errorf("a new session after the 404: %v", m)
+	}
+}

@@ -39,6 +39,9 @@ type Tuning struct {
 	// first upstream connection, to mirror its capabilities.
 	FirstConnectWait time.Duration
 	Backoff          Backoff
+	// HTTPSessionIdle ends an HTTP endpoint's legacy session that had no
+	// request and no open GET stream for this long (default 24h).
+	HTTPSessionIdle time.Duration
 }
 
 func (t Tuning) withDefaults() Tuning {
