@@ -74,6 +74,15 @@ type ConfigError struct{ Err error }
 func (e *ConfigError) Error() string { return e.Err.Error() }
 func (e *ConfigError) Unwrap() error { return e.Err }
 
+// UnsentError is why a request was not sent at all: its connection was
+// closed or broken before the call began. The server never saw it, so
+// any request (a tools/call too) may be sent again. It unwraps to the
+// connection's own error.
+type UnsentError struct{ Err error }
+
+func (e *UnsentError) Error() string { return e.Err.Error() }
+func (e *UnsentError) Unwrap() error { return e.Err }
+
 // ErrConnClosed is returned for calls on a connection that was torn down.
 var ErrConnClosed = errors.New("upstream connection was closed for a rebuild")
 
@@ -87,6 +96,10 @@ func bodySuffix(b string) string {
 // NotSent reports errors after which the upstream certainly did not run
 // the request: it could not be delivered or was refused before processing.
 func NotSent(err error) bool {
+	var un *UnsentError
+	if errors.As(err, &un) {
+		return true
+	}
 	var se *StatusError
 	if errors.As(err, &se) {
 		return se.Status == http.StatusTooManyRequests || se.Status == http.StatusServiceUnavailable ||

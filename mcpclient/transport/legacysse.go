@@ -262,7 +262,7 @@ func (c *SSEConn) closedErr() error {
 
 func (c *SSEConn) Call(ctx context.Context, m *jsonrpc.Message) (*jsonrpc.Message, error) {
 	if c.ctx.Err() != nil {
-		return nil, c.closedErr()
+		return nil, &UnsentError{c.closedErr()} // never sent: may be retried
 	}
 	key := jsonrpc.IDKey(m.ID)
 	ch := make(chan callResult, 1)

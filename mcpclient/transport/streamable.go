@@ -170,7 +170,7 @@ func retryAfter(h http.Header) time.Duration {
 
 func (c *StreamableConn) Call(ctx context.Context, m *jsonrpc.Message) (*jsonrpc.Message, error) {
 	if c.ctx.Err() != nil {
-		return nil, c.closedErr()
+		return nil, &UnsentError{c.closedErr()} // never sent: may be retried
 	}
 	c.callStarted()
 	defer c.callEnded()

@@ -2,6 +2,8 @@ package transport
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -66,5 +68,25 @@ func TestStreamableIdleAndClose(t *testing.T) {
 	}
 	if c.wg.Go(func() {}) {
 		t.Error("the conn's group accepts goroutines after Close")
+	}
+}
+
+// TestCallOnClosedConnIsUnsent: a call on a connection already closed
+// (a rebuild tore it down between acquire and Call) never reaches the
+// server, so it reports NotSent and may be retried, a tools/call too.
+func TestCallOnClosedConnIsUnsent(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("the server got a %s after Close", r.Method)
+	}))
+	defer srv.Close()
+	for name, conn := range map[string]Conn{
+		"streamable": NewStreamable(Options{URL: srv.URL, Client: srv.Client()}),
+		"modern":     NewModern(Options{URL: srv.URL, Client: srv.Client()}, "2026-07-28"),
+	} {
+		conn.Close()
+		_, err := conn.Call(context.Background(), &jsonrpc.Message{JSONRPC: "2.0", ID: json.RawMessage("1"), Method: "tools/call"})
+		if !NotSent(err) || !errors.Is(err, ErrConnClosed) {
+			t.Errorf("%s: Call after Close: %v (NotSent %v)", name, err, NotSent(err))
+		}
 	}
 }
