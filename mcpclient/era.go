@@ -248,6 +248,11 @@ func (u *supervisor) paramsFor(s *session, params json.RawMessage, caps json.Raw
 	if !s.modern && !hasModernMeta(params) {
 		return params
 	}
+	if s.modern && !bytes.Contains(params, []byte(`"_meta"`)) {
+		if out, ok := u.prependMeta(s, params, caps); ok {
+			return out
+		}
+	}
 	var p map[string]json.RawMessage
 	if len(params) > 0 && json.Unmarshal(params, &p) != nil {
 		return params
@@ -291,6 +296,55 @@ func (u *supervisor) paramsFor(s *session, params json.RawMessage, caps json.Raw
 	}
 	return b
 }
+
+// prependMeta is paramsFor's quick way for params without _meta (what a
+// legacy IDE sends, mostly): the hub's _meta goes in front of the other
+// members, which are not parsed again. ok is false for params that are
+// not an object (or absent): the slow way then decides.
+func (u *supervisor) prependMeta(s *session, params, caps json.RawMessage) (json.RawMessage, bool) {
+	rest := bytes.TrimSpace(params)
+	if len(rest) > 0 && (rest[0] != '{' || !json.Valid(rest)) {
+		return nil, false
+	}
+	if caps == nil {
+		caps = json.RawMessage("{}")
+	}
+	var b bytes.Buffer
+	b.Grow(len(rest) + len(caps) + 200)
+	b.WriteString(`{"_meta":{"` + metaProtocolVersion + `":`)
+	v, _ := json.Marshal(s.ver())
+	b.Write(v)
+	b.WriteString(`,"` + metaClientCapabilities + `":`)
+	b.Write(caps)
+	b.WriteString(`,"` + metaClientInfo + `":`)
+	b.Write(u.clientInfoJSON())
+	if lvl := u.router.logLevelValue(); lvl != nil {
+		b.WriteString(`,"` + metaLogLevel + `":`)
+		b.Write(lvl)
+	}
+	b.WriteByte('}')
+	if len(rest) == 0 {
+		b.WriteByte('}')
+		return b.Bytes(), true
+	}
+	inner := bytes.TrimSpace(rest[1:])
+	if len(inner) > 0 && inner[0] != '}' {
+		b.WriteByte(',')
+	}
+	b.Write(inner)
+	return b.Bytes(), true
+}
+
+// clientInfoJSON is clientInfo, encoded once.
+func (u *supervisor) clientInfoJSON() []byte {
+	clientInfoOnce.Do(func() { clientInfoBytes, _ = json.Marshal(u.clientInfo()) })
+	return clientInfoBytes
+}
+
+var (
+	clientInfoOnce  sync.Once
+	clientInfoBytes []byte
+)
 
 // hasModernMeta is a cheap check for modern _meta keys in params.
 func hasModernMeta(params json.RawMessage) bool {

@@ -323,3 +323,88 @@ func TestSchemaHeaders(t *testing.T) {
 		t.Errorf("learnTools kept the invalid tool or lost the valid one: %s", out)
 	}
 }
+
+// TestParamsForModern: the quick way of adding the hub's _meta gives the
+// same params as decoding them would, and the IDE's own _meta is kept.
+func TestParamsForModern(t *testing.T) {
+	u := newSupervisor("srv", config.Server{URL: "http://x"}, globalSettings{}, supervisorDeps{noAutoLogin: true})
+	s := &session{modern: true}
+	s.version.Store(ptr("2026-07-28"))
+	caps := json.RawMessage(`{"elicitation":{}}`)
+	for _, in := range []string{``, `{}`, ` { } `, `{"name":"echo","arguments":{"text":"_meta"}}`, `{"_meta":{"progressToken":7},"name":"x"}`} {
+		out := u.paramsFor(s, json.RawMessage(in), caps)
+		var p map[string]json.RawMessage
+		if err := json.Unmarshal(out, &p); err != nil {
+			t.Fatalf("%q: %s is not an object: %v", in, out, err)
+		}
+		var meta map[string]json.RawMessage
+		_ = json.Unmarshal(p["_meta"], &meta)
+		if string(meta[metaProtocolVersion]) != `"2026-07-28"` || string(meta[metaClientCapabilities]) != string(caps) || meta[metaClientInfo] == nil {
+			t.Errorf("%q: _meta %s", in, p["_meta"])
+		}
+		var orig map[string]json.RawMessage
+		_ = json.Unmarshal([]byte(in), &orig)
+		for k, v := range orig {
+			if k != "_meta" && string(p[k]) != string(v) {
+				t.Errorf("%q: %s changed to %s", in, k, p[k])
+			}
+		}
+		if strings.Contains(in, "progressToken") && string(meta["progressToken"]) != "7" {
+			t.Errorf("%q: the IDE's progress token was lost: %s", in, out)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// TestDropResultType: resultType goes, first, last or in the middle, and
+// nothing else does.
+func TestDropResultType(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"resultType":"complete","content":[]}`:                  `{"content":[]}`,
+		`{"content":[],"resultType":"complete"}`:                  `{"content":[]}`,
+		`{"a":1,"resultType":"complete","b":2}`:                   `{"a":1,"b":2}`,
+		`{"x":{"resultType":"complete"},"resultType":"complete"}`: `{"x":{"resultType":"complete"}}`,
+		`{"s":"\",\"resultType\":1","resultType":"complete"}`:     `{"s":"\",\"resultType\":1"}`,
+		`{ "resultType" : "complete" , "a" : [1] }`:               `{  "a" : [1] }`,
+		`{"resultType":"complete"}`:                               `{}`,
+		`{"a":["resultType"],"resultType":"complete"}`:            `{"a":["resultType"]}`,
+	} {
+		if got := string(dropResultType(json.RawMessage(in))); got != want {
+			t.Errorf("dropResultType(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+// FuzzDropResultType: whatever object a server sends, the result without
+// resultType is valid JSON and equal to the object less that member.
+func FuzzDropResultType(f *testing.F) {
+	for _, s := range []string{`{"resultType":"complete","content":[]}`, `{"a":{"resultType":"x"},"resultType":"complete"}`, `{"s":"\",\"resultType\":1","resultType":"complete","b":[{"c":"}"}]}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var want map[string]json.RawMessage
+		if json.Unmarshal(in, &want) != nil || resultType(in) != "complete" {
+			return
+		}
+		out := dropResultType(in)
+		var got map[string]json.RawMessage
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatalf("%s → %s: not an object: %v", in, out, err)
+		}
+		delete(want, "resultType")
+		if len(got) != len(want) {
+			t.Fatalf("%s → %s: members %d, want %d", in, out, len(got), len(want))
+		}
+		for k, v := range want {
+			var a, b any
+			_ = json.Unmarshal(v, &a)
+			_ = json.Unmarshal(got[k], &b)
+			ja, _ := json.Marshal(a)
+			jb, _ := json.Marshal(b)
+			if string(ja) != string(jb) {
+				t.Fatalf("%s → %s: %s changed", in, out, k)
+			}
+		}
+	})
+}

@@ -144,7 +144,7 @@ func shapeForIDE(method string, result, errObj json.RawMessage, modernIDE, moder
 		}
 	case !modernIDE && modernServer:
 		if result != nil && resultType(result) == "complete" {
-			result = setField(result, "resultType", nil)
+			result = dropResultType(result)
 		}
 		if errObj != nil {
 			errObj = legacyModernError(errObj)
@@ -242,3 +242,105 @@ func legacyModernError(errObj json.RawMessage) json.RawMessage {
 	b, _ := json.Marshal(e)
 	return b
 }
+
+// dropResultType removes a top-level "resultType":"complete" from a
+// result, keeping every other byte as the server wrote it (decoding and
+// encoding the result again cost more than the rest of the hub's work on
+// a call, measured against an mcp-go server).
+func dropResultType(result json.RawMessage) json.RawMessage {
+	start, end, ok := topLevelMember(result, "resultType")
+	if !ok {
+		return setField(result, "resultType", nil)
+	}
+	out := make(json.RawMessage, 0, len(result)-(end-start))
+	out = append(out, result[:start]...)
+	return append(out, result[end:]...)
+}
+
+// topLevelMember finds the member key of a JSON object (valid JSON, as the
+// transport checked) at its top level: the bytes [start, end) to cut so
+// that the object stays valid (the member and one comma beside it).
+func topLevelMember(obj []byte, key string) (start, end int, ok bool) {
+	quoted := `"` + key + `"`
+	depth, inString, escaped := 0, false, false
+	lastComma, lastOpen := -1, -1
+	for i := 0; i < len(obj); i++ {
+		c := obj[i]
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '{', '[':
+			depth++
+			if depth == 1 {
+				lastOpen = i
+			}
+		case '}', ']':
+			depth--
+		case ',':
+			if depth == 1 {
+				lastComma = i
+			}
+		case '"':
+			if depth == 1 && bytes.HasPrefix(obj[i:], []byte(quoted)) && isKeyStart(obj, i, lastComma, lastOpen) {
+				valEnd, vok := skipMemberValue(obj, i+len(quoted))
+				if !vok {
+					return 0, 0, false
+				}
+				if lastComma > lastOpen {
+					return lastComma, valEnd, true // ,"key":value
+				}
+				// The first member: take the comma after it, if any.
+				j := valEnd
+				for j < len(obj) && isSpace(obj[j]) {
+					j++
+				}
+				if j < len(obj) && obj[j] == ',' {
+					return i, j + 1, true
+				}
+				return i, valEnd, true
+			}
+			inString = true
+		}
+	}
+	return 0, 0, false
+}
+
+// isKeyStart reports a string at i that starts a member: only space since
+// the object's last comma or its opening brace.
+func isKeyStart(obj []byte, i, lastComma, lastOpen int) bool {
+	from := max(lastComma, lastOpen) + 1
+	for k := from; k < i; k++ {
+		if !isSpace(obj[k]) {
+			return false
+		}
+	}
+	return true
+}
+
+// skipMemberValue reads past `: value` after a key ending at i; it returns
+// the index after the value.
+func skipMemberValue(obj []byte, i int) (int, bool) {
+	for i < len(obj) && isSpace(obj[i]) {
+		i++
+	}
+	if i >= len(obj) || obj[i] != ':' {
+		return 0, false
+	}
+	dec := json.NewDecoder(bytes.NewReader(obj[i+1:]))
+	var v json.RawMessage
+	if dec.Decode(&v) != nil {
+		return 0, false
+	}
+	return i + 1 + int(dec.InputOffset()), true
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
