@@ -2,6 +2,8 @@ package mcpclient_test
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -139,6 +141,28 @@ func TestHTTPHubKilled(t *testing.T) {
 	if s := c.next(30 * time.Second); s["text"] != "Echo: before" {
 		t.Fatalf("before: %v", s)
 	}
+	// A modern IDE has no session: it notices nothing of the restart.
+	modernEcho := func(text string) {
+		t.Helper()
+		body := fmt.Sprintf(`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{"message":%q},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"modern-ide","version":"1"}}}}`, text)
+		req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("http://127.0.0.1:%d/mcp/ev", port), strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("MCP-Protocol-Version", "2026-07-28")
+		req.Header.Set("Mcp-Method", "tools/call")
+		req.Header.Set("Mcp-Name", "echo")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("modern request (%s): %v", text, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || !strings.Contains(string(b), "Echo: "+text) || !strings.Contains(string(b), `"resultType":"complete"`) {
+			t.Fatalf("modern request (%s): %s %s", text, resp.Status, b)
+		}
+	}
+	modernEcho("modern before")
 	if err := first.Process.Kill(); err != nil { // SIGKILL: no goodbye
 		t.Fatal(err)
 	}
@@ -147,6 +171,7 @@ func TestHTTPHubKilled(t *testing.T) {
 	if _, err := c.stdin.Write([]byte("go\n")); err != nil {
 		t.Fatal(err)
 	}
+	modernEcho("modern after")
 	s := c.next(30 * time.Second)
 	if s["step"] != "failed" || s["code"] != float64(404) {
 		t.Fatalf("after the restart, the old session: %v (want a 404)", s)
