@@ -463,6 +463,18 @@ func (u *supervisor) listenLoop(s *session) {
 	// stream was open are lost, so once the next one is acknowledged the
 	// lists are fetched again and a change announced to the IDEs.
 	broke := false
+	// prev is the stream a filter change replaced: it stays open until its
+	// successor is acknowledged, so that no notification falls between the
+	// two (one that both carry reaches the IDEs twice, which is harmless).
+	var prev *listenStream
+	stopPrev := func() {
+		if prev != nil {
+			prev.cancel()
+			<-prev.done
+			prev = nil
+		}
+	}
+	defer stopPrev()
 	for s.ctx.Err() == nil {
 		_, uris := u.router.sessionState()
 		filter := map[string]any{}
@@ -476,6 +488,7 @@ func (u *supervisor) listenLoop(s *session) {
 			filter["resourceSubscriptions"] = uris
 		}
 		if len(filter) == 0 {
+			stopPrev()
 			select {
 			case <-s.relisten:
 				continue
@@ -484,27 +497,44 @@ func (u *supervisor) listenLoop(s *session) {
 			}
 		}
 		ctx, cancel := context.WithCancel(s.ctx)
+		cur := &listenStream{cancel: cancel, done: make(chan error, 1)}
+		done := cur.done
 		m := &jsonrpc.Message{JSONRPC: "2.0", ID: jsonrpc.IntID(u.nextID.Add(1)), Method: "subscriptions/listen", Params: u.hubParams(s, map[string]any{"notifications": filter})}
-		done := make(chan error, 1)
 		var ackedOnce atomic.Bool
+		ackCh := make(chan struct{})
 		catchUp := broke
 		acked := func() {
-			ackedOnce.Store(true)
+			if ackedOnce.Swap(true) {
+				return
+			}
+			close(ackCh)
 			if catchUp {
 				u.bg.Go(func() { u.refreshLists(s, true) })
 			}
 		}
-		go func() { done <- conn.ListenStream(ctx, m, acked) }() // waited for below
+		go func() { done <- conn.ListenStream(ctx, m, acked) }() // waited for below, or as prev
 		var err error
 		reopen := false
-		select {
-		case <-s.relisten:
-			reopen = true
-			cancel()
-			<-done
-		case err = <-done:
+	wait:
+		for {
+			select {
+			case <-ackCh:
+				stopPrev()
+				ackCh = nil
+			case <-s.relisten:
+				reopen = true
+				if ackedOnce.Load() {
+					stopPrev()
+					prev = cur
+				} else {
+					cur.cancel()
+					<-done
+				}
+				break wait
+			case err = <-done:
+				break wait
+			}
 		}
-		cancel()
 		if reopen {
 			failures = 0
 			// A catch-up still owed (that stream was not acknowledged)
@@ -512,6 +542,7 @@ func (u *supervisor) listenLoop(s *session) {
 			broke = broke && !ackedOnce.Load()
 			continue
 		}
+		cur.cancel()
 		if s.ctx.Err() != nil {
 			return
 		}
@@ -543,6 +574,12 @@ func (u *supervisor) listenLoop(s *session) {
 			return
 		}
 	}
+}
+
+// listenStream is a running subscriptions/listen stream of the hub's.
+type listenStream struct {
+	cancel context.CancelFunc
+	done   chan error
 }
 
 // relistenNow asks the current modern session to reopen its listen stream.

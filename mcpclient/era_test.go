@@ -321,3 +321,42 @@ func TestRequestLogsReachTheirModernIDE(t *testing.T) {
 		}
 	}
 }
+
+// TestListenFilterChangeLeavesNoGap: when IDEs change what the hub's
+// subscriptions/listen stream must carry (a new resource subscription),
+// the new stream opens before the old one closes, so at every moment some
+// stream of the hub's carries the resources already subscribed.
+func TestListenFilterChangeLeavesNoGap(t *testing.T) {
+	srv := startFault(t, fs.Options{Era: fs.EraModern})
+	f := startHub(t, map[string]string{"s": urlEntry(srv.URL())})
+	f.waitState("s", "connected", 20*time.Second)
+	a := launchBridge(t, f.env(), "s")
+	a.initialize(nil)
+	a.ok("resources/subscribe", map[string]any{"uri": "test://one"})
+	deadline := time.Now().Add(10 * time.Second)
+	for srv.NotifyResourceUpdated("test://one") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the hub's listen stream never carried test://one")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	b := launchBridge(t, f.env(), "s")
+	b.initialize(nil)
+	_, ch := b.start("resources/subscribe", map[string]any{"uri": "test://two"})
+	// Until the stream with both URIs is there, and a while after, every
+	// update of test://one finds a stream to go on.
+	gaps, checks := 0, 0
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); checks++ {
+		if srv.NotifyResourceUpdated("test://one") == 0 {
+			gaps++
+		}
+		if checks > 200 && srv.NotifyResourceUpdated("test://two") > 0 {
+			break
+		}
+	}
+	b.wait(ch, "resources/subscribe", 10*time.Second)
+	if gaps > 0 {
+		t.Errorf("%d of %d updates of test://one found no listen stream while the filter changed", gaps, checks)
+	}
+	a.waitNote("notifications/resources/updated", nil, 5*time.Second)
+}
