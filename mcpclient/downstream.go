@@ -56,6 +56,7 @@ type downstream struct {
 	// initialized is set by a legacy initialize; modernSeen by a request
 	// of the modern era; listens are the modern IDE's subscription
 	// streams by request id (downstream_modern.go).
+	capsRaw     json.RawMessage // caps, encoded for a modern server (capsJSON)
 	initialized bool
 	modernSeen  bool
 	listens     map[string]*listenSub
@@ -337,6 +338,7 @@ func (d *downstream) initialize(m *jsonrpc.Message) {
 	}
 	d.mu.Lock()
 	d.caps = p.Capabilities
+	d.capsRaw = nil // capsJSON encodes them again
 	d.initialized = true
 	d.mu.Unlock()
 	d.log.Info("IDE initialized", "client", p.ClientInfo.Name, "clientVersion", p.ClientInfo.Version, "protocol", p.ProtocolVersion)

@@ -100,7 +100,7 @@ func (d *downstream) listen(m *jsonrpc.Message) {
 		d.write(jsonrpc.EncodeError(m.ID, jsonrpc.CodeInvalidParams, "mcptray: subscriptions/listen params are not valid: "+err.Error(), nil))
 		return
 	}
-	caps := d.up.ideCapabilities()
+	caps := d.up.ideCapabilities(d.ctx)
 	has := func(k string) bool { _, ok := caps[k]; return ok }
 	sub := &listenSub{
 		id:       m.ID,
@@ -261,8 +261,8 @@ func (u *supervisor) unsubscribeFor(d *downstream, uri string) {
 
 // ideCapabilities are the capabilities the hub offers IDEs for this
 // server (what its initialize and discover answers say).
-func (u *supervisor) ideCapabilities() map[string]json.RawMessage {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+func (u *supervisor) ideCapabilities(ctx context.Context) map[string]json.RawMessage {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	var ir struct {
 		Capabilities map[string]json.RawMessage `json:"capabilities"`

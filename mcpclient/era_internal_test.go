@@ -408,3 +408,11 @@ func FuzzDropResultType(f *testing.F) {
 		}
 	})
 }
+
+// TestNewerCall: upstream ids compare as numbers ("10" after "9").
+func TestNewerCall(t *testing.T) {
+	c := func(k string) *call { return &call{upKey: k} }
+	if !newerCall(c("10"), c("9")) || newerCall(c("9"), c("10")) || !newerCall(c("12"), c("11")) {
+		t.Error("newerCall orders upstream ids as strings")
+	}
+}

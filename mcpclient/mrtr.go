@@ -200,17 +200,20 @@ func mapErrorCode(errObj json.RawMessage, from, to int, match func(string) bool)
 
 // capsJSON is what a legacy IDE declared in initialize that a server may
 // use: the capabilities behind server→client requests, and extensions.
+// It is encoded once, at initialize.
 func (d *downstream) capsJSON() json.RawMessage {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	out := map[string]json.RawMessage{}
-	for _, k := range []string{"sampling", "elicitation", "roots", "extensions"} {
-		if v, ok := d.caps[k]; ok {
-			out[k] = v
+	if d.capsRaw == nil {
+		out := map[string]json.RawMessage{}
+		for _, k := range []string{"sampling", "elicitation", "roots", "extensions"} {
+			if v, ok := d.caps[k]; ok {
+				out[k] = v
+			}
 		}
+		d.capsRaw, _ = json.Marshal(out)
 	}
-	b, _ := json.Marshal(out)
-	return b
+	return d.capsRaw
 }
 
 // legacyModernError rewrites an error only a 2026-07-28 server sends for

@@ -93,7 +93,10 @@ func (u *supervisor) park(p *parked, id json.RawMessage, pi *pendingInput) []byt
 // (timeout, the IDE's cancel or departure) or the supervisor stops.
 func (u *supervisor) reap(p *parked, token string, claimed chan struct{}) {
 	u.mu.Lock()
-	stop := u.runCtx.Done()
+	var stop <-chan struct{}
+	if u.runCtx != nil {
+		stop = u.runCtx.Done()
+	}
 	u.mu.Unlock()
 	select {
 	case <-claimed:

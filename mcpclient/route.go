@@ -241,14 +241,6 @@ func (u *supervisor) broadcastNotification(method string, params json.RawMessage
 	}
 }
 
-// broadcast sends a notification line to every attached downstream.
-func (u *supervisor) broadcast(line []byte) {
-	m, err := jsonrpc.Parse(line)
-	if err != nil {
-		return
-	}
-	u.broadcastNotification(m.Method, m.Params)
-}
 
 func (u *supervisor) attach(d *downstream) {
 	u.router.attach(d)

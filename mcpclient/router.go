@@ -363,7 +363,7 @@ func (r *router) modernCallOf(d *downstream) *call {
 	defer r.mu.Unlock()
 	var best *call
 	for _, c := range r.byIDE[d] {
-		if c.inputs != nil && (best == nil || c.upKey > best.upKey) {
+		if c.inputs != nil && (best == nil || newerCall(c, best)) {
 			best = c
 		}
 	}
@@ -389,9 +389,18 @@ func (r *router) modernCallWithCap(capName string) *call {
 	defer r.mu.Unlock()
 	var best *call
 	for _, c := range r.calls {
-		if c.inputs != nil && (capName == "" || hasCap(c.caps, capName)) && (best == nil || c.upKey > best.upKey) {
+		if c.inputs != nil && (capName == "" || hasCap(c.caps, capName)) && (best == nil || newerCall(c, best)) {
 			best = c
 		}
 	}
 	return best
+}
+
+// newerCall reports whether a went upstream after b: upstream ids are
+// increasing integers, compared as numbers (by length, then digits).
+func newerCall(a, b *call) bool {
+	if len(a.upKey) != len(b.upKey) {
+		return len(a.upKey) > len(b.upKey)
+	}
+	return a.upKey > b.upKey
 }

@@ -467,7 +467,7 @@ func (u *supervisor) refreshLists(s *session, afterConnect bool) {
 		u.hashes[i], u.counts[i] = hash, n
 		u.mu.Unlock()
 		if changed && afterConnect {
-			u.broadcast(jsonrpc.EncodeRequest(nil, k.notif, nil))
+			u.broadcastNotification(k.notif, nil)
 		}
 	}
 	u.notify()
