@@ -86,6 +86,8 @@ type hubFixture struct {
 	cancel  context.CancelFunc
 	done    chan error
 	logw    *logWriter
+	// logCopy, when set, gets the hub's log too (for tests that read it).
+	logCopy io.Writer
 
 	tuning mcpclient.Tuning
 
@@ -156,6 +158,14 @@ func startHubTuned(t testing.TB, servers map[string]string, tuning mcpclient.Tun
 	return f
 }
 
+// logSink is where the hub under test logs.
+func (f *hubFixture) logSink() io.Writer {
+	if f.logCopy != nil {
+		return io.MultiWriter(f.logw, f.logCopy)
+	}
+	return f.logw
+}
+
 func (f *hubFixture) start() {
 	f.t.Helper()
 	f.logw = &logWriter{t: f.t, on: testing.Verbose()}
@@ -168,7 +178,7 @@ func (f *hubFixture) start() {
 			f.browsed = append(f.browsed, url)
 			return nil
 		},
-		Logger: slog.New(slog.NewTextHandler(f.logw, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger: slog.New(slog.NewTextHandler(f.logSink(), &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
 		f.t.Fatal(err)

@@ -3,11 +3,9 @@ package mcpclient_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -17,13 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcptray/mcptray/auth"
-	"github.com/mcptray/mcptray/mcpclient"
 	"github.com/mcptray/mcptray/mcpclient/httptoken"
 	fs "github.com/mcptray/mcptray/mcpclient/internal/faultserver"
 	"github.com/mcptray/mcptray/mcpclient/internal/testenv"
-	"github.com/mcptray/mcptray/mcpclient/ipc"
-	"github.com/mcptray/mcptray/mcpclient/paths"
 )
 
 // ---- fixture ------------------------------------------------------------------
@@ -56,6 +50,12 @@ func (s *logBuf) String() string {
 
 func (hh *httpHub) logText() string { return hh.logs.String() }
 
+// start is hubFixture.start with the hub's log kept in hh.logs.
+func (hh *httpHub) start() {
+	hh.logCopy = hh.logs
+	hh.hubFixture.start()
+}
+
 // startHTTPHub starts a hub with servers (name → entry JSON) and the
 // endpoint on a free port; extra is more top-level config JSON ("" or
 // `"maxMessageSize": 2048,`).
@@ -70,45 +70,6 @@ func startHTTPHub(t testing.TB, servers map[string]string, extra string) *httpHu
 	t.Cleanup(f.stop)
 	hh.waitHTTP(t)
 	return hh
-}
-
-// start is hubFixture.start with the hub's log kept for the test.
-func (hh *httpHub) start() {
-	f := hh.hubFixture
-	f.t.Helper()
-	f.logw = &logWriter{t: f.t, on: testing.Verbose()}
-	hub, err := mcpclient.NewHub(mcpclient.HubOptions{
-		ConfigPath: f.cfgPath, Home: f.home, Tuning: f.tuning, ReloadInterval: 50 * time.Millisecond,
-		CredentialStore: auth.NewFileStore(paths.Credentials(f.home)),
-		OpenBrowser:     func(context.Context, string) error { return nil },
-		Logger:          slog.New(slog.NewTextHandler(io.MultiWriter(f.logw, hh.logs), &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	f.hub = hub
-	ctx, cancel := context.WithCancel(context.Background())
-	f.cancel = cancel
-	f.done = make(chan error, 1)
-	go func() { f.done <- hub.Run(ctx) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		ctx, c := context.WithTimeout(context.Background(), time.Second)
-		_, err := ipc.Request(ctx, hub.Socket(), ipc.Hello{Op: ipc.OpPing})
-		c()
-		if err == nil {
-			return
-		}
-		select {
-		case err := <-f.done:
-			f.t.Fatalf("hub exited: %v", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			f.t.Fatalf("hub did not come up: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 func writeHTTPConfig(t testing.TB, path string, servers map[string]string, top string) {
