@@ -57,36 +57,7 @@ func TestConformanceBinaries(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			suite := &conformanceSuite{node: node, cli: cli, client: binaryClient(t, bin, c.config)}
-			res := suite.run(t, c.name)
-			var bad []string
-			succeeded := map[string]int{}
-			for _, ch := range res.checks {
-				switch ch.Status {
-				case "SUCCESS":
-					succeeded[ch.ID]++
-				case "FAILURE", "WARNING":
-					bad = append(bad, ch.describe())
-				}
-			}
-			var missing []string
-			for _, id := range c.success {
-				if succeeded[id] == 0 {
-					missing = append(missing, id)
-				}
-			}
-			if len(bad) > 0 || len(missing) > 0 || res.exit != 0 {
-				res.logDetails(t)
-			}
-			if len(bad) > 0 {
-				t.Errorf("%d failing checks:\n  %s", len(bad), strings.Join(bad, "\n  "))
-			}
-			if len(missing) > 0 {
-				t.Errorf("SUCCESS checks missing (the behaviour did not happen): %v", missing)
-			}
-			if res.exit != 0 {
-				t.Errorf("the conformance CLI exited with %d (a command failed, a timeout, or failed checks)", res.exit)
-			}
-			t.Logf("%s through the binaries: %d SUCCESS checks (%d distinct), CLI exit %d", c.name, res.count("SUCCESS"), len(succeeded), res.exit)
+			checkScenario(t, suite.run(t, c.name), c.name+" through the binaries", c.success)
 		})
 	}
 }

@@ -163,36 +163,7 @@ func TestConformance(t *testing.T) {
 			if !c.serial {
 				t.Parallel()
 			}
-			res := suite.run(t, c.name)
-			var bad []string
-			succeeded := map[string]int{}
-			for _, ch := range res.checks {
-				switch ch.Status {
-				case "SUCCESS":
-					succeeded[ch.ID]++
-				case "FAILURE", "WARNING":
-					bad = append(bad, ch.describe())
-				}
-			}
-			var missing []string
-			for _, id := range c.success {
-				if succeeded[id] == 0 {
-					missing = append(missing, id)
-				}
-			}
-			if len(bad) > 0 || len(missing) > 0 || res.exit != 0 {
-				res.logDetails(t)
-			}
-			if len(bad) > 0 {
-				t.Errorf("%d failing checks:\n  %s", len(bad), strings.Join(bad, "\n  "))
-			}
-			if len(missing) > 0 {
-				t.Errorf("SUCCESS checks missing (the behaviour did not happen): %v", missing)
-			}
-			if res.exit != 0 {
-				t.Errorf("the conformance CLI exited with %d (client failure, timeout or failed checks)", res.exit)
-			}
-			t.Logf("%s: %d SUCCESS checks (%d distinct), CLI exit %d", c.name, res.count("SUCCESS"), len(succeeded), res.exit)
+			checkScenario(t, suite.run(t, c.name), c.name, c.success)
 		})
 	}
 }
@@ -363,4 +334,40 @@ func (s *conformanceSuite) run(t *testing.T, scenario string) *scenarioResult {
 		}
 	}
 	return res
+}
+
+// checkScenario fails t on a scenario's failing or warning checks, on a
+// SUCCESS check in want that did not happen, and on a CLI exit other than
+// 0, logging the run's details then.
+func checkScenario(t *testing.T, res *scenarioResult, name string, want []string) {
+	t.Helper()
+	var bad []string
+	succeeded := map[string]int{}
+	for _, ch := range res.checks {
+		switch ch.Status {
+		case "SUCCESS":
+			succeeded[ch.ID]++
+		case "FAILURE", "WARNING":
+			bad = append(bad, ch.describe())
+		}
+	}
+	var missing []string
+	for _, id := range want {
+		if succeeded[id] == 0 {
+			missing = append(missing, id)
+		}
+	}
+	if len(bad) > 0 || len(missing) > 0 || res.exit != 0 {
+		res.logDetails(t)
+	}
+	if len(bad) > 0 {
+		t.Errorf("%d failing checks:\n  %s", len(bad), strings.Join(bad, "\n  "))
+	}
+	if len(missing) > 0 {
+		t.Errorf("SUCCESS checks missing (the behaviour did not happen): %v", missing)
+	}
+	if res.exit != 0 {
+		t.Errorf("the conformance CLI exited with %d (a command failed, a timeout, or failed checks)", res.exit)
+	}
+	t.Logf("%s: %d SUCCESS checks (%d distinct), CLI exit %d", name, res.count("SUCCESS"), len(succeeded), res.exit)
 }

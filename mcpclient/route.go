@@ -241,7 +241,6 @@ func (u *supervisor) broadcastNotification(method string, params json.RawMessage
 	}
 }
 
-
 func (u *supervisor) attach(d *downstream) {
 	u.router.attach(d)
 	u.notify()
