@@ -279,34 +279,9 @@ func BenchmarkThroughput32(b *testing.B) {
 		b.Run(target, func(b *testing.B) {
 			env := shared.get(b)
 			s := env.session(b, target)
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			var next atomic.Int64
-			var wg sync.WaitGroup
-			var firstErr error
-			var errOnce sync.Once
 			before := env.proxy.counts()
 			cpu0 := childCPU(s)
-			b.ResetTimer()
-			start := time.Now()
-			for range inFlight {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for next.Add(1) <= int64(b.N) {
-						if err := s.callEcho(ctx); err != nil {
-							errOnce.Do(func() { firstErr = err; cancel() })
-							return
-						}
-					}
-				}()
-			}
-			wg.Wait()
-			elapsed := time.Since(start)
-			b.StopTimer()
-			if firstErr != nil {
-				b.Fatalf("%s: %v", target, firstErr)
-			}
+			elapsed := callsInFlight(b, target, s)
 			reportConns(b, target, rowConnsThroughput, env.proxy.counts().sub(before))
 			if cpu0 >= 0 {
 				perCall := us(childCPU(s)-cpu0) / float64(b.N)
@@ -474,3 +449,36 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+
+// callsInFlight makes b.N echo calls on s, inFlight at a time, timed (the
+// benchmark timer runs only for them); the first error fails b.
+func callsInFlight(b *testing.B, target string, s caller) time.Duration {
+	b.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var firstErr error
+	var errOnce sync.Once
+	b.ResetTimer()
+	start := time.Now()
+	for range inFlight {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(b.N) {
+				if err := s.callEcho(ctx); err != nil {
+					errOnce.Do(func() { firstErr = err; cancel() })
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if firstErr != nil {
+		b.Fatalf("%s: %v", target, firstErr)
+	}
+	return elapsed
+}

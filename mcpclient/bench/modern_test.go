@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -310,32 +309,7 @@ func BenchmarkModernThroughput32(b *testing.B) {
 		b.Run(target, func(b *testing.B) {
 			env := modernShared.get(b)
 			s := env.session(b, target)
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			var next atomic.Int64
-			var wg sync.WaitGroup
-			var firstErr error
-			var errOnce sync.Once
-			b.ResetTimer()
-			start := time.Now()
-			for range inFlight {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for next.Add(1) <= int64(b.N) {
-						if err := s.callEcho(ctx); err != nil {
-							errOnce.Do(func() { firstErr = err; cancel() })
-							return
-						}
-					}
-				}()
-			}
-			wg.Wait()
-			elapsed := time.Since(start)
-			b.StopTimer()
-			if firstErr != nil {
-				b.Fatalf("%s: %v", target, firstErr)
-			}
+			elapsed := callsInFlight(b, target, s)
 			rate := float64(b.N) / elapsed.Seconds()
 			b.ReportMetric(rate, "calls/s")
 			col := targetDirect
