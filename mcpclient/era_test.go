@@ -313,6 +313,9 @@ func TestRequestLogsReachTheirModernIDE(t *testing.T) {
 	if !strings.Contains(string(n.Params), "hello log") {
 		t.Errorf("log message: %s", n.Params)
 	}
+	// A ping's answer comes after anything the hub queued for the other
+	// IDE before it.
+	other.ok("ping", withModern(nil, nil))
 	other.mu.Lock()
 	defer other.mu.Unlock()
 	for _, note := range other.notes {
