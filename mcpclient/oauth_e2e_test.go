@@ -145,10 +145,7 @@ func TestOAuthE2E(t *testing.T) {
 		mcpclient.HubOptions{CredentialStore: store, OpenBrowser: e.br.Open}, e.hubLog)
 	e.logf("set up in %s: idp %s, MCP server %s, chromium, gnome-keyring", time.Since(start).Round(time.Millisecond), e.idp.issuer, e.mcp.URL)
 
-	steps := []struct {
-		name string
-		fn   func()
-	}{
+	e.runSteps([]oauthStep{
 		{"first login via a bridge", e.firstLogin},
 		{"expiry and refresh", e.expiryAndRefresh},
 		{"refresh token revoked on the server", e.revokedRefreshToken},
@@ -156,13 +153,7 @@ func TestOAuthE2E(t *testing.T) {
 		{"callback port taken", e.callbackPortTaken},
 		{"sign-in abandoned while the hub's refresh succeeds", e.abandonedLoginDuringRefresh},
 		{"status", e.status},
-	}
-	for _, s := range steps {
-		t0 := time.Now()
-		e.logf("=== %s", s.name)
-		s.fn()
-		e.logf("--- %s: ok, %s", s.name, time.Since(t0).Round(time.Millisecond))
-	}
+	})
 }
 
 // (a) The IDE's first calls wait for the sign-in the hub starts (the
@@ -702,5 +693,21 @@ func (f *hubFixture) waitStateNot(name string, st mcpclient.State, within time.D
 			f.t.Fatalf("server %s: still %s after %s", name, st, within)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// oauthStep is one named step of an OAuth end-to-end test.
+type oauthStep struct {
+	name string
+	fn   func()
+}
+
+// runSteps runs the steps in order, logging each with its time.
+func (e *oauthEnv) runSteps(steps []oauthStep) {
+	for _, s := range steps {
+		t0 := time.Now()
+		e.logf("=== %s", s.name)
+		s.fn()
+		e.logf("--- %s: ok, %s", s.name, time.Since(t0).Round(time.Millisecond))
 	}
 }

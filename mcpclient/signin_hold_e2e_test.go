@@ -44,22 +44,13 @@ func TestOAuthSignInHold(t *testing.T) {
 	e.hub = startOAuthHub(t, map[string]string{serverName: urlEntry(e.mcp.URL)}, "",
 		mcpclient.HubOptions{CredentialStore: e.store, OpenBrowser: e.br.Open}, e.hubLog)
 
-	steps := []struct {
-		name string
-		fn   func()
-	}{
+	e.runSteps([]oauthStep{
 		{"a tools/call held through the bridge until the sign-in midway", e.heldCallSignedInMidway},
 		{"mcptray call waits for the sign-in too", e.cliCallWaits},
 		{"a held mcptray call that is interrupted ends its wait", e.cliCallInterrupted},
 		{"consent refused: the held call gets the error", e.heldCallConsentRefused},
 		{"no sign-in within signInWait: the held call gets the error", e.heldCallTimesOut},
-	}
-	for _, s := range steps {
-		t0 := time.Now()
-		e.logf("=== %s", s.name)
-		s.fn()
-		e.logf("--- %s: ok, %s", s.name, time.Since(t0).Round(time.Millisecond))
-	}
+	})
 }
 
 // gateBrowser makes the browser wait for the test before it signs in (with
