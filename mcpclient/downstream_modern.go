@@ -219,22 +219,8 @@ func (d *downstream) deliver(method string, params json.RawMessage, line []byte)
 	}
 	d.mu.Unlock()
 	for _, id := range ids {
-		d.notify(jsonrpc.EncodeRequest(nil, method, withMeta(params, metaSubscriptionID, id)))
+		d.notify(jsonrpc.EncodeRequest(nil, method, setMeta(params, metaSubscriptionID, id)))
 	}
-}
-
-// withMeta sets one _meta key of params.
-func withMeta(params json.RawMessage, key string, v json.RawMessage) json.RawMessage {
-	p := map[string]json.RawMessage{}
-	if len(params) > 0 {
-		_ = json.Unmarshal(params, &p)
-	}
-	meta := map[string]json.RawMessage{}
-	_ = json.Unmarshal(p["_meta"], &meta)
-	meta[key] = v
-	p["_meta"], _ = json.Marshal(meta)
-	b, _ := json.Marshal(p)
-	return b
 }
 
 // subscribeFor subscribes d to a resource upstream on behalf of a listen

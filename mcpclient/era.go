@@ -592,20 +592,25 @@ func (u *supervisor) relistenNow() {
 	}
 }
 
-// stripMeta removes one _meta key from params (and an empty _meta).
-func stripMeta(params json.RawMessage, key string) json.RawMessage {
-	if !bytes.Contains(params, []byte(key)) {
+// setMeta sets one _meta key of params, or removes it (v nil), dropping
+// a _meta (and params) left empty.
+func setMeta(params json.RawMessage, key string, v json.RawMessage) json.RawMessage {
+	if v == nil && !bytes.Contains(params, []byte(key)) {
 		return params
 	}
-	var p map[string]json.RawMessage
-	if json.Unmarshal(params, &p) != nil {
+	p := map[string]json.RawMessage{}
+	if len(params) > 0 && json.Unmarshal(params, &p) != nil {
 		return params
 	}
-	var meta map[string]json.RawMessage
-	if json.Unmarshal(p["_meta"], &meta) != nil {
+	meta := map[string]json.RawMessage{}
+	if raw, ok := p["_meta"]; ok && json.Unmarshal(raw, &meta) != nil {
 		return params
 	}
-	delete(meta, key)
+	if v == nil {
+		delete(meta, key)
+	} else {
+		meta[key] = v
+	}
 	if len(meta) == 0 {
 		delete(p, "_meta")
 	} else {

@@ -185,7 +185,7 @@ func (u *supervisor) serverNotification(s *session, m *jsonrpc.Message) {
 	if s.modern {
 		// What came on the hub's own subscriptions/listen stream is the
 		// hub's: the IDEs get it without the hub's subscription id.
-		m.Params = stripMeta(m.Params, metaSubscriptionID)
+		m.Params = setMeta(m.Params, metaSubscriptionID, nil)
 	}
 	switch m.Method {
 	case "notifications/subscriptions/acknowledged":
