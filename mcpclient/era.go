@@ -164,11 +164,6 @@ func (u *supervisor) connectModern(ctx context.Context, r config.Resolved, clien
 		u.setProbe("server/discover "+version, fmt.Sprintf("DiscoverResult, supportedVersions %v", dr.SupportedVersions), eraModern, "the server answered server/discover")
 		sess.discover = resp.Result
 		sess.init = initFromDiscover(dr.Capabilities, dr.Meta[metaServerInfo], dr.Instructions, version)
-		var si struct{ Name, Version string }
-		_ = json.Unmarshal(dr.Meta[metaServerInfo], &si)
-		u.mu.Lock()
-		u.serverInfo.Name, u.serverInfo.Version = si.Name, si.Version
-		u.mu.Unlock()
 		sess.touch()
 		return sess, nil
 	}

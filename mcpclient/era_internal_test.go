@@ -24,9 +24,14 @@ type eraServer struct {
 	discover func(w http.ResponseWriter, id json.RawMessage, version string)
 	// modernOnly refuses initialize as a 2026-07-28-only server does.
 	modernOnly bool
-	mu         sync.Mutex
-	methods    []string
-	headers    []http.Header
+	// discoverHangs: server/discover is never answered (the request is
+	// held until the client goes away), as some legacy servers do with a
+	// sessionless request; discoverDelay holds it that long first.
+	discoverHangs bool
+	discoverDelay time.Duration
+	mu            sync.Mutex
+	methods       []string
+	headers       []http.Header
 }
 
 func (e *eraServer) start(t *testing.T) string {
@@ -49,7 +54,14 @@ func (e *eraServer) start(t *testing.T) string {
 		e.headers = append(e.headers, r.Header.Clone())
 		e.mu.Unlock()
 		switch {
+		case m.Method == "server/discover" && e.discoverHangs:
+			<-r.Context().Done()
 		case m.Method == "server/discover":
+			select {
+			case <-time.After(e.discoverDelay):
+			case <-r.Context().Done():
+				return
+			}
 			var v string
 			_ = json.Unmarshal(m.Params.Meta[metaProtocolVersion], &v)
 			e.discover(w, m.ID, v)
@@ -98,6 +110,10 @@ func TestEraProbe(t *testing.T) {
 		wantEra    string // "" = an error
 		wantErr    func(error) bool
 		wantCalls  string
+		// For the race of a silent probe with the legacy connect
+		// (Tuning.DiscoverWait, 300 ms here).
+		discoverHangs bool
+		discoverDelay time.Duration
 	}{
 		{name: "DiscoverResult", discover: discoverOK(`["2026-07-28","2025-11-25"]`), wantEra: eraModern, wantCalls: "server/discover"},
 		{
@@ -170,6 +186,24 @@ func TestEraProbe(t *testing.T) {
 			},
 			wantCalls: "server/discover",
 		},
+		{
+			name:          "discover never answered, legacy server: initialize beside it wins",
+			discoverHangs: true,
+			wantEra:       eraLegacy, wantCalls: "server/discover initialize notifications/initialized",
+		},
+		{
+			name:     "discover answered late, modern-only server: the probe still wins",
+			discover: discoverOK(`["2026-07-28"]`), discoverDelay: 1500 * time.Millisecond, modernOnly: true,
+			wantEra: eraModern, wantCalls: "server/discover initialize",
+		},
+		{
+			name:          "discover never answered, modern-only server: a clear error, both eras named",
+			discoverHangs: true, modernOnly: true,
+			wantErr: func(err error) bool {
+				return strings.Contains(err.Error(), "took longer than") && strings.Contains(err.Error(), "MCP 2026-07-28: server/discover was not answered; streamable-http: ") && strings.Contains(err.Error(), "-32022")
+			},
+			wantCalls: "server/discover initialize",
+		},
 		{name: "legacy pinned: no probe", discover: discoverOK(`["2026-07-28"]`), pin: "2025-06-18", wantEra: eraLegacy, wantCalls: "initialize notifications/initialized"},
 		{name: "cached legacy: no probe", discover: discoverOK(`["2026-07-28"]`), cached: eraLegacy, wantEra: eraLegacy, wantCalls: "initialize notifications/initialized"},
 		{name: "cached legacy, server now modern-only: probed again", discover: discoverOK(`["2026-07-28"]`), modernOnly: true, cached: eraLegacy, wantEra: eraModern, wantCalls: "initialize server/discover"},
@@ -183,11 +217,15 @@ func TestEraProbe(t *testing.T) {
 	}
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
-			e := &eraServer{discover: row.discover, modernOnly: row.modernOnly}
+			e := &eraServer{discover: row.discover, modernOnly: row.modernOnly, discoverHangs: row.discoverHangs, discoverDelay: row.discoverDelay}
 			url := e.start(t)
 			cfg := config.Server{URL: url, Transport: config.TransportStreamable, ProtocolVersion: row.pin}
 			home := t.TempDir()
-			u := newSupervisor("srv", cfg, globalSettings{}, supervisorDeps{tuning: Tuning{ConnectTimeout: 10 * time.Second}, noAutoLogin: true})
+			connectTimeout := 10 * time.Second
+			if row.discoverHangs && row.modernOnly {
+				connectTimeout = 3 * time.Second
+			}
+			u := newSupervisor("srv", cfg, globalSettings{}, supervisorDeps{tuning: Tuning{ConnectTimeout: connectTimeout, DiscoverWait: 300 * time.Millisecond}, noAutoLogin: true})
 			u.home = home
 			if row.cached != "" {
 				u.rememberEra(url, eraRecord{Era: row.cached})

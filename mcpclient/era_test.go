@@ -363,3 +363,33 @@ func TestListenFilterChangeLeavesNoGap(t *testing.T) {
 	}
 	a.waitNote("notifications/resources/updated", nil, 5*time.Second)
 }
+
+// TestSilentDiscoverFallsBackToLegacy: a legacy server that never answers
+// a sessionless server/discover (it holds the request open) is reached
+// all the same: the legacy connect starts beside the silent probe, its
+// session wins, and the era is remembered, so the hub's next start does
+// not probe at all.
+func TestSilentDiscoverFallsBackToLegacy(t *testing.T) {
+	srv := startFault(t, fs.Options{Era: fs.EraLegacy})
+	srv.Inject(fs.Fault{Kind: fs.Stall, Method: "server/discover", Count: -1})
+	f := startHub(t, map[string]string{"s": urlEntry(srv.URL())})
+	st := f.waitState("s", "connected", 20*time.Second)
+	if st.Era != "legacy" || st.EraProbe == nil || !strings.Contains(st.EraProbe.Answer, "no answer") || !strings.Contains(st.EraProbe.Reason, "initialize answered") {
+		t.Errorf("status: era %q, probe %+v", st.Era, st.EraProbe)
+	}
+	c := launchBridge(t, f.env(), "s")
+	c.initialize(nil)
+	if got := c.toolText(c.ok("tools/call", echoArgs("through"))); got != "through" {
+		t.Errorf("call: %q", got)
+	}
+	probes := srv.Stats().Requests["server/discover"]
+	if probes != 1 {
+		t.Errorf("server/discover sent %d times, want 1", probes)
+	}
+	f.stop()
+	f.start()
+	f.waitState("s", "connected", 20*time.Second)
+	if n := srv.Stats().Requests["server/discover"]; n != probes {
+		t.Errorf("the restarted hub probed again (%d server/discover, want %d): the legacy era was not remembered", n, probes)
+	}
+}

@@ -56,6 +56,12 @@ type session struct {
 
 func (s *session) fail(err error) { s.broken.Fail(err) }
 
+// close ends a session that was never installed.
+func (s *session) close() {
+	s.cancel()
+	s.conn.Close()
+}
+
 // ver is the protocol version a modern session's requests name.
 func (s *session) ver() string {
 	if v := s.version.Load(); v != nil {
@@ -126,44 +132,73 @@ func (u *supervisor) connect(ctx context.Context, cfg config.Server, g globalSet
 	ts := u.tokenSource(am)
 	token := func(ctx context.Context) (string, error) { return u.bearer(ctx, ts) }
 	pv := cfg.ProtocolVersion
+	try := func(ctx context.Context, a attempt) (*session, error) {
+		if a.era == eraModern {
+			return u.connectModern(ctx, r, client, pv, token)
+		}
+		lpv := pv
+		if lpv == "" {
+			lpv = config.DefaultProtocolVersion
+		}
+		return u.connectWith(ctx, a.transport, r, client, lpv, token)
+	}
+	attempts := u.connectOrder(cfg)
+	var s *session
+	if len(attempts) > 1 && attempts[0].era == eraModern {
+		s, err = u.raceEras(cctx, attempts, try)
+	} else {
+		s, err = u.tryInTurn(cctx, attempts, try)
+	}
+	if err == nil {
+		// A config change that came while the session was being built
+		// (the watcher took its signal) makes it stale.
+		stopWatch()
+		if errors.Is(context.Cause(cctx), errReconfigured) {
+			s.close()
+			return nil, errReconfigured
+		}
+		era := eraLegacy
+		if s.modern {
+			era = eraModern
+		}
+		var ir struct {
+			ServerInfo struct{ Name, Version string }
+		}
+		_ = json.Unmarshal(s.init, &ir)
+		u.mu.Lock()
+		u.serverInfo.Name, u.serverInfo.Version = ir.ServerInfo.Name, ir.ServerInfo.Version
+		u.mu.Unlock()
+		u.rememberEra(r.URL, eraRecord{Era: era, Version: protocolOf(s.init), Transport: s.transport})
+		return s, nil
+	}
+	if c := context.Cause(cctx); c != nil && cctx.Err() != nil {
+		if errors.Is(c, errReconfigured) {
+			return nil, errReconfigured
+		}
+		if ctx.Err() != nil && context.Cause(ctx) != nil && !errors.Is(context.Cause(ctx), context.Canceled) {
+			// What the other attempts answered before the time ran out
+			// says more than the timeout alone.
+			var fe *fallbackError
+			if errors.As(err, &fe) {
+				return nil, fmt.Errorf("%w (%s)", context.Cause(ctx), fe.msg)
+			}
+			return nil, context.Cause(ctx)
+		}
+	}
+	return nil, err
+}
+
+// tryInTurn tries the attempts one after the other, as far as each
+// failure leads on to the next (fallsBack), and returns the first session.
+func (u *supervisor) tryInTurn(ctx context.Context, attempts []attempt, try func(context.Context, attempt) (*session, error)) (*session, error) {
 	var firstErr error
 	var tried []string
-	attempts := u.connectOrder(cfg)
 	for i, a := range attempts {
-		var s *session
-		var err error
-		if a.era == eraModern {
-			s, err = u.connectModern(cctx, r, client, pv, token)
-		} else {
-			lpv := pv
-			if lpv == "" {
-				lpv = config.DefaultProtocolVersion
-			}
-			s, err = u.connectWith(cctx, a.transport, r, client, lpv, token)
-		}
+		s, err := try(ctx, a)
 		if err == nil {
-			// A config change that came while the session was being built
-			// (the watcher took its signal) makes it stale.
-			stopWatch()
-			if errors.Is(context.Cause(cctx), errReconfigured) {
-				s.cancel()
-				s.conn.Close()
-				return nil, errReconfigured
-			}
-			era := eraLegacy
-			if s.modern {
-				era = eraModern
-			}
-			u.rememberEra(r.URL, eraRecord{Era: era, Version: protocolOf(s.init), Transport: s.transport})
 			return s, nil
 		}
-		if c := context.Cause(cctx); c != nil && cctx.Err() != nil {
-			if errors.Is(c, errReconfigured) {
-				return nil, errReconfigured
-			}
-			if ctx.Err() != nil && context.Cause(ctx) != nil && !errors.Is(context.Cause(ctx), context.Canceled) {
-				return nil, context.Cause(ctx)
-			}
+		if ctx.Err() != nil {
 			return nil, err
 		}
 		if firstErr == nil {
@@ -178,6 +213,92 @@ func (u *supervisor) connect(ctx context.Context, cfg config.Server, g globalSet
 		return nil, &fallbackError{first: firstErr, msg: strings.Join(tried, "; ")}
 	}
 	return nil, firstErr
+}
+
+// errRaceLost cancels the era attempt whose rival brought a session up.
+var errRaceLost = errors.New("the other protocol era connected first")
+
+// raceEras connects when the modern probe comes first and a legacy
+// connect may follow it (attempts[0] is modern, the rest legacy). The
+// probe runs alone for DiscoverWait; an answer in that time decides as
+// tryInTurn would. A server still silent by then may be a legacy one that
+// never answers a sessionless server/discover (the HTTP binding's rule is
+// about answers; the stdio binding's says a server that does not respond
+// is legacy), or a slow modern one, so the legacy attempts start beside
+// the probe and the first session to come up wins; the loser is stopped
+// and closed. Neither era is guessed from silence alone.
+func (u *supervisor) raceEras(ctx context.Context, attempts []attempt, try func(context.Context, attempt) (*session, error)) (*session, error) {
+	type result struct {
+		s      *session
+		err    error
+		modern bool
+	}
+	results := make(chan result, 2)
+	mctx, mcancel := context.WithCancelCause(ctx)
+	defer mcancel(nil)
+	go func() {
+		s, err := try(mctx, attempts[0])
+		results <- result{s, err, true}
+	}()
+	wait := time.NewTimer(u.tuning.DiscoverWait)
+	defer wait.Stop()
+	select {
+	case r := <-results:
+		if r.err == nil {
+			return r.s, nil
+		}
+		if ctx.Err() != nil || !u.fallsBack(attempts[0], attempts[1], r.err) {
+			return nil, r.err
+		}
+		s, err := u.tryInTurn(ctx, attempts[1:], try)
+		if err != nil {
+			return nil, &fallbackError{first: r.err, msg: attempts[0].String() + ": " + r.err.Error() + "; " + err.Error()}
+		}
+		return s, nil
+	case <-wait.C:
+	}
+	u.log.Info("server/discover has not been answered yet; trying initialize beside it", "after", u.tuning.DiscoverWait)
+	lctx, lcancel := context.WithCancelCause(ctx)
+	defer lcancel(nil)
+	go func() {
+		s, err := u.tryInTurn(lctx, attempts[1:], try)
+		results <- result{s, err, false}
+	}()
+	var modernErr, legacyErr error
+	for range 2 {
+		r := <-results
+		if r.err != nil {
+			if r.modern {
+				modernErr = r.err
+			} else {
+				legacyErr = r.err
+			}
+			continue
+		}
+		if r.modern {
+			lcancel(errRaceLost)
+		} else {
+			mcancel(errRaceLost)
+			u.setProbe("server/discover", fmt.Sprintf("no answer within %s", u.tuning.DiscoverWait), eraLegacy, "initialize answered while server/discover had not")
+		}
+		if modernErr == nil && legacyErr == nil {
+			// The rival is still trying: it stops at its cancel, and a
+			// session it finished meanwhile is closed.
+			if o := <-results; o.s != nil {
+				o.s.close()
+			}
+		}
+		return r.s, nil
+	}
+	modernText, legacyText := modernErr.Error(), legacyErr.Error()
+	if mctx.Err() != nil {
+		modernText = "server/discover was not answered"
+	}
+	var fe *fallbackError
+	if !errors.As(legacyErr, &fe) {
+		legacyText = attempts[1].String() + ": " + legacyText
+	}
+	return nil, &fallbackError{first: modernErr, msg: attempts[0].String() + ": " + modernText + "; " + legacyText}
 }
 
 // attempt is one way connect may open a session: an era over a transport.
@@ -324,10 +445,6 @@ func (u *supervisor) connectWith(ctx context.Context, tname string, r config.Res
 	}
 	var ir struct {
 		ProtocolVersion string `json:"protocolVersion"`
-		ServerInfo      struct {
-			Name    string `json:"name"`
-			Version string `json:"version"`
-		} `json:"serverInfo"`
 	}
 	if err := json.Unmarshal(resp.Result, &ir); err != nil || ir.ProtocolVersion == "" {
 		conn.Close()
@@ -344,9 +461,6 @@ func (u *supervisor) connectWith(ctx context.Context, tname string, r config.Res
 	sess.init = resp.Result
 	sess.touch()
 	ok = true
-	u.mu.Lock()
-	u.serverInfo.Name, u.serverInfo.Version = ir.ServerInfo.Name, ir.ServerInfo.Version
-	u.mu.Unlock()
 	return sess, nil
 }
 

@@ -31,6 +31,12 @@ type Tuning struct {
 	OutageHold time.Duration
 	// ConnectTimeout bounds one connect + initialize.
 	ConnectTimeout time.Duration
+	// DiscoverWait is how long the era probe (a modern server/discover)
+	// runs alone when a legacy connect could follow it. A server that has
+	// not answered by then may be a legacy one that never answers a
+	// sessionless request, so the legacy connect starts beside the probe
+	// and the first session to come up wins. Default: ConnectTimeout/4.
+	DiscoverWait time.Duration
 	// ProbeInterval is how long a session may be idle before a ping.
 	ProbeInterval time.Duration
 	// ProbeTimeout bounds that ping.
@@ -53,6 +59,7 @@ func (t Tuning) withDefaults() Tuning {
 	def(&t.HoldTimeout, 30*time.Second)
 	def(&t.OutageHold, 3*time.Second)
 	def(&t.ConnectTimeout, 20*time.Second)
+	def(&t.DiscoverWait, t.ConnectTimeout/4)
 	def(&t.ProbeInterval, 30*time.Second)
 	def(&t.ProbeTimeout, 10*time.Second)
 	def(&t.FirstConnectWait, 3*time.Second)
