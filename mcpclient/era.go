@@ -444,8 +444,9 @@ func readEras(home string) map[string]eraRecord {
 // listenLoop keeps the modern session's one subscriptions/listen stream
 // open: list changes the server's capabilities offer, and the resources
 // some IDE subscribed to. A change of the subscribed set (relisten)
-// reopens it with the new filter; a broken stream is reopened after a
-// pause. It ends with the session.
+// opens a stream with the new filter; the old one stays open until the
+// new one is acknowledged and for listenOverlap after. A broken stream is
+// reopened after a pause. It ends with the session, and so do its streams.
 func (u *supervisor) listenLoop(s *session) {
 	conn, ok := s.conn.(*transport.StreamableConn)
 	if !ok {
@@ -469,7 +470,34 @@ func (u *supervisor) listenLoop(s *session) {
 			prev = nil
 		}
 	}
-	defer stopPrev()
+	// retiring are replaced streams kept open for listenOverlap after
+	// their successor's acknowledgement: a notification the server was
+	// sending to the old stream as the new one was registered (a server
+	// picks the streams to send to, then writes) still arrives.
+	var retiring []*listenStream
+	retirePrev := func() {
+		if prev == nil {
+			return
+		}
+		kept := retiring[:0]
+		for _, r := range retiring {
+			select {
+			case <-r.done:
+			default:
+				kept = append(kept, r)
+			}
+		}
+		retiring = append(kept, prev)
+		time.AfterFunc(listenOverlap, prev.cancel)
+		prev = nil
+	}
+	defer func() {
+		stopPrev()
+		for _, r := range retiring {
+			r.cancel()
+			<-r.done
+		}
+	}()
 	for s.ctx.Err() == nil {
 		_, uris := u.router.sessionState()
 		filter := map[string]any{}
@@ -510,25 +538,47 @@ func (u *supervisor) listenLoop(s *session) {
 		go func() { done <- conn.ListenStream(ctx, m, acked) }() // waited for below, or as prev
 		var err error
 		reopen := false
+		// A filter change that comes before this stream is acknowledged
+		// waits for the acknowledgement (at most listenAckWait): the server
+		// may deliver on the stream already, and the stream it replaces
+		// may not carry what this one does, so cancelling it could leave no
+		// stream for a subscribed resource.
+		var deferred <-chan time.Time
+		var deferTimer *time.Timer
 	wait:
 		for {
 			select {
 			case <-ackCh:
-				stopPrev()
+				retirePrev()
 				ackCh = nil
-			case <-s.relisten:
-				reopen = true
-				if ackedOnce.Load() {
-					stopPrev()
+				if deferred != nil {
+					reopen = true
 					prev = cur
-				} else {
-					cur.cancel()
-					<-done
+					break wait
 				}
+			case <-s.relisten:
+				if ackedOnce.Load() {
+					reopen = true
+					retirePrev()
+					prev = cur
+					break wait
+				}
+				if deferred == nil {
+					deferTimer = time.NewTimer(listenAckWait)
+					deferred = deferTimer.C
+				}
+			case <-deferred:
+				// Never acknowledged: give up on it.
+				reopen = true
+				cur.cancel()
+				<-done
 				break wait
 			case err = <-done:
 				break wait
 			}
+		}
+		if deferTimer != nil {
+			deferTimer.Stop()
 		}
 		if reopen {
 			failures = 0
@@ -570,6 +620,14 @@ func (u *supervisor) listenLoop(s *session) {
 		}
 	}
 }
+
+// listenOverlap is how long a replaced listen stream stays open after its
+// successor was acknowledged.
+const listenOverlap = time.Second
+
+// listenAckWait bounds how long a filter change waits for the
+// acknowledgement of the stream it replaces.
+const listenAckWait = 10 * time.Second
 
 // listenStream is a running subscriptions/listen stream of the hub's.
 type listenStream struct {
