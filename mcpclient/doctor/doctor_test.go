@@ -553,8 +553,11 @@ func TestEraProbe(t *testing.T) {
 		return s
 	}
 	modern, dual, legacy := start(faultserver.EraModern), start(faultserver.EraDual), start(faultserver.EraLegacy)
+	silent := start(faultserver.EraLegacy)
+	silent.Inject(faultserver.Fault{Kind: faultserver.Stall, Method: "server/discover", Count: -1})
 	f := newFixture(t)
 	f.config("", map[string]string{
+		"silent":        fmt.Sprintf(`{"url": %q}`, silent.URL()),
 		"modern":        fmt.Sprintf(`{"url": %q}`, modern.URL()),
 		"dual":          fmt.Sprintf(`{"url": %q}`, dual.URL()),
 		"legacy":        fmt.Sprintf(`{"url": %q}`, legacy.URL()),
@@ -567,6 +570,8 @@ func TestEraProbe(t *testing.T) {
 	expect(t, rep, "dual", doctor.CheckEra, doctor.OK, "modern era")
 	expect(t, rep, "legacy", doctor.CheckEra, doctor.Info, "legacy era", "HTTP 400", "not a 2026-07-28 answer")
 	expect(t, rep, "legacy", doctor.CheckInitialize, doctor.OK, "protocol 2025-11-25")
+	expect(t, rep, "silent", doctor.CheckEra, doctor.Warn, "server/discover", "was not answered within 2.5s", "initialize beside it")
+	expect(t, rep, "silent", doctor.CheckInitialize, doctor.OK, "protocol 2025-11-25")
 	expect(t, rep, "pinned", doctor.CheckEra, doctor.Info, "pins protocolVersion 2025-06-18")
 	expect(t, rep, "pinned", doctor.CheckInitialize, doctor.OK, "2025-06-18")
 	expect(t, rep, "pinned-modern", doctor.CheckInitialize, doctor.Fail, "pinned protocolVersion 2026-07-28")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -37,7 +38,11 @@ func (s *serverCheck) discover(ctx context.Context) (Finding, bool) {
 	if pin != "" {
 		version = pin
 	}
-	ctx, cancel := context.WithTimeout(ctx, 2*s.opts.Timeout)
+	// The hub starts initialize beside a probe that has not been
+	// answered in a quarter of its connect timeout; doctor gives the
+	// probe half its own step timeout, then goes on to initialize too.
+	wait := s.opts.Timeout / 2
+	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	sent := "POST server/discover (MCP " + version + ")"
 	for attempt := 0; attempt < 2; attempt++ {
@@ -56,6 +61,10 @@ func (s *serverCheck) discover(ctx context.Context) (Finding, bool) {
 		req.Header.Set("MCP-Protocol-Version", version)
 		req.Header.Set("Mcp-Method", "server/discover")
 		resp, err := s.client.Do(req)
+		if err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+			s.add(CheckEra, Warn, fmt.Sprintf("%s was not answered within %s: a legacy server that ignores a request without a session, or a slow one; the hub then tries initialize beside it, and so does doctor", sent, wait), "")
+			return Finding{}, false
+		}
 		if err != nil {
 			s.add(CheckEra, Warn, sent+" failed: "+describeErr(err), "see the checks above")
 			return f(Fail, "server/discover failed: "+describeErr(err), "see the checks above; then `mcptray reconnect "+s.name+"`"), true
