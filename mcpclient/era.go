@@ -455,9 +455,11 @@ func (u *supervisor) listenLoop(s *session) {
 	caps := capabilitiesOf(s.init)
 	failures := 0
 	// broke is set when the last stream ended without the hub asking
-	// (broken, garbled, closed by the server): list changes sent while no
-	// stream was open are lost, so once the next one is acknowledged the
-	// lists are fetched again and a change announced to the IDEs.
+	// (broken, garbled, closed by the server): list changes and resource
+	// updates sent while no stream was open are lost, so once the next
+	// one is acknowledged the lists are fetched again and a change
+	// announced to the IDEs, and every subscribed resource is announced
+	// as updated (announceUpdates).
 	broke := false
 	// prev is the stream a filter change replaced: it stays open until its
 	// successor is acknowledged, so that no notification falls between the
@@ -506,9 +508,11 @@ func (u *supervisor) listenLoop(s *session) {
 				filter[k.key] = true
 			}
 		}
+		var subURIs []string // the resources this stream carries updates of
 		if _, ok := caps["resources"]; ok && len(uris) > 0 {
 			slices.Sort(uris)
 			filter["resourceSubscriptions"] = uris
+			subURIs = uris
 		}
 		if len(filter) == 0 {
 			stopPrev()
@@ -533,6 +537,7 @@ func (u *supervisor) listenLoop(s *session) {
 			close(ackCh)
 			if catchUp {
 				u.bg.Go(func() { u.refreshLists(s, true) })
+				u.announceUpdates(subURIs)
 			}
 		}
 		go func() { done <- conn.ListenStream(ctx, m, acked) }() // waited for below, or as prev

@@ -316,6 +316,63 @@ func TestModernHealingListenStream(t *testing.T) {
 	}
 }
 
+// TestModernHealingListenStreamResourceUpdate: a resource update the
+// server sends while the hub's subscriptions/listen stream is down is
+// lost on the wire; once the reopened stream is acknowledged the hub
+// tells every IDE subscribed to a resource that it was updated (a legacy
+// IDE plainly, a modern one on its listen stream), so none keeps showing
+// stale content.
+func TestModernHealingListenStreamResourceUpdate(t *testing.T) {
+	const uri, probe = "test://static", "test://probe"
+	hf := startModernHeal(t)
+	legacy, modern := hf.ides[0], hf.ides[1]
+	legacy.ok("resources/subscribe", map[string]any{"uri": uri})
+	listenID, _ := modern.start("subscriptions/listen", modern.params(map[string]any{"notifications": map[string]any{"resourceSubscriptions": []string{uri, probe}}}, nil))
+	modern.waitNote("notifications/subscriptions/acknowledged", nil, 10*time.Second)
+	// The probe, subscribed last, shows the hub's stream carries both
+	// URIs; once the stream it replaced is closed, it is the only one.
+	// (No update of uri is sent before the gap: any that reaches the IDEs
+	// later comes from the hub.)
+	deadline := time.Now().Add(10 * time.Second)
+	for hf.srv.NotifyResourceUpdated(probe) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the hub's listen stream never carried the subscribed resources")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !hf.srv.WaitFor(10*time.Second, func(s fs.Stats) bool { return s.ActiveSSEStreams == 1 }) {
+		t.Fatalf("listen streams open at the server: %d, want 1", hf.srv.Stats().ActiveSSEStreams)
+	}
+	// Break the stream and refuse every reopen until the update was sent
+	// into the gap.
+	fired := hf.srv.Stats().FaultsFired
+	hf.srv.Inject(fs.Fault{Kind: fs.Status5xx, Method: "subscriptions/listen", Count: -1})
+	if n := hf.srv.DropStreams(); n != 1 {
+		t.Fatalf("broke %d streams, want the hub's one", n)
+	}
+	if !hf.srv.WaitFor(20*time.Second, func(s fs.Stats) bool { return s.FaultsFired > fired }) {
+		t.Fatal("the hub did not try to reopen its listen stream")
+	}
+	if n := hf.srv.NotifyResourceUpdated(uri); n != 0 {
+		t.Fatalf("the update went out on %d streams: there was no gap", n)
+	}
+	hf.srv.ClearFaults()
+	if !hf.srv.WaitFor(20*time.Second, func(s fs.Stats) bool { return s.ActiveSSEStreams == 1 }) {
+		t.Fatalf("the hub did not open its listen stream again (%+v)", hf.srv.Stats())
+	}
+	isURI := func(n *rpcResp) bool { return strings.Contains(string(n.Params), `"uri":"`+uri+`"`) }
+	n := legacy.waitNote("notifications/resources/updated", isURI, 20*time.Second)
+	if strings.Contains(string(n.Params), "subscriptionId") {
+		t.Errorf("resources/updated to the legacy IDE with a subscription id: %s", n.raw)
+	}
+	n = modern.waitNote("notifications/resources/updated", isURI, 20*time.Second)
+	if !strings.Contains(string(n.Params), `"io.modelcontextprotocol/subscriptionId":`+listenID) {
+		t.Errorf("resources/updated to the modern IDE without its subscription id: %s", n.raw)
+	}
+	hf.echo(t, legacy)
+	hf.echo(t, modern)
+}
+
 // TestModernHealingRestartBeforeAnswer restarts the modern server while a
 // call runs that has sent nothing yet (its answer would be a JSON body):
 // the connection breaks before any response header, which loses the

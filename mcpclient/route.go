@@ -218,18 +218,30 @@ func (u *supervisor) serverNotification(s *session, m *jsonrpc.Message) {
 			u.bg.Go(func() { u.refreshLists(s, false) })
 		}
 	case "notifications/resources/updated":
-		subs := u.router.subscribers(uriOf(m.Params))
-		if len(subs) == 0 {
+		if !u.deliverToSubscribers(m.Params) {
 			u.broadcastNotification(m.Method, m.Params)
-			return
-		}
-		line := jsonrpc.EncodeRequest(nil, m.Method, m.Params)
-		for _, d := range subs {
-			d.deliver(m.Method, m.Params, line)
 		}
 	default:
 		u.broadcastNotification(m.Method, m.Params)
 	}
+}
+
+// deliverToSubscribers sends notifications/resources/updated with params
+// to the IDEs subscribed to its URI, each in its era (downstream.deliver:
+// a legacy IDE gets it plain, a modern one on each of its listen streams
+// that asked for the URI, tagged with that stream's subscription id). It
+// reports whether there was any.
+func (u *supervisor) deliverToSubscribers(params json.RawMessage) bool {
+	subs := u.router.subscribers(uriOf(params))
+	if len(subs) == 0 {
+		return false
+	}
+	const method = "notifications/resources/updated"
+	line := jsonrpc.EncodeRequest(nil, method, params)
+	for _, d := range subs {
+		d.deliver(method, params, line)
+	}
+	return true
 }
 
 // broadcastNotification sends a notification to every attached IDE, in

@@ -89,6 +89,21 @@ func (u *supervisor) replaySessionState(s *session) {
 	}
 }
 
+// announceUpdates sends notifications/resources/updated for each of uris
+// to the IDEs subscribed to it, as if the server had sent it. It is for
+// the end of a gap in what carries the server's updates to the hub (a
+// broken subscriptions/listen stream reopened): an update the server sent
+// during the gap is gone, and the hub cannot tell whether there was one.
+// A spurious update only makes an IDE read the resource again; a lost one
+// leaves it showing stale content; so every subscribed resource gets one.
+// A URI nobody is subscribed to any more gets none (not a broadcast).
+func (u *supervisor) announceUpdates(uris []string) {
+	for _, uri := range uris {
+		p, _ := json.Marshal(map[string]string{"uri": uri})
+		u.deliverToSubscribers(p)
+	}
+}
+
 // sendBestEffort sends a request on the current session, ignoring the answer.
 func (u *supervisor) sendBestEffort(method string, params any) {
 	s := u.current()
