@@ -133,6 +133,48 @@ func TestFaultRecovery(t *testing.T) {
 	}
 }
 
+// TestGetStreamReopenAnnouncesUpdates: when the server ends a legacy
+// session's GET stream and the hub opens it again, a resource update the
+// server sent in between may be lost (the TypeScript SDK discards a
+// message for the standalone stream while none is open; mcp-go, under
+// the fault server, keeps it for the next stream), so the hub tells the
+// IDE subscribed to a resource that it was updated, on the same session.
+// The server sends no update here: the one the IDE gets is the hub's.
+func TestGetStreamReopenAnnouncesUpdates(t *testing.T) {
+	const uri = "test://static"
+	srv := startFault(t, fs.Options{ResourceSubscribe: true})
+	f := startHub(t, map[string]string{"up": urlEntry(srv.URL())})
+	f.waitState("up", mcpclient.StateConnected, 20*time.Second)
+	c := launchBridge(t, f.env(), "up", "--no-start")
+	c.initialize(nil)
+	c.ok("resources/subscribe", map[string]any{"uri": uri})
+	if !srv.WaitFor(10*time.Second, func(st fs.Stats) bool { return st.ActiveSSEStreams == 1 }) {
+		t.Fatalf("GET streams open at the server: %d, want 1", srv.Stats().ActiveSSEStreams)
+	}
+	before := f.status("up").SessionsOpened
+	gets := srv.Stats().Requests[fs.MethodGET]
+	if n := srv.EndStreams(); n != 1 {
+		t.Fatalf("ended %d streams, want the hub's one", n)
+	}
+	if !srv.WaitFor(20*time.Second, func(st fs.Stats) bool {
+		return st.Requests[fs.MethodGET] > gets && st.ActiveSSEStreams == 1
+	}) {
+		t.Fatalf("the hub did not open its GET stream again (%+v)", srv.Stats())
+	}
+	n := c.waitNote("notifications/resources/updated", func(n *rpcResp) bool {
+		return strings.Contains(string(n.Params), `"uri":"`+uri+`"`)
+	}, 20*time.Second)
+	if strings.Contains(string(n.Params), "subscriptionId") {
+		t.Errorf("resources/updated with a subscription id: %s", n.raw)
+	}
+	if got := c.toolText(c.ok("tools/call", echoArgs("after"))); got != "after" {
+		t.Errorf("echo after the reopen: %q", got)
+	}
+	if st := f.status("up"); st.SessionsOpened != before {
+		t.Errorf("the GET stream's end rebuilt the session (sessions %d → %d)", before, st.SessionsOpened)
+	}
+}
+
 // TestSessionRejectedOnFreshSessionToo: a request that fails the same way
 // on a fresh session is answered with an error instead of looping.
 func TestSessionRejectedOnFreshSessionToo(t *testing.T) {

@@ -456,12 +456,27 @@ func (u *supervisor) connectWith(ctx context.Context, tname string, r config.Res
 		return nil, err
 	}
 	if sc, ok := conn.(*transport.StreamableConn); ok {
-		sc.Listen()
+		sc.Listen(func() { u.getStreamReopened(sess) })
 	}
 	sess.init = resp.Result
 	sess.touch()
 	ok = true
 	return sess, nil
+}
+
+// getStreamReopened catches up after a gap in a legacy session's GET
+// stream (it ended and was opened again): list changes and resource
+// updates the server sent while no stream was open may be lost, so the
+// lists are fetched again (a change is announced) and every subscribed
+// resource is announced as updated (announceUpdates), as listenLoop does
+// for a modern session's listen stream.
+func (u *supervisor) getStreamReopened(s *session) {
+	if !s.installed.Load() {
+		return // install fetches the lists; nothing was subscribed on s yet
+	}
+	u.bg.Go(func() { u.refreshLists(s, true) })
+	_, uris := u.router.sessionState()
+	u.announceUpdates(uris)
 }
 
 // install makes s the current session and tells everyone.

@@ -15,13 +15,24 @@ import (
 var listenBackoff = Backoff{Base: 2 * time.Second, Cap: 30 * time.Second, Jitter: 0.2}
 
 // Listen keeps the standalone GET stream open for server-initiated
-// messages. A server that does not offer it (405/404) is fine.
-func (c *StreamableConn) Listen() {
+// messages. A server that does not offer it (405/404) is fine. reopened,
+// when not nil, is called (from Listen's goroutine) each time a stream
+// opens after an earlier one of this connection ended: what the server
+// sent in between may be lost, unless it replays it for the
+// Last-Event-ID sent, which the client cannot tell.
+func (c *StreamableConn) Listen(reopened func()) {
 	c.wg.Go(func() {
 		lastID := ""
 		failures := 0
+		opened := false
+		onOpen := func() {
+			if opened && reopened != nil {
+				reopened()
+			}
+			opened = true
+		}
 		for c.ctx.Err() == nil {
-			wait, stop := c.listenOnce(&lastID)
+			wait, stop := c.listenOnce(&lastID, onOpen)
 			if stop {
 				return
 			}
@@ -43,9 +54,10 @@ func (c *StreamableConn) Listen() {
 	})
 }
 
-// listenOnce runs one GET stream. It returns how long to wait before the
-// next one (0 after a clean end) or stop.
-func (c *StreamableConn) listenOnce(lastID *string) (wait time.Duration, stop bool) {
+// listenOnce runs one GET stream, calling onOpen once it is open. It
+// returns how long to wait before the next one (0 after a clean end) or
+// stop.
+func (c *StreamableConn) listenOnce(lastID *string, onOpen func()) (wait time.Duration, stop bool) {
 	req, err := c.newRequest(c.ctx, http.MethodGet, nil, nil)
 	if err != nil {
 		return 0, true
@@ -77,6 +89,7 @@ func (c *StreamableConn) listenOnce(lastID *string) (wait time.Duration, stop bo
 		return time.Second, false
 	}
 	defer resp.Body.Close()
+	onOpen()
 	sr := newSSEReader(resp.Body, c.opts.maxMessage())
 	for {
 		ev, err := sr.Next()

@@ -429,6 +429,21 @@ func (s *Server) DropStreams() int {
 	return n
 }
 
+// EndStreams ends every open GET stream and modern subscriptions/listen
+// stream now as a server closing it does (the response ends normally; a
+// listen stream gets no JSON-RPC response) and returns how many there
+// were.
+func (s *Server) EndStreams() int {
+	n := 0
+	for _, fw := range s.openStreams("") {
+		if fw.drop(false) {
+			n++
+		}
+	}
+	s.logf("faultserver: ended %d streams", n)
+	return n
+}
+
 // CorruptStreams writes GarbageEvent on every open GET stream and modern
 // subscriptions/listen stream now, then aborts the streams if thenClose, and
 // returns how many streams it hit.

@@ -505,6 +505,27 @@ func TestSlowCancelled(t *testing.T) {
 	}
 }
 
+// TestEndStreams: EndStreams ends a GET stream the way a server closing
+// it does, a clean end of the response (where DropStreams breaks it).
+func TestEndStreams(t *testing.T) {
+	s := start(t, Options{})
+	c := newRaw(t, s)
+	c.initialize()
+	get := c.mustDo(http.MethodGet, "")
+	if !s.WaitFor(2*time.Second, func(st Stats) bool { return st.ActiveSSEStreams == 1 }) {
+		t.Fatal("stream not counted")
+	}
+	if n := s.EndStreams(); n != 1 {
+		t.Fatalf("ended %d", n)
+	}
+	if _, err := newSSE(get.Body).next(); err != io.EOF {
+		t.Fatalf("after EndStreams: %v, want a clean end", err)
+	}
+	if !s.WaitFor(2*time.Second, func(st Stats) bool { return st.ActiveSSEStreams == 0 }) {
+		t.Fatal("stream still counted")
+	}
+}
+
 func TestGetStreamFaultsAndSetTools(t *testing.T) {
 	s := start(t, Options{})
 	c := newRaw(t, s)
