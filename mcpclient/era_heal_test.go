@@ -217,6 +217,71 @@ func TestModernHealingRestartMidCall(t *testing.T) {
 	}
 }
 
+// TestModernHealingProgressIncreases: a call whose response stream
+// breaks after its progress notifications is re-issued, and the server
+// counts its progress from 1 again; the IDE still sees its progress
+// increase, with the total never below it (MCP: progress MUST increase).
+func TestModernHealingProgressIncreases(t *testing.T) {
+	hf := startModernHeal(t)
+	for _, c := range hf.ides {
+		step(t, fmt.Sprintf("modern-ide=%v", c.modern), func() {
+			tok := fmt.Sprintf("reissue-%v", c.modern)
+			hf.srv.ClearFaults()
+			hf.srv.Inject(fs.Fault{Kind: fs.DropStream, Method: "tools/call", Tool: "progress"})
+			args := map[string]any{"name": "progress", "arguments": map[string]any{"count": 3, "ms": 1}}
+			r := c.call("tools/call", c.params(args, map[string]any{"progressToken": tok}))
+			if r.Error != nil {
+				t.Fatalf("the call: error %d %s", r.Error.Code, r.Error.Message)
+			}
+			if n := hf.srv.PendingFaults(); n != 0 {
+				t.Fatalf("%d faults left: the call did not meet the fault", n)
+			}
+			// The hub passes on each notification before the answer that
+			// follows it, so all are here.
+			type prog struct {
+				Token    string   `json:"progressToken"`
+				Progress float64  `json:"progress"`
+				Total    *float64 `json:"total"`
+				Message  string   `json:"message"`
+			}
+			var seq []prog
+			show := func() string {
+				var b strings.Builder
+				for _, p := range seq {
+					fmt.Fprintf(&b, " %v", p.Progress)
+					if p.Total != nil {
+						fmt.Fprintf(&b, "/%v", *p.Total)
+					}
+				}
+				return b.String()
+			}
+			c.mu.Lock()
+			for _, n := range c.notes {
+				var p prog
+				if n.Method == "notifications/progress" && json.Unmarshal(n.Params, &p) == nil && p.Token == tok {
+					seq = append(seq, p)
+				}
+			}
+			c.mu.Unlock()
+			// Three from the first attempt, three from the re-issue.
+			if len(seq) != 6 {
+				t.Fatalf("%d progress notifications, want 6:%s", len(seq), show())
+			}
+			for i, p := range seq {
+				if i > 0 && p.Progress <= seq[i-1].Progress {
+					t.Errorf("progress went from %v to %v:%s", seq[i-1].Progress, p.Progress, show())
+				}
+				if p.Total == nil || *p.Total < p.Progress {
+					t.Errorf("notification %d: no total, or one below the progress:%s", i, show())
+				}
+				if want := fmt.Sprintf("step %d of 3", i%3+1); p.Message != want {
+					t.Errorf("notification %d: message %q, want the server's %q", i, p.Message, want)
+				}
+			}
+		})
+	}
+}
+
 // TestModernHealingReconnect: a reconnect from the control API rebuilds
 // the modern session under the same bridges; calls and list changes keep
 // working.

@@ -195,13 +195,9 @@ func (u *supervisor) serverNotification(s *session, m *jsonrpc.Message) {
 		if err := json.Unmarshal(m.Params, &p); err != nil {
 			return
 		}
-		d, tok := u.router.byToken(jsonrpc.IDKey(p["progressToken"]))
-		if d == nil {
-			return
+		if c := u.router.byToken(jsonrpc.IDKey(p["progressToken"])); c != nil {
+			u.sendProgress(c, progressFromServer, p)
 		}
-		p["progressToken"] = tok
-		pb, _ := json.Marshal(p)
-		d.notify(jsonrpc.EncodeRequest(nil, m.Method, pb))
 	case "notifications/cancelled":
 		var p struct {
 			RequestID json.RawMessage `json:"requestId"`

@@ -42,6 +42,10 @@ type call struct {
 
 	sess *session // the session it was last sent on (router.mu)
 
+	// progress keeps the progress the IDE hears increasing (its own
+	// lock; progress.go).
+	progress progressSeq
+
 	// inputs is set for a modern IDE's request: the server requests of a
 	// legacy server that belong to it arrive here, to be answered as an
 	// input_required result (mrtr_park.go).
@@ -150,12 +154,19 @@ func (r *router) setToken(c *call, token json.RawMessage, tokenKey string) {
 	r.tokens[tokenKey] = c
 }
 
-// byToken finds the IDE and its own token for an upstream progress token.
-func (r *router) byToken(tokenKey string) (*downstream, json.RawMessage) {
+// byToken finds the request of an upstream progress token, or nil.
+func (r *router) byToken(tokenKey string) *call {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	c := r.tokens[tokenKey]
-	if c == nil {
+	return r.tokens[tokenKey]
+}
+
+// tokenOf is the IDE of a request in flight with a progress token, and
+// the IDE's own token; nil when it has none or has ended.
+func (r *router) tokenOf(c *call) (*downstream, json.RawMessage) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c.tokenKey == "" || r.tokens[c.tokenKey] != c {
 		return nil, nil
 	}
 	return c.ds, c.token

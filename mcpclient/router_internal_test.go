@@ -32,6 +32,16 @@ func rtCall(d *downstream, dsID, upKey string) *call {
 	return &call{ds: d, dsID: json.RawMessage(dsID), upKey: upKey, method: "tools/call", cancel: func(error) {}}
 }
 
+// tokenRoute is where progress for the upstream token tokenKey goes: the
+// IDE and its own token (nil, nil: nowhere).
+func tokenRoute(r *router, tokenKey string) (*downstream, json.RawMessage) {
+	c := r.byToken(tokenKey)
+	if c == nil {
+		return nil, nil
+	}
+	return r.tokenOf(c)
+}
+
 // rtEmpty fails the test if the router still indexes any request.
 func rtEmpty(t *testing.T, r *router) {
 	t.Helper()
@@ -77,10 +87,10 @@ func TestRouterIndexesACall(t *testing.T) {
 			if got := r.byIDEID(other, json.RawMessage(tc.id)); got != nil {
 				t.Errorf("another IDE's id %s found this IDE's call", tc.id)
 			}
-			if ds, tok := r.byToken(`"mcptray-9"`); ds != d || string(tok) != `"ide-token"` {
+			if ds, tok := tokenRoute(r, `"mcptray-9"`); ds != d || string(tok) != `"ide-token"` {
 				t.Errorf("byToken = %p, %s; want the IDE and its own token", ds, tok)
 			}
-			if ds, _ := r.byToken(`"ide-token"`); ds != nil {
+			if ds, _ := tokenRoute(r, `"ide-token"`); ds != nil {
 				t.Errorf("the IDE's own token indexes the call upstream")
 			}
 			if !r.busy(d) || r.busy(other) {
@@ -91,7 +101,7 @@ func TestRouterIndexesACall(t *testing.T) {
 			if r.ideOf("41") != nil || r.byIDEID(d, json.RawMessage(tc.id)) != nil || r.busy(d) {
 				t.Errorf("end left the call indexed")
 			}
-			if ds, tok := r.byToken(`"mcptray-9"`); ds != nil || tok != nil {
+			if ds, tok := tokenRoute(r, `"mcptray-9"`); ds != nil || tok != nil {
 				t.Errorf("end left the progress token indexed")
 			}
 			rtEmpty(t, r)
@@ -115,7 +125,7 @@ func TestRouterTwoIDEsSameIDAndToken(t *testing.T) {
 		t.Fatal("the upstream ids do not map to their IDEs")
 	}
 	for tok, want := range map[string]*downstream{`"mcptray-1"`: a, `"mcptray-2"`: b} {
-		if ds, own := r.byToken(tok); ds != want || string(own) != `"tok"` {
+		if ds, own := tokenRoute(r, tok); ds != want || string(own) != `"tok"` {
 			t.Errorf("byToken(%s) = %p %s, want %p \"tok\"", tok, ds, own, want)
 		}
 	}
@@ -123,7 +133,7 @@ func TestRouterTwoIDEsSameIDAndToken(t *testing.T) {
 	if r.byIDEID(b, json.RawMessage(`1`)) != cb || r.ideOf("2") != b {
 		t.Error("ending A's request dropped B's")
 	}
-	if ds, _ := r.byToken(`"mcptray-2"`); ds != b {
+	if ds, _ := tokenRoute(r, `"mcptray-2"`); ds != b {
 		t.Error("ending A's request dropped B's progress token")
 	}
 	if r.busy(a) || !r.busy(b) {
@@ -300,7 +310,7 @@ func TestRouterConcurrent(t *testing.T) {
 				tok := fmt.Sprintf(`"mcptray-%d"`, i*perIDE+j)
 				r.setToken(c, json.RawMessage(`"tok"`), tok)
 				r.setSession(c, nil)
-				if ds, own := r.byToken(tok); ds != d || string(own) != `"tok"` {
+				if ds, own := tokenRoute(r, tok); ds != d || string(own) != `"tok"` {
 					t.Errorf("byToken(%s) = %p %s, want %p \"tok\"", tok, ds, own, d)
 				}
 				if r.byIDEID(d, json.RawMessage(fmt.Sprint(j%4))) != c {
@@ -331,7 +341,7 @@ func TestRouterConcurrent(t *testing.T) {
 // ---- the hub's routing, with real downstreams -------------------------------------
 
 // rtConn stands in for the upstream connection: Call waits for the test
-// to answer (or for its context), Send records.
+// to answer or fail it (or for its context), Send records.
 type rtConn struct {
 	mu    sync.Mutex
 	calls []*rtPending
@@ -343,16 +353,19 @@ type rtPending struct {
 	req    *jsonrpc.Message
 	ctx    context.Context
 	answer chan *jsonrpc.Message
+	fail   chan error // the Call's error instead of an answer
 }
 
 func (c *rtConn) Call(ctx context.Context, m *jsonrpc.Message) (*jsonrpc.Message, error) {
-	p := &rtPending{req: m, ctx: ctx, answer: make(chan *jsonrpc.Message, 1)}
+	p := &rtPending{req: m, ctx: ctx, answer: make(chan *jsonrpc.Message, 1), fail: make(chan error, 1)}
 	c.mu.Lock()
 	c.calls = append(c.calls, p)
 	c.mu.Unlock()
 	select {
 	case r := <-p.answer:
 		return r, nil
+	case err := <-p.fail:
+		return nil, err
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -550,17 +563,18 @@ func TestRouterProgressReachesItsOwner(t *testing.T) {
 		for _, tc := range []struct {
 			name    string
 			tok     json.RawMessage
+			n       int // the progress, increasing for each request
 			to, not *rtIDE
 		}{
-			{"A's token", ta, a, b},
-			{"B's token", tb, b, a},
-			{"A's token, spaced", json.RawMessage(" " + string(ta) + " "), a, b},
+			{"A's token", ta, 3, a, b},
+			{"B's token", tb, 3, b, a},
+			{"A's token, spaced", json.RawMessage(" " + string(ta) + " "), 4, a, b},
 		} {
-			h.u.serverNotification(h.s, progress(tc.tok, 3))
+			h.u.serverNotification(h.s, progress(tc.tok, tc.n))
 			synctest.Wait()
 			m := tc.to.one(t, tc.name)
-			if m.Method != "notifications/progress" || string(m.Params["progressToken"]) != `"tok"` || string(m.Params["progress"]) != "3" {
-				t.Errorf("%s: %s got %+v; want progress 3 under its own token \"tok\"", tc.name, tc.to.name, m)
+			if m.Method != "notifications/progress" || string(m.Params["progressToken"]) != `"tok"` || string(m.Params["progress"]) != fmt.Sprint(tc.n) {
+				t.Errorf("%s: %s got %+v; want progress %d under its own token \"tok\"", tc.name, tc.to.name, m, tc.n)
 			}
 			tc.not.none(t, tc.name)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/mcptray/mcptray/auth"
@@ -328,21 +329,17 @@ func (u *supervisor) joinOrStartSignIn(need *signInNeed) bool {
 }
 
 // holdProgress tells the IDE whose request waits, when it gave a progress
-// token, that it waits for the user's sign-in.
+// token, that it waits for the user's sign-in (the n-th time in this
+// wait; sendProgress keeps it above what the IDE heard before).
 func (u *supervisor) holdProgress(c *call, n int) {
-	if c == nil || c.ds == nil || c.tokenKey == "" {
+	if c == nil || c.ds == nil {
 		return
 	}
-	d, tok := u.router.byToken(c.tokenKey)
-	if d == nil {
-		return
-	}
-	p, _ := json.Marshal(map[string]any{
-		"progressToken": tok,
-		"progress":      n,
-		"message":       fmt.Sprintf("waiting for you to sign in to %s in your browser", u.name),
+	msg, _ := json.Marshal(fmt.Sprintf("waiting for you to sign in to %s in your browser", u.name))
+	u.sendProgress(c, progressFromHold, map[string]json.RawMessage{
+		"progress": json.RawMessage(strconv.Itoa(n)),
+		"message":  msg,
 	})
-	d.notify(jsonrpc.EncodeRequest(nil, "notifications/progress", p))
 }
 
 // signInText words the error of a request whose wait for a sign-in
