@@ -103,18 +103,26 @@ func (m *Manager) deviceLogin(ctx context.Context, endpoint string, base *Creden
 	if base.Resource != "" {
 		poll.Set("resource", base.Resource)
 	}
+	// stopped is the end of a polling whose context ended: the code's
+	// lifetime passed, or the sign-in was cancelled (or timed out).
+	stopped := func() error {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) && expiresIn > 0 && !m.now().Before(dc.Expires) {
+			return &AuthorizationError{Code: "expired_token", Description: "the code was not entered in time"}
+		}
+		return fmt.Errorf("auth: the device sign-in to %s did not complete: %w", m.cfg.ServerURL, ctx.Err())
+	}
 	t := time.NewTimer(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) && expiresIn > 0 && !m.now().Before(dc.Expires) {
-				return &AuthorizationError{Code: "expired_token", Description: "the code was not entered in time"}
-			}
-			return fmt.Errorf("auth: the device sign-in to %s did not complete: %w", m.cfg.ServerURL, ctx.Err())
+			return stopped()
 		case <-t.C:
 		}
 		tr, _, err := m.postForm(ctx, "token", base.TokenEndpoint, poll, base)
+		if err != nil && ctx.Err() != nil {
+			return stopped() // the poll was cut short by the end
+		}
 		var se *ServerError
 		switch {
 		case err == nil:
@@ -133,7 +141,7 @@ func (m *Manager) deviceLogin(ctx context.Context, endpoint string, base *Creden
 			m.log.Debug("device sign-in: the server asks to poll more slowly", "interval", interval)
 		case errors.As(err, &se) && (se.Code == "access_denied" || se.Code == "expired_token"):
 			return &AuthorizationError{Code: se.Code, Description: se.Description}
-		case errors.As(err, &se) && se.Temporary() && ctx.Err() == nil:
+		case errors.As(err, &se) && se.Temporary():
 			// RFC 8628 section 3.5: other errors end the polling; a
 			// network hiccup or a 5xx is retried at the next tick.
 			m.log.Warn("device sign-in: polling failed; trying again", "err", err)

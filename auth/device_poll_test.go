@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -194,4 +195,96 @@ func TestDevicePollingDefaultInterval(t *testing.T) {
 			t.Errorf("waits before each poll %v, want %v", got, want)
 		}
 	})
+}
+
+// TestDevicePollingEnds: the ways the polling ends without tokens, each
+// with an error that says what happened and what the user can do, and no
+// poll after it.
+func TestDevicePollingEnds(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		as       *scriptedAS
+		during   func(cancel context.CancelFunc)
+		wantCode string   // the *AuthorizationError's code; "" for none
+		wantIs   error    // the error matches it
+		wantText []string // in the error's message
+		wantGaps []time.Duration
+		wantTook time.Duration // from the start to the end
+	}{
+		{
+			name:     "the code expired (expired_token)",
+			as:       &scriptedAS{interval: 3, expiresIn: 600, script: []string{"authorization_pending", "expired_token"}},
+			wantCode: "expired_token",
+			wantText: []string{"expired", "mcptray login NAME", "new code"},
+			wantGaps: secs(3, 3), wantTook: 6 * time.Second,
+		},
+		{
+			name:     "the user refused (access_denied)",
+			as:       &scriptedAS{interval: 3, expiresIn: 600, script: []string{"authorization_pending", "access_denied"}},
+			wantCode: "access_denied", wantIs: ErrAccessDenied,
+			wantText: []string{"declined", "mcptray login NAME"},
+			wantGaps: secs(3, 3), wantTook: 6 * time.Second,
+		},
+		{
+			// No answer says so, but the code's lifetime is over.
+			name:     "the code's lifetime passed while pending",
+			as:       &scriptedAS{interval: 4, expiresIn: 10},
+			wantCode: "expired_token",
+			wantText: []string{"expired", "mcptray login NAME", "new code"},
+			wantGaps: secs(4, 4), wantTook: 10 * time.Second,
+		},
+		{
+			name:     "the code's lifetime passed during a poll",
+			as:       &scriptedAS{interval: 4, expiresIn: 10, script: []string{"authorization_pending", "hang"}},
+			wantCode: "expired_token",
+			wantText: []string{"expired", "mcptray login NAME", "new code"},
+			wantGaps: secs(4, 4), wantTook: 10 * time.Second,
+		},
+		{
+			name:   "cancelled while waiting to poll",
+			as:     &scriptedAS{interval: 5, expiresIn: 600},
+			during: func(cancel context.CancelFunc) { time.Sleep(7 * time.Second); cancel() },
+			wantIs: context.Canceled, wantText: []string{"did not complete"},
+			wantGaps: secs(5), wantTook: 7 * time.Second,
+		},
+		{
+			name:   "cancelled during a poll",
+			as:     &scriptedAS{interval: 5, expiresIn: 600, script: []string{"hang"}},
+			during: func(cancel context.CancelFunc) { time.Sleep(7 * time.Second); cancel() },
+			wantIs: context.Canceled, wantText: []string{"did not complete"},
+			wantGaps: secs(5), wantTook: 7 * time.Second,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				run := runDevice(t, tc.as, tc.during)
+				if run.err == nil {
+					t.Fatal("deviceLogin succeeded")
+				}
+				var ae *AuthorizationError
+				if tc.wantCode != "" && (!errors.As(run.err, &ae) || ae.Code != tc.wantCode) {
+					t.Errorf("error %v, want an authorization error %s", run.err, tc.wantCode)
+				}
+				if tc.wantIs != nil && !errors.Is(run.err, tc.wantIs) {
+					t.Errorf("error %v does not match %v", run.err, tc.wantIs)
+				}
+				for _, w := range tc.wantText {
+					if !strings.Contains(run.err.Error(), w) {
+						t.Errorf("error %q does not say %q", run.err, w)
+					}
+				}
+				// Nothing polls after the end.
+				time.Sleep(time.Hour)
+				if got := tc.as.gaps(run.start); !sameDurations(got, tc.wantGaps) {
+					t.Errorf("waits before each poll %v, want %v", got, tc.wantGaps)
+				}
+				if run.took != tc.wantTook {
+					t.Errorf("ended after %s, want %s", run.took, tc.wantTook)
+				}
+				if _, err := run.m.Stored(context.Background()); !errors.Is(err, ErrNotFound) {
+					t.Errorf("credentials stored after a failed sign-in: %v", err)
+				}
+			})
+		})
+	}
 }

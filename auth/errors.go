@@ -84,15 +84,27 @@ func (e *PortInUseError) Is(target error) bool { return target == ErrCallbackPor
 func (e *PortInUseError) Unwrap() error { return e.Err }
 
 // AuthorizationError is an error answered on the login callback
-// (the error parameter of RFC 6749 section 4.1.2.1). With Code
-// "access_denied" it matches ErrAccessDenied.
+// (the error parameter of RFC 6749 section 4.1.2.1), or one that ended
+// the polling of a device sign-in (RFC 8628 section 3.5: access_denied,
+// expired_token). With Code "access_denied" it matches ErrAccessDenied.
 type AuthorizationError struct {
 	Code        string // e.g. "access_denied"
 	Description string // error_description, shortened; text from the server
 }
 
-// Error implements error.
+// Error implements error. The words for a declined sign-in and for an
+// expired device code say what the user can do.
 func (e *AuthorizationError) Error() string {
+	detail := e.Code
+	if e.Description != "" {
+		detail += ": " + e.Description
+	}
+	switch e.Code {
+	case "access_denied":
+		return "auth: the sign-in was declined (" + detail + "); to try again, run `mcptray login NAME`"
+	case "expired_token":
+		return "auth: the sign-in code expired before the sign-in was approved (" + detail + "); run `mcptray login NAME` again for a new code"
+	}
 	msg := "auth: the authorization server refused the login: " + e.Code
 	if e.Description != "" {
 		msg += " (" + e.Description + ")"
