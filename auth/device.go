@@ -19,7 +19,8 @@ const deviceGrantType = "urn:ietf:params:oauth:grant-type:device_code"
 const (
 	// defaultDeviceInterval is the polling interval when the server names none.
 	defaultDeviceInterval = 5 * time.Second
-	// slowDownStep is added to the interval on each slow_down.
+	// slowDownStep is added to the interval on each slow_down (a poll
+	// that failed, e.g. timed out, doubles it).
 	slowDownStep = 5 * time.Second
 	// maxDeviceInterval caps the interval a server may ask for.
 	maxDeviceInterval = time.Minute
@@ -53,9 +54,10 @@ type deviceAuthResponse struct {
 
 // deviceLogin runs the device authorization grant: it asks for a device
 // and a user code, shows the user code (opts.OnDeviceCode), then polls the
-// token endpoint at the server's interval, slowing down when told to,
-// until the user approved or denied, or the code expired. base carries the
-// endpoints and the client; the credentials are saved on success.
+// token endpoint at the server's interval, slowing down when told to or
+// when a poll fails, until the user approved or denied, or the code
+// expired. base carries the endpoints and the client; the credentials are
+// saved on success.
 func (m *Manager) deviceLogin(ctx context.Context, endpoint string, base *Credentials, scopes []string, opts LoginOptions) error {
 	form := url.Values{}
 	if len(scopes) > 0 {
@@ -143,8 +145,11 @@ func (m *Manager) deviceLogin(ctx context.Context, endpoint string, base *Creden
 			return &AuthorizationError{Code: se.Code, Description: se.Description}
 		case errors.As(err, &se) && se.Temporary():
 			// RFC 8628 section 3.5: other errors end the polling; a
-			// network hiccup or a 5xx is retried at the next tick.
-			m.log.Warn("device sign-in: polling failed; trying again", "err", err)
+			// network hiccup or a 5xx is retried, and after a connection
+			// timeout the client MUST poll less often: each such failure
+			// doubles the interval.
+			interval = min(2*interval, maxDeviceInterval)
+			m.log.Warn("device sign-in: polling failed; trying again", "err", err, "interval", interval)
 		default:
 			return err
 		}

@@ -27,8 +27,9 @@ const (
 // scriptedAS answers the device authorization endpoint with a code at
 // interval seconds (0: none named) that expires in expiresIn seconds (0:
 // no expiry named), and the token endpoint's polls from its script, one
-// answer each: an OAuth error code, "ok" (the tokens) or "hang" (no
-// answer until the poll is given up).
+// answer each: an OAuth error code, "ok" (the tokens), "503" (a server
+// error without an OAuth answer), "timeout" (the connection times out) or
+// "hang" (no answer until the poll is given up).
 // Polls past the script are answered authorization_pending.
 type scriptedAS struct {
 	interval, expiresIn int
@@ -72,15 +73,33 @@ func (s *scriptedAS) handler(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(map[string]any{"access_token": "at-secret", "token_type": "Bearer", "expires_in": 3600})
 	case "hang":
 		<-r.Context().Done()
+	case "503":
+		http.Error(w, "unavailable", http.StatusServiceUnavailable)
 	default:
 		w.WriteHeader(http.StatusBadRequest)
 		_ = json.NewEncoder(w).Encode(map[string]any{"error": answer, "error_description": "scripted " + answer})
 	}
 }
 
+// timeoutError is a connection timeout, as net/http reports one.
+type timeoutError struct{}
+
+func (timeoutError) Error() string   { return "i/o timeout" }
+func (timeoutError) Timeout() bool   { return true }
+func (timeoutError) Temporary() bool { return true }
+
 // RoundTrip serves a request from the handler, in memory: no network, so
 // that synctest's clock moves whenever the login waits.
 func (s *scriptedAS) RoundTrip(r *http.Request) (*http.Response, error) {
+	s.mu.Lock()
+	timeout := r.URL.String() == scriptedToken && len(s.polls) < len(s.script) && s.script[len(s.polls)] == "timeout"
+	if timeout {
+		s.polls = append(s.polls, time.Now())
+	}
+	s.mu.Unlock()
+	if timeout {
+		return nil, timeoutError{}
+	}
 	rec := httptest.NewRecorder()
 	s.handler(rec, r)
 	if err := r.Context().Err(); err != nil {
@@ -192,6 +211,22 @@ func TestDevicePollingDefaultInterval(t *testing.T) {
 			t.Fatalf("deviceLogin: %v", run.err)
 		}
 		if got, want := as.gaps(run.start), secs(5, 5, 10); !sameDurations(got, want) {
+			t.Errorf("waits before each poll %v, want %v", got, want)
+		}
+	})
+}
+
+// TestDevicePollingBacksOff: a poll that failed (a connection timeout,
+// RFC 8628 section 3.5: the client MUST poll less often; a 5xx) doubles
+// the interval, and the polling goes on.
+func TestDevicePollingBacksOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		as := &scriptedAS{interval: 2, expiresIn: 600, script: []string{"authorization_pending", "timeout", "authorization_pending", "503", "ok"}}
+		run := runDevice(t, as, nil)
+		if run.err != nil {
+			t.Fatalf("deviceLogin: %v", run.err)
+		}
+		if got, want := as.gaps(run.start), secs(2, 2, 4, 4, 8); !sameDurations(got, want) {
 			t.Errorf("waits before each poll %v, want %v", got, want)
 		}
 	})
