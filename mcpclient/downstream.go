@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -273,7 +274,7 @@ func (d *downstream) handle(line []byte) {
 		d.mu.Lock()
 		d.lastActive = time.Now()
 		d.mu.Unlock()
-		if v := modernVersionOf(m.Params); v != "" && config.IsModernVersion(v) && d.handleModern(m, v) {
+		if v := modernVersionOf(m.Params); v != "" && !slices.Contains(config.SupportedProtocolVersions, v) && d.handleModern(m, v) {
 			return
 		}
 		switch m.Method {

@@ -36,8 +36,12 @@ func (d *downstream) handleModern(m *jsonrpc.Message, version string) bool {
 	d.modernSeen = true
 	d.mu.Unlock()
 	if !slices.Contains(config.ModernProtocolVersions, version) {
-		data, _ := json.Marshal(map[string]any{"supported": config.AllProtocolVersions(), "requested": version})
+		data := map[string]any{"supported": config.AllProtocolVersions(), "requested": version}
 		d.write(jsonrpc.EncodeError(m.ID, jsonrpc.CodeUnsupportedProtocolVersion, fmt.Sprintf("mcptray: protocol version %s is not supported; mcptray speaks %v", version, config.AllProtocolVersions()), data))
+		return true
+	}
+	if msg := checkModernMeta(m.Params); msg != "" {
+		d.write(jsonrpc.EncodeError(m.ID, jsonrpc.CodeInvalidParams, msg, nil))
 		return true
 	}
 	switch m.Method {
@@ -51,13 +55,39 @@ func (d *downstream) handleModern(m *jsonrpc.Message, version string) bool {
 	case "subscriptions/listen":
 		d.listen(m)
 		return true
-	case "logging/setLevel", "resources/subscribe", "resources/unsubscribe":
-		// Removed in 2026-07-28: the level goes in _meta, subscriptions
-		// in subscriptions/listen.
-		d.write(jsonrpc.EncodeError(m.ID, jsonrpc.CodeMethodNotFound, fmt.Sprintf("mcptray: %s does not exist in MCP %s (use %s)", m.Method, version, map[bool]string{true: "the io.modelcontextprotocol/logLevel _meta key", false: "subscriptions/listen"}[m.Method == "logging/setLevel"]), nil))
+	case "initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe":
+		// Removed in 2026-07-28 (a request carrying its _meta is of that
+		// revision): no handshake, no ping, the level goes in _meta,
+		// subscriptions in subscriptions/listen.
+		d.write(jsonrpc.EncodeError(m.ID, jsonrpc.CodeMethodNotFound, fmt.Sprintf("mcptray: %s does not exist in MCP %s%s", m.Method, version, removedInstead[m.Method]), nil))
 		return true
 	}
 	return false
+}
+
+// removedInstead says what replaces a method 2026-07-28 removed.
+var removedInstead = map[string]string{
+	"initialize":            " (server/discover tells what the server offers; every request carries its own _meta)",
+	"logging/setLevel":      " (use the io.modelcontextprotocol/logLevel _meta key)",
+	"resources/subscribe":   " (use subscriptions/listen)",
+	"resources/unsubscribe": " (use subscriptions/listen)",
+}
+
+// checkModernMeta checks the _meta every 2026-07-28 request carries: the
+// protocol version (checked by the caller) and the client's capabilities
+// (clientInfo is a SHOULD). It returns the Invalid params message, or "".
+func checkModernMeta(params json.RawMessage) string {
+	var p struct {
+		Meta map[string]json.RawMessage `json:"_meta"`
+	}
+	if json.Unmarshal(params, &p) != nil {
+		return "Invalid params: params is not an object"
+	}
+	caps := p.Meta[metaClientCapabilities]
+	if len(caps) == 0 || caps[0] != '{' {
+		return "Invalid params: params._meta lacks " + metaClientCapabilities + " (an object)"
+	}
+	return ""
 }
 
 // discoverResult is the hub's answer to server/discover: the versions it

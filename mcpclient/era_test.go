@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -313,9 +314,9 @@ func TestRequestLogsReachTheirModernIDE(t *testing.T) {
 	if !strings.Contains(string(n.Params), "hello log") {
 		t.Errorf("log message: %s", n.Params)
 	}
-	// A ping's answer comes after anything the hub queued for the other
-	// IDE before it.
-	other.ok("ping", withModern(nil, nil))
+	// A server/discover's answer comes after anything the hub queued for
+	// the other IDE before it.
+	other.ok("server/discover", withModern(nil, nil))
 	other.mu.Lock()
 	defer other.mu.Unlock()
 	for _, note := range other.notes {
@@ -391,5 +392,47 @@ func TestSilentDiscoverFallsBackToLegacy(t *testing.T) {
 	f.waitState("s", "connected", 20*time.Second)
 	if n := srv.Stats().Requests["server/discover"]; n != probes {
 		t.Errorf("the restarted hub probed again (%d server/discover, want %d): the legacy era was not remembered", n, probes)
+	}
+}
+
+// TestModernRequestValidation: through the bridge (stdio, where no HTTP
+// status exists), a request that names a protocol version in its _meta
+// is held to revision 2026-07-28's rules: the required _meta fields
+// (-32602), a version the hub does not serve (-32022, listing the ones it
+// does and echoing the one asked for), and the methods the revision
+// removed (-32601), while the same methods without that _meta still serve
+// a legacy IDE.
+func TestModernRequestValidation(t *testing.T) {
+	srv := startFault(t, fs.Options{Era: fs.EraDual})
+	f := startHub(t, map[string]string{"s": urlEntry(srv.URL())})
+	f.waitState("s", "connected", 20*time.Second)
+	c := launchBridge(t, f.env(), "s")
+	noCaps := map[string]any{"_meta": map[string]any{"io.modelcontextprotocol/protocolVersion": "2026-07-28"}}
+	if r := c.call("tools/list", noCaps); r.Error == nil || r.Error.Code != jsonrpc.CodeInvalidParams || !strings.Contains(r.Error.Message, "clientCapabilities") {
+		t.Errorf("no clientCapabilities: %+v", r.Error)
+	}
+	unknown := withModern(nil, nil)
+	unknown["_meta"].(map[string]any)["io.modelcontextprotocol/protocolVersion"] = "v999.0.0"
+	r := c.call("server/discover", unknown)
+	if r.Error == nil || r.Error.Code != jsonrpc.CodeUnsupportedProtocolVersion {
+		t.Fatalf("unknown version: %+v", r.Error)
+	}
+	var data struct {
+		Supported []string `json:"supported"`
+		Requested string   `json:"requested"`
+	}
+	if json.Unmarshal(r.Error.Data, &data) != nil || data.Requested != "v999.0.0" || !slices.Contains(data.Supported, "2026-07-28") {
+		t.Errorf("unknown version: data %s", r.Error.Data)
+	}
+	for _, method := range []string{"initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"} {
+		if r := c.call(method, withModern(map[string]any{"uri": "test://static", "level": "info"}, nil)); r.Error == nil || r.Error.Code != jsonrpc.CodeMethodNotFound {
+			t.Errorf("%s with 2026-07-28 _meta: %+v, want -32601", method, r.Error)
+		}
+	}
+	// The same connection still serves the legacy era.
+	c.initialize(nil)
+	c.ok("ping", nil)
+	if got := c.toolText(c.ok("tools/call", echoArgs("still legacy"))); got != "still legacy" {
+		t.Errorf("legacy call: %q", got)
 	}
 }

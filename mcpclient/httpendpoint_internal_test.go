@@ -41,7 +41,7 @@ func TestModernHeaders(t *testing.T) {
 		}
 		return m
 	}
-	meta := `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}`
+	meta := `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}`
 	for _, tc := range []struct {
 		name   string
 		m      *jsonrpc.Message
@@ -60,6 +60,13 @@ func TestModernHeaders(t *testing.T) {
 		{name: "name differs", m: body("prompts/get", `{"name":"a",`+meta+`}`), hdr: map[string]string{"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "prompts/get", "Mcp-Name": "b"}, code: codeHeaderMismatch, status: 400},
 		{name: "bad base64", m: body("tools/call", `{"name":"echo",`+meta+`}`), hdr: map[string]string{"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": "=?base64?!!?="}, code: codeHeaderMismatch, status: 400},
 		{name: "unsupported version", m: body("tools/list", `{"_meta":{"io.modelcontextprotocol/protocolVersion":"2099-01-01"}}`), hdr: map[string]string{"MCP-Protocol-Version": "2099-01-01", "Mcp-Method": "tools/list"}, code: codeUnsupportedProtocolVersion, status: 400},
+		{name: "unknown version", m: body("server/discover", `{"_meta":{"io.modelcontextprotocol/protocolVersion":"v999.0.0","io.modelcontextprotocol/clientCapabilities":{}}}`), hdr: map[string]string{"MCP-Protocol-Version": "v999.0.0", "Mcp-Method": "server/discover"}, code: codeUnsupportedProtocolVersion, status: 400},
+		{name: "header version, body unknown", m: body("server/discover", `{"_meta":{"io.modelcontextprotocol/protocolVersion":"v999.0.0","io.modelcontextprotocol/clientCapabilities":{}}}`), hdr: map[string]string{"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "server/discover"}, code: codeHeaderMismatch, status: 400},
+		{name: "no _meta", m: body("server/discover", `{}`), hdr: map[string]string{"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "server/discover"}, code: jsonrpc.CodeInvalidParams, status: 400},
+		{name: "no version in _meta", m: body("server/discover", `{"_meta":{"io.modelcontextprotocol/clientCapabilities":{}}}`), hdr: map[string]string{"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "server/discover"}, code: jsonrpc.CodeInvalidParams, status: 400},
+		{name: "no client capabilities", m: body("server/discover", `{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}`), hdr: map[string]string{"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "server/discover"}, code: jsonrpc.CodeInvalidParams, status: 400},
+		{name: "client capabilities not an object", m: body("server/discover", `{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":[]}}`), hdr: map[string]string{"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "server/discover"}, code: jsonrpc.CodeInvalidParams, status: 400},
+		{name: "no client info is fine", m: body("server/discover", `{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}`), hdr: map[string]string{"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "server/discover"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := http.Header{}

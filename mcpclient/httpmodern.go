@@ -58,13 +58,18 @@ func isModernVersion(v string) bool {
 	return len(v) == len("2026-07-28") && v >= "2026-07-28"
 }
 
-// isModern reports a request of the modern era: its body says so, or,
-// for a body that says nothing, its MCP-Protocol-Version header.
+// isModern reports a sessionless request to be served as the modern era
+// serves it: its body's _meta names a protocol version (of any era: an
+// unknown one gets UnsupportedProtocolVersion, a legacy one in _meta is
+// not how a legacy client speaks), or its MCP-Protocol-Version header
+// names a version that is not a legacy one the hub serves. A legacy
+// client's sessionless request (a legacy header or none) is not.
 func isModern(m *jsonrpc.Message, h http.Header) bool {
 	if v := modernVersion(m.Params); v != "" {
-		return isModernVersion(v)
+		return !supportedLegacy(v)
 	}
-	return isModernHeader(h)
+	hv := h.Get(hdrProtocol)
+	return hv != "" && !supportedLegacy(hv)
 }
 
 func isModernHeader(h http.Header) bool { return isModernVersion(h.Get(hdrProtocol)) }
@@ -78,12 +83,15 @@ func checkModernHeaders(m *jsonrpc.Message, h http.Header) (status, code int, ms
 	case hv == "":
 		return http.StatusBadRequest, codeHeaderMismatch, "Header mismatch: the " + hdrProtocol + " header is missing"
 	case body == "":
-		return http.StatusBadRequest, codeHeaderMismatch, "Header mismatch: params._meta lacks " + metaProto
+		return http.StatusBadRequest, jsonrpc.CodeInvalidParams, "Invalid params: params._meta lacks " + metaProto
 	case hv != body:
 		return http.StatusBadRequest, codeHeaderMismatch, fmt.Sprintf("Header mismatch: %s header value %q does not match body value %q", hdrProtocol, hv, body)
 	}
 	if !supportedModern(body) {
 		return http.StatusBadRequest, codeUnsupportedProtocolVersion, fmt.Sprintf("Unsupported protocol version %q", body)
+	}
+	if msg := checkModernMeta(m.Params); msg != "" {
+		return http.StatusBadRequest, jsonrpc.CodeInvalidParams, msg
 	}
 	if m.IsRequest() || h.Get(hdrMethod) != "" {
 		if got := h.Get(hdrMethod); got != m.Method {
@@ -185,6 +193,7 @@ func (ep *httpEndpoint) modern(w http.ResponseWriter, r *http.Request, u *superv
 		}
 	}()
 	st := newStream()
+	st.statusOf = modernStatus
 	defer close(st.gone)
 	idKey, tokenKey := jsonrpc.IDKey(m.ID), progressTokenKey(m.Params)
 	s.begin(st, idKey, tokenKey)
@@ -198,6 +207,31 @@ func (ep *httpEndpoint) modern(w http.ResponseWriter, r *http.Request, u *superv
 			keep = ep.keepParked(tok, s, time.Duration(u.limits().RequestTimeout)*time.Second+httpParkGrace)
 		}
 	}
+}
+
+// modernStatus is the HTTP status of a modern request's answer sent as a
+// single JSON body (streamed answers are 200 from their first event): the
+// transport puts 404 on a method the server does not implement, and 400
+// on the version, header and capability errors.
+func modernStatus(final []byte) int {
+	if !bytes.Contains(final, []byte(`"error"`)) {
+		return http.StatusOK
+	}
+	var r struct {
+		Error *struct {
+			Code int `json:"code"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(final, &r) != nil || r.Error == nil {
+		return http.StatusOK
+	}
+	switch r.Error.Code {
+	case jsonrpc.CodeMethodNotFound:
+		return http.StatusNotFound
+	case jsonrpc.CodeHeaderMismatch, jsonrpc.CodeMissingRequiredClientCapability, jsonrpc.CodeUnsupportedProtocolVersion:
+		return http.StatusBadRequest
+	}
+	return http.StatusOK
 }
 
 // httpParkGrace is how long past its request timeout a parked request's

@@ -80,7 +80,7 @@ func TestHTTPEndpointModernEndToEnd(t *testing.T) {
 			hh.waitStateNot("up", "connected", 20*time.Second)
 			r := hh.raw(t, "up")
 			resp, msgs := r.post(map[string]any{"jsonrpc": "2.0", "id": 9, "method": "server/discover", "params": map[string]any{
-				"_meta": map[string]any{"io.modelcontextprotocol/protocolVersion": modernpeer.ModernVersion},
+				"_meta": map[string]any{"io.modelcontextprotocol/protocolVersion": modernpeer.ModernVersion, "io.modelcontextprotocol/clientCapabilities": map[string]any{}},
 			}}, map[string]string{"MCP-Protocol-Version": modernpeer.ModernVersion, "Mcp-Method": "server/discover"})
 			if resp.StatusCode != 200 || len(msgs) != 1 {
 				t.Fatalf("server/discover with the server down: %d %v", resp.StatusCode, msgs)
@@ -104,7 +104,7 @@ func openListen(t *testing.T, hh *httpHub, name, id string) *listenStream {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "method": "subscriptions/listen", "params": map[string]any{
 		"notifications": map[string]any{"toolsListChanged": true},
-		"_meta":         map[string]any{"io.modelcontextprotocol/protocolVersion": modernpeer.ModernVersion},
+		"_meta":         map[string]any{"io.modelcontextprotocol/protocolVersion": modernpeer.ModernVersion, "io.modelcontextprotocol/clientCapabilities": map[string]any{}},
 	}})
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)

@@ -19,7 +19,7 @@ func TestHTTPEndpointModern(t *testing.T) {
 	srv := startFault(t, fs.Options{})
 	hh := startHTTPHub(t, map[string]string{"up": urlEntry(srv.URL())}, "")
 	c := hh.raw(t, "up")
-	meta := map[string]any{"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientInfo": map[string]any{"name": "modern-test", "version": "1"}}
+	meta := map[string]any{"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": map[string]any{}, "io.modelcontextprotocol/clientInfo": map[string]any{"name": "modern-test", "version": "1"}}
 	call := func(id int, hdr map[string]string) (*http.Response, []map[string]any) {
 		return c.post(map[string]any{"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": map[string]any{
 			"name": "echo", "arguments": map[string]any{"text": "modern"}, "_meta": meta,
@@ -71,7 +71,7 @@ func TestHTTPEndpointModern(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		body := `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"slow","arguments":{"ms":20000},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}`
+		body := `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"slow","arguments":{"ms":20000},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}`
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, c.url, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Accept", "application/json, text/event-stream")

@@ -77,7 +77,7 @@ func (ep *httpEndpoint) post(w http.ResponseWriter, r *http.Request, u *supervis
 			return
 		}
 		ep.inSession(w, r, s, m, line, nil)
-	case m.Method == "initialize" && m.IsRequest():
+	case m.Method == "initialize" && m.IsRequest() && modernVersion(m.Params) == "" && !isModernHeader(r.Header):
 		s := ep.openSession(u, false)
 		ep.register(s)
 		ok := ep.inSession(w, r, s, m, line, func(h http.Header) { h.Set(hdrSession, s.id) })

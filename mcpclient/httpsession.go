@@ -59,6 +59,9 @@ type httpStream struct {
 	order time.Time
 	// final is the response answer wrote (its handler's own).
 	final []byte
+	// statusOf, when set, picks the HTTP status of a response sent as a
+	// single JSON body (default 200).
+	statusOf func(final []byte) int
 }
 
 type streamLine struct {
@@ -415,6 +418,9 @@ func (s *httpSession) answer(w http.ResponseWriter, r *http.Request, st *httpStr
 					header(w.Header())
 				}
 				w.Header().Set("Content-Type", "application/json")
+				if st.statusOf != nil {
+					w.WriteHeader(st.statusOf(l.line))
+				}
 				_, _ = w.Write(l.line)
 				return true
 			}
