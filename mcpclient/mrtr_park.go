@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
 )
@@ -51,18 +52,30 @@ type parked struct {
 
 const parkStatePrefix = "mcptray-park-"
 
+// parkGather is how long park waits after a server's request for input
+// for another one of the same request.
+const parkGather = 25 * time.Millisecond
+
 // park answers the IDE's request (id) with input_required for pi (and any
 // other input the request already waits for) and leaves the upstream
 // request running, owned by the parking place until the IDE's retry or
 // the request's end.
 func (u *supervisor) park(p *parked, id json.RawMessage, pi *pendingInput) []byte {
 	p.pending = map[string]*pendingInput{"mcptray-1": pi}
+	// A server that asks for several inputs at once (an elicitation and
+	// the roots, say) sends its requests back to back: those that come
+	// within parkGather of each other go into the one input_required, so
+	// the IDE answers them in one round.
+	gather := time.NewTimer(parkGather)
+	defer gather.Stop()
 	for n := 2; ; n++ {
 		select {
 		case more := <-p.c.inputs:
 			p.pending[fmt.Sprintf("mcptray-%d", n)] = more
+			gather.Reset(parkGather)
 			continue
-		default:
+		case <-gather.C:
+		case <-p.cctx.Done():
 		}
 		break
 	}
