@@ -307,6 +307,9 @@ func TestShapeForIDE(t *testing.T) {
 		{name: "legacy IDE, modern not found", method: "resources/read", err: `{"code":-32602,"message":"Resource test://x not found"}`, modernSrv: true, wantErr: `{"code":-32002,"message":"Resource test://x not found"}`},
 		{name: "legacy IDE, invalid params stays", method: "resources/read", err: `{"code":-32602,"message":"uri is required"}`, modernSrv: true, wantErr: `{"code":-32602,"message":"uri is required"}`},
 		{name: "legacy IDE, missing capability", method: "tools/call", err: `{"code":-32021,"message":"needs elicitation"}`, modernSrv: true, wantErr: `{"code":-32600,"message":"mcptray: the server needs a client capability the IDE did not declare (MCP error -32021: needs elicitation)"}`},
+		{name: "modern IDE, legacy list gets caching hints", method: "tools/list", result: `{"tools":[]}`, modernIDE: true, wantResult: `{"cacheScope":"private","resultType":"complete","tools":[],"ttlMs":0}`},
+		{name: "modern IDE, legacy read keeps its own hints", method: "resources/read", result: `{"contents":[],"ttlMs":5000,"cacheScope":"public"}`, modernIDE: true, wantResult: `{"cacheScope":"public","contents":[],"resultType":"complete","ttlMs":5000}`},
+		{name: "modern IDE, a call gets no hints", method: "tools/call", result: `{"content":[],"isError":true}`, modernIDE: true, wantResult: `{"content":[],"isError":true,"resultType":"complete"}`},
 		{name: "same era untouched", method: "tools/call", result: `{"b":1,"a":2}`, modernIDE: true, modernSrv: true, wantResult: `{"b":1,"a":2}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -322,6 +325,23 @@ func TestShapeForIDE(t *testing.T) {
 				t.Errorf("got %s / %s, want %s / %s", gr, ge, tc.wantResult, tc.wantErr)
 			}
 		})
+	}
+}
+
+// TestWithRequestedURI: a resource not found for a modern IDE names the
+// URI it asked for.
+func TestWithRequestedURI(t *testing.T) {
+	params := json.RawMessage(`{"uri":"test://gone","_meta":{}}`)
+	for _, tc := range []struct{ in, want string }{
+		{`{"code":-32602,"message":"Resource not found"}`, `{"code":-32602,"data":{"uri":"test://gone"},"message":"Resource not found"}`},
+		{`{"code":-32602,"message":"x","data":{"why":"gone"}}`, `{"code":-32602,"data":{"uri":"test://gone","why":"gone"},"message":"x"}`},
+		{`{"code":-32602,"message":"x","data":{"uri":"test://other"}}`, `{"code":-32602,"message":"x","data":{"uri":"test://other"}}`},
+		{`{"code":-32602,"message":"x","data":"text"}`, `{"code":-32602,"message":"x","data":"text"}`},
+		{`{"code":-32603,"message":"boom"}`, `{"code":-32603,"message":"boom"}`},
+	} {
+		if got := string(withRequestedURI(json.RawMessage(tc.in), params)); got != tc.want {
+			t.Errorf("withRequestedURI(%s) = %s, want %s", tc.in, got, tc.want)
+		}
 	}
 }
 

@@ -370,7 +370,42 @@ func (u *supervisor) answered(ctx context.Context, s *session, d *downstream, c 
 	// A server that echoes a request's headers in its error would show
 	// them to the IDE: scrub the error (results pass as sent).
 	result, errObj := shapeForIDE(m.Method, resp.Result, u.scrubJSON(resp.Error), modernIDE, s.modern)
+	if modernIDE && !s.modern && errObj != nil && m.Method == "resources/read" {
+		errObj = withRequestedURI(errObj, m.Params)
+	}
 	return jsonrpc.EncodeResponse(m.ID, result, errObj), nil, false
+}
+
+// withRequestedURI gives a 2026-07-28 "resource not found" (-32602) for a
+// resources/read the URI asked for in its data, as the revision says a
+// server should, when the legacy server's error did not carry one.
+func withRequestedURI(errObj, params json.RawMessage) json.RawMessage {
+	var e struct {
+		Code int             `json:"code"`
+		Data json.RawMessage `json:"data"`
+	}
+	if json.Unmarshal(errObj, &e) != nil || e.Code != jsonrpc.CodeInvalidParams {
+		return errObj
+	}
+	var p struct {
+		URI string `json:"uri"`
+	}
+	if json.Unmarshal(params, &p) != nil || p.URI == "" {
+		return errObj
+	}
+	var data map[string]json.RawMessage
+	switch {
+	case len(e.Data) == 0 || string(e.Data) == "null":
+		data = map[string]json.RawMessage{}
+	case json.Unmarshal(e.Data, &data) != nil:
+		return errObj // data that is not an object stays as the server sent it
+	}
+	if _, ok := data["uri"]; ok {
+		return errObj
+	}
+	data["uri"], _ = json.Marshal(p.URI)
+	d, _ := json.Marshal(data)
+	return setField(errObj, "data", d)
 }
 
 // sessionBroken reports errors that show the session itself is unusable.

@@ -139,6 +139,9 @@ func shapeForIDE(method string, result, errObj json.RawMessage, modernIDE, moder
 		if result != nil && resultType(result) == "" {
 			result = setField(result, "resultType", json.RawMessage(`"complete"`))
 		}
+		if result != nil && cacheHinted[method] {
+			result = withCacheHints(result)
+		}
 		if errObj != nil {
 			errObj = mapErrorCode(errObj, jsonrpc.CodeResourceNotFound, jsonrpc.CodeInvalidParams, nil)
 		}
@@ -156,6 +159,38 @@ func shapeForIDE(method string, result, errObj json.RawMessage, modernIDE, moder
 		}
 	}
 	return result, errObj
+}
+
+// cacheHinted are the results that carry ttlMs and cacheScope in
+// 2026-07-28 (SEP-2549: both required).
+var cacheHinted = map[string]bool{
+	"tools/list": true, "prompts/list": true, "resources/list": true,
+	"resources/templates/list": true, "resources/read": true,
+}
+
+// withCacheHints adds the caching hints a legacy server's result lacks:
+// ttlMs 0 (revalidate every time: a legacy server promises nothing, and
+// its list_changed notifications reach the IDE anyway) and cacheScope
+// "private" (the answer may depend on the user's sign-in).
+func withCacheHints(result json.RawMessage) json.RawMessage {
+	if bytes.Contains(result, []byte(`"ttlMs"`)) && bytes.Contains(result, []byte(`"cacheScope"`)) {
+		return result
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(result, &m) != nil || m == nil {
+		return result
+	}
+	if _, ok := m["ttlMs"]; !ok {
+		m["ttlMs"] = json.RawMessage("0")
+	}
+	if _, ok := m["cacheScope"]; !ok {
+		m["cacheScope"] = json.RawMessage(`"private"`)
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return result
+	}
+	return b
 }
 
 // setField sets (or, with v nil, removes) a top-level field of a JSON
