@@ -100,6 +100,7 @@ func TestConformanceServerThroughHub(t *testing.T) {
 type scenarioOutcome struct {
 	success, failure, warning int
 	detail                    string
+	failed                    []string // the ids of the checks that failed or warned
 }
 
 func (o scenarioOutcome) pass() bool { return o.failure == 0 && o.warning == 0 && o.success > 0 }
@@ -132,11 +133,16 @@ func serverScenarios(t *testing.T, node, cli string) []string {
 	return names
 }
 
-func runServerScenario(t *testing.T, node, cli, scenario, u string) scenarioOutcome {
+func runServerScenario(t *testing.T, node, cli, scenario, u string, extra ...string) scenarioOutcome {
 	dir := t.TempDir()
+	if keep := os.Getenv("MCPTRAY_CONFORMANCE_OUT"); keep != "" {
+		// Keep the suite's results (checks.json with every check's details).
+		dir = filepath.Join(keep, scenario+"-"+strings.NewReplacer(":", "_", "/", "_").Replace(u))
+		_ = os.MkdirAll(dir, 0o755)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, cli, "server", "--url", u, "--scenario", scenario, "-o", dir)
+	cmd := exec.CommandContext(ctx, node, append([]string{cli, "server", "--url", u, "--scenario", scenario, "-o", dir}, extra...)...)
 	cmd.WaitDelay = 5 * time.Second
 	b, _ := cmd.CombinedOutput()
 	var o scenarioOutcome
@@ -155,9 +161,11 @@ func runServerScenario(t *testing.T, node, cli, scenario, u string) scenarioOutc
 			case "FAILURE":
 				o.failure++
 				details = append(details, c.describe())
+				o.failed = append(o.failed, c.ID)
 			case "WARNING":
 				o.warning++
 				details = append(details, c.describe())
+				o.failed = append(o.failed, c.ID)
 			}
 		}
 		return nil
