@@ -461,6 +461,7 @@ func (u *supervisor) listenLoop(s *session) {
 	// announced to the IDEs, and every subscribed resource is announced
 	// as updated (announceUpdates).
 	broke := false
+	var replacedCaughtUp atomic.Bool
 	// prev is the stream a filter change replaced: it stays open until its
 	// successor is acknowledged, so that no notification falls between the
 	// two (one that both carry reaches the IDEs twice, which is harmless).
@@ -537,6 +538,11 @@ func (u *supervisor) listenLoop(s *session) {
 			close(ackCh)
 			if catchUp {
 				u.bg.Go(func() { u.refreshLists(s, true) })
+			}
+			// The first acknowledged stream of a session that replaced
+			// another catches up on resource updates too (its lists were
+			// fetched at install).
+			if catchUp || (s.replaces && !replacedCaughtUp.Swap(true)) {
 				u.announceUpdates(subURIs)
 			}
 		}

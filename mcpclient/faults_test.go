@@ -175,6 +175,33 @@ func TestGetStreamReopenAnnouncesUpdates(t *testing.T) {
 	}
 }
 
+// TestRebuiltSessionAnnouncesUpdates: when the server forgets the hub's
+// session and the hub builds a new one, the subscriptions are replayed on
+// it and each subscribed resource is announced as updated, since an
+// update sent between the two sessions had nowhere to go.
+func TestRebuiltSessionAnnouncesUpdates(t *testing.T) {
+	const uri = "test://static"
+	srv := startFault(t, fs.Options{ResourceSubscribe: true})
+	f := startHub(t, map[string]string{"up": urlEntry(srv.URL())})
+	f.waitState("up", mcpclient.StateConnected, 20*time.Second)
+	c := launchBridge(t, f.env(), "up", "--no-start")
+	c.initialize(nil)
+	c.ok("resources/subscribe", map[string]any{"uri": uri})
+	isURI := func(n *rpcResp) bool { return strings.Contains(string(n.Params), `"uri":"`+uri+`"`) }
+	before := f.status("up").SessionsOpened
+	srv.Inject(fs.Fault{Kind: fs.ForgetSession404, Method: "tools/call", Tool: "echo"})
+	if got := c.toolText(c.ok("tools/call", echoArgs("after"))); got != "after" {
+		t.Fatalf("echo across the rebuild: %q", got)
+	}
+	if st := f.status("up"); st.SessionsOpened != before+1 {
+		t.Fatalf("sessions %d → %d, want one rebuild", before, st.SessionsOpened)
+	}
+	c.waitNote("notifications/resources/updated", isURI, 20*time.Second)
+	if n := srv.Stats().Requests["resources/subscribe"]; n < 2 {
+		t.Errorf("resources/subscribe sent %d times, want it replayed on the new session", n)
+	}
+}
+
 // TestSessionRejectedOnFreshSessionToo: a request that fails the same way
 // on a fresh session is answered with an error instead of looping.
 func TestSessionRejectedOnFreshSessionToo(t *testing.T) {

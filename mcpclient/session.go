@@ -37,6 +37,9 @@ type session struct {
 	// installed is set once the session is the current one; before that
 	// (during initialize) init is not yet known.
 	installed atomic.Bool
+	// replaces: an earlier session of this server was up before this one
+	// (set at install), so resource updates sent between them are lost.
+	replaces bool
 	// served is set once a forwarded request succeeded on the session.
 	served atomic.Bool
 	broken transport.Broken
@@ -488,6 +491,7 @@ func (u *supervisor) install(s *session) {
 	u.auth.signedIn = u.auth.tokens != nil && u.auth.tokens.Cached()
 	s.installed.Store(true)
 	u.lastInit = s.init
+	s.replaces = u.everUp
 	u.everUp = true
 	u.sessionsN++
 	u.lastTrans = s.transport

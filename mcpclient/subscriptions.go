@@ -87,6 +87,11 @@ func (u *supervisor) replaySessionState(s *session) {
 			u.log.Debug("replaying a subscription failed", "err", err)
 		}
 	}
+	if s.replaces {
+		// Between the old session and this one's subscriptions the
+		// server's updates had nowhere to go.
+		u.announceUpdates(uris)
+	}
 }
 
 // announceUpdates sends notifications/resources/updated for each of uris
