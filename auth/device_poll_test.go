@@ -250,14 +250,14 @@ func TestDevicePollingEnds(t *testing.T) {
 			name:     "the code expired (expired_token)",
 			as:       &scriptedAS{interval: 3, expiresIn: 600, script: []string{"authorization_pending", "expired_token"}},
 			wantCode: "expired_token",
-			wantText: []string{"expired", "mcptray login NAME", "new code"},
+			wantText: []string{"expired", "new code"},
 			wantGaps: secs(3, 3), wantTook: 6 * time.Second,
 		},
 		{
 			name:     "the user refused (access_denied)",
 			as:       &scriptedAS{interval: 3, expiresIn: 600, script: []string{"authorization_pending", "access_denied"}},
 			wantCode: "access_denied", wantIs: ErrAccessDenied,
-			wantText: []string{"declined", "mcptray login NAME"},
+			wantText: []string{"declined", "signing in again"},
 			wantGaps: secs(3, 3), wantTook: 6 * time.Second,
 		},
 		{
@@ -265,14 +265,14 @@ func TestDevicePollingEnds(t *testing.T) {
 			name:     "the code's lifetime passed while pending",
 			as:       &scriptedAS{interval: 4, expiresIn: 10},
 			wantCode: "expired_token",
-			wantText: []string{"expired", "mcptray login NAME", "new code"},
+			wantText: []string{"expired", "new code"},
 			wantGaps: secs(4, 4), wantTook: 10 * time.Second,
 		},
 		{
 			name:     "the code's lifetime passed during a poll",
 			as:       &scriptedAS{interval: 4, expiresIn: 10, script: []string{"authorization_pending", "hang"}},
 			wantCode: "expired_token",
-			wantText: []string{"expired", "mcptray login NAME", "new code"},
+			wantText: []string{"expired", "new code"},
 			wantGaps: secs(4, 4), wantTook: 10 * time.Second,
 		},
 		{

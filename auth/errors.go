@@ -93,7 +93,8 @@ type AuthorizationError struct {
 }
 
 // Error implements error. The words for a declined sign-in and for an
-// expired device code say what the user can do.
+// expired device code say what the user can do; the caller, which knows
+// the server's name, says how.
 func (e *AuthorizationError) Error() string {
 	detail := e.Code
 	if e.Description != "" {
@@ -101,9 +102,9 @@ func (e *AuthorizationError) Error() string {
 	}
 	switch e.Code {
 	case "access_denied":
-		return "auth: the sign-in was declined (" + detail + "); to try again, run `mcptray login NAME`"
+		return "auth: the sign-in was declined (" + detail + "); signing in again asks anew"
 	case "expired_token":
-		return "auth: the sign-in code expired before the sign-in was approved (" + detail + "); run `mcptray login NAME` again for a new code"
+		return "auth: the sign-in code expired before the sign-in was approved (" + detail + "); signing in again gives a new code"
 	}
 	msg := "auth: the authorization server refused the login: " + e.Code
 	if e.Description != "" {

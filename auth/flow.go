@@ -70,7 +70,7 @@ func ChooseFlow(configured string, deviceEndpoint, noBrowser, canPaste bool) (fl
 	case canPaste:
 		return FlowPasteBack, "no browser opens here and the authorization server offers no device grant: the redirect URL is pasted back", nil
 	}
-	return FlowBrowser, "no browser opens here and the authorization server offers no device grant: open the printed URL on this machine, or run `mcptray login NAME --no-browser`", nil
+	return FlowBrowser, "no browser opens here and the authorization server offers no device grant: open the printed URL on this machine, or sign in from a terminal, which can take the redirect URL pasted back", nil
 }
 
 // ChooseRegistration decides how the client is known to the authorization
