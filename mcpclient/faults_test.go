@@ -118,6 +118,13 @@ func TestFaultRecovery(t *testing.T) {
 				}
 			}
 			st := f.waitState("up", mcpclient.StateConnected, 5*time.Second)
+			// A fault on the GET stream breaks the session beside the
+			// IDE's calls, which may all finish on it first: the rebuild
+			// comes when the hub sees the break.
+			for deadline := time.Now().Add(10 * time.Second); tc.rebuilds && st.SessionsOpened <= before && time.Now().Before(deadline); {
+				time.Sleep(20 * time.Millisecond)
+				st = f.waitState("up", mcpclient.StateConnected, 5*time.Second)
+			}
 			if tc.rebuilds && st.SessionsOpened <= before {
 				t.Errorf("no new upstream session was built (sessions %d → %d)", before, st.SessionsOpened)
 			}
