@@ -110,6 +110,7 @@ func TestEraProbe(t *testing.T) {
 		wantEra    string // "" = an error
 		wantErr    func(error) bool
 		wantCalls  string
+		wantProbe  string // in the recorded probe's answer, when set
 		// For the race of a silent probe with the legacy connect
 		// (Tuning.DiscoverWait, 300 ms here).
 		discoverHangs bool
@@ -187,6 +188,29 @@ func TestEraProbe(t *testing.T) {
 			wantCalls: "server/discover",
 		},
 		{
+			name: "403 insufficient_scope is a sign-in: no fallback",
+			discover: func(w http.ResponseWriter, id json.RawMessage, _ string) {
+				w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="mcp:admin", resource_metadata="http://x/"`)
+				jsonAnswer(w, 403, `{"error":"insufficient_scope","error_description":"Scope upgrade will never succeed"}`)
+			},
+			wantErr: func(err error) bool {
+				var ae *transport.AuthError
+				return errors.As(err, &ae) && ae.Status == 403
+			},
+			wantCalls: "server/discover",
+		},
+		{
+			// What the conformance suite's auth/scope-retry-limit server
+			// answers once its test is over: an OAuth-style body, which is
+			// no JSON-RPC error (it was read as "error 0").
+			name: "4xx with an OAuth-style JSON body",
+			discover: func(w http.ResponseWriter, id json.RawMessage, _ string) {
+				jsonAnswer(w, 410, `{"error":"test_complete","error_description":"Test is over"}`)
+			},
+			wantEra: eraLegacy, wantCalls: "server/discover initialize notifications/initialized",
+			wantProbe: `HTTP 410 {"error":"test_complete"`,
+		},
+		{
 			name:          "discover never answered, legacy server: initialize beside it wins",
 			discoverHangs: true,
 			wantEra:       eraLegacy, wantCalls: "server/discover initialize notifications/initialized",
@@ -251,6 +275,14 @@ func TestEraProbe(t *testing.T) {
 			e.mu.Unlock()
 			if calls != row.wantCalls {
 				t.Errorf("requests %q, want %q", calls, row.wantCalls)
+			}
+			if row.wantProbe != "" {
+				u.mu.Lock()
+				p := u.probe
+				u.mu.Unlock()
+				if p == nil || !strings.Contains(p.Answer, row.wantProbe) {
+					t.Errorf("probe %+v, want an answer with %q", p, row.wantProbe)
+				}
 			}
 			if s != nil {
 				if rec, ok := u.cachedEra(url); !ok || rec.Era != row.wantEra {

@@ -101,7 +101,8 @@ func DecodeHeaderValue(v string) (string, error) {
 // modernErrorAnswer reads a non-2xx answer whose body is a JSON-RPC error
 // (how a modern server reports a version, header or method problem) as
 // the request's answer, its id set to the request's. Anything else (401,
-// 403, 5xx, a body that is not such an error) is left to statusError;
+// 403, 5xx, a body that is not such an error, as an OAuth-style
+// {"error": "..."} is not) is left to statusError;
 // nil means resp was not consumed.
 func modernErrorAnswer(resp *http.Response, id json.RawMessage) *jsonrpc.Message {
 	if resp.StatusCode < 400 || resp.StatusCode >= 500 || resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
@@ -115,7 +116,7 @@ func modernErrorAnswer(resp *http.Response, id json.RawMessage) *jsonrpc.Message
 		return nil
 	}
 	m, err := jsonrpc.Parse(b)
-	if err != nil || m.Error == nil || m.Method != "" {
+	if err != nil || m.Method != "" || !isErrorObject(m) {
 		// Put the body back for statusError.
 		resp.Body = io.NopCloser(strings.NewReader(string(b)))
 		return nil
@@ -123,6 +124,20 @@ func modernErrorAnswer(resp *http.Response, id json.RawMessage) *jsonrpc.Message
 	resp.Body.Close()
 	m.ID = id
 	return m
+}
+
+// isErrorObject reports a JSON-RPC 2.0 error response: its error an
+// object with an integer code. An OAuth-style body ({"error":
+// "insufficient_scope"}) from an authorization layer or a proxy parses as
+// a message with an error too, but it is no answer of the MCP server's.
+func isErrorObject(m *jsonrpc.Message) bool {
+	if m.Error == nil || (m.JSONRPC != "" && m.JSONRPC != "2.0") {
+		return false
+	}
+	var e struct {
+		Code *int64 `json:"code"`
+	}
+	return json.Unmarshal(m.Error, &e) == nil && e.Code != nil
 }
 
 // ListenStream sends a long-lived request (subscriptions/listen) and reads
