@@ -21,23 +21,11 @@ import (
 // calls the scenario's tool, and answers the server's elicitation/create,
 // which the hub routes to it, accepting with the schema's defaults (SEP-1034).
 func (c *client) elicitationDefaults(ctx context.Context) error {
-	ide, err := attachIDE(ctx, c.hub.Socket(), c.log)
+	ide, err := c.openIDE(ctx, map[string]any{"elicitation": map[string]any{"form": map[string]any{}}}, nil)
 	if err != nil {
 		return err
 	}
 	defer ide.close()
-	initRes, err := ide.call(ctx, "initialize", map[string]any{
-		"protocolVersion": "2025-11-25",
-		"capabilities":    map[string]any{"elicitation": map[string]any{"form": map[string]any{}}},
-		"clientInfo":      map[string]any{"name": "mcptray-conformance-ide", "version": "1.0.0"},
-	})
-	if err != nil {
-		return err
-	}
-	c.log.Info("ide: initialized", "result", shorten(string(initRes)))
-	if err := ide.notify("notifications/initialized", nil); err != nil {
-		return err
-	}
 	tools, err := ide.call(ctx, "tools/list", nil)
 	if err != nil {
 		return err
@@ -55,6 +43,33 @@ func (c *client) elicitationDefaults(ctx context.Context) error {
 	return expectText(res, "Elicitation completed")
 }
 
+// openIDE attaches to the hub's socket as an IDE of the legacy era (a
+// bridge's connection, spoken directly) that declares caps, and
+// initializes. elicit, when set, is how its user answers elicitations.
+func (c *client) openIDE(ctx context.Context, caps map[string]any, elicit func(*ide, json.RawMessage) (map[string]any, error)) (*ide, error) {
+	d, err := attachIDE(ctx, c.hub.Socket(), c.log)
+	if err != nil {
+		return nil, err
+	}
+	if elicit != nil {
+		d.elicit = func(p json.RawMessage) (map[string]any, error) { return elicit(d, p) }
+	}
+	initRes, err := d.call(ctx, "initialize", map[string]any{
+		"protocolVersion": "2025-11-25",
+		"capabilities":    caps,
+		"clientInfo":      map[string]any{"name": "mcptray-conformance-ide", "version": "1.0.0"},
+	})
+	if err == nil {
+		c.log.Info("ide: initialized", "result", shorten(string(initRes)))
+		err = d.notify("notifications/initialized", nil)
+	}
+	if err != nil {
+		d.close()
+		return nil, err
+	}
+	return d, nil
+}
+
 // ide is an MCP client session on the hub's socket (newline-delimited
 // JSON-RPC, as a bridge relays it).
 type ide struct {
@@ -70,6 +85,9 @@ type ide struct {
 	closed  chan struct{}
 
 	elicitations atomic.Int64
+	// elicit, when set, answers elicitation/create in place of the
+	// schema's defaults (a user filling in the form).
+	elicit func(params json.RawMessage) (map[string]any, error)
 }
 
 type rpcMsg struct {
@@ -153,7 +171,11 @@ func (d *ide) serve(m rpcMsg) {
 	switch m.Method {
 	case "elicitation/create":
 		d.elicitations.Add(1)
-		content, err := schemaDefaults(m.Params)
+		answer := schemaDefaults
+		if d.elicit != nil {
+			answer = d.elicit
+		}
+		content, err := answer(m.Params)
 		if err != nil {
 			out.Error = &rpcError{Code: -32602, Message: err.Error()}
 			break
@@ -227,4 +249,64 @@ func (d *ide) notify(method string, params any) error {
 		m.Params, _ = json.Marshal(params)
 	}
 	return d.write(m)
+}
+
+// ---- MRTR: input_required answered through the IDE --------------------------
+
+// mrtrRequestState attaches as an IDE of the legacy era that declares
+// elicitation and calls the scenario's tools. The server answers two of
+// them with input_required results (2026-07-28's multi round-trip
+// requests); the hub asks the IDE each elicitation as the server→client
+// request a legacy IDE knows, and re-issues the call with the answers.
+// While the first elicitation is open the IDE calls another tool, as an
+// IDE calling tools side by side does: the hub must not mix the rounds of
+// one call into the other.
+func (c *client) mrtrRequestState(ctx context.Context) error {
+	if err := c.ready(ctx); err != nil {
+		return err
+	}
+	var unrelated atomic.Value // error of the call made during the first elicitation
+	ide, err := c.openIDE(ctx, map[string]any{"elicitation": map[string]any{"form": map[string]any{}}}, func(ide *ide, params json.RawMessage) (map[string]any, error) {
+		if ide.elicitations.Load() == 1 {
+			res, err := ide.call(ctx, "tools/call", map[string]any{"name": "test_mrtr_unrelated", "arguments": map[string]any{}})
+			if err == nil {
+				err = expectText(res, "unrelated-ok")
+			}
+			unrelated.Store(fmt.Sprint(err))
+		}
+		return map[string]any{"confirmed": true}, nil
+	})
+	if err != nil {
+		return err
+	}
+	defer ide.close()
+	tools, err := ide.call(ctx, "tools/list", nil)
+	if err != nil {
+		return err
+	}
+	for _, want := range []string{"test_mrtr_echo_state", "test_mrtr_no_state", "test_mrtr_unrelated", "test_mrtr_no_result_type"} {
+		if !strings.Contains(string(tools), `"`+want+`"`) {
+			return fmt.Errorf("tools/list lacks %s: %s", want, shorten(string(tools)))
+		}
+	}
+	for _, tc := range []struct{ tool, text string }{
+		{"test_mrtr_echo_state", "echo-state-ok"},
+		{"test_mrtr_no_state", "no-state-ok"},
+		{"test_mrtr_no_result_type", "no-result-type-test-ok"},
+	} {
+		res, err := ide.call(ctx, "tools/call", map[string]any{"name": tc.tool, "arguments": map[string]any{}})
+		if err != nil {
+			return err
+		}
+		if err := expectText(res, tc.text); err != nil {
+			return fmt.Errorf("%s: %w", tc.tool, err)
+		}
+	}
+	if n := ide.elicitations.Load(); n != 2 {
+		return fmt.Errorf("the IDE received %d elicitation requests, want 2", n)
+	}
+	if v, _ := unrelated.Load().(string); v != "<nil>" {
+		return fmt.Errorf("test_mrtr_unrelated, called during an elicitation: %s", v)
+	}
+	return nil
 }

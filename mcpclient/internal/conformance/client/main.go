@@ -9,8 +9,13 @@
 // runs an in-process hub with the product's own supervisor, transports and
 // OAuth (mcpclient and auth), signs in through the hub's loopback callback
 // listener with an HTTP client playing the browser, and calls the server
-// through the hub's public API (or, for elicitation, as an IDE attached to
-// the hub's socket). It exits non-zero when the scenario's calls fail.
+// through the hub's public API, or as an IDE attached to the hub's socket
+// where only an IDE can answer (elicitation, and the input_required results
+// of MCP 2026-07-28, which the hub answers by asking the IDE) or where the
+// IDE's capabilities matter. It exits non-zero when the scenario's calls
+// fail. With the suite's --spec-version or --requirements 2026-07-28 the
+// scenario servers speak the stateless 2026-07-28 wire; the hub finds that
+// out by itself (its era probe), as it would with any server.
 //
 // It is internal: a test tool, not a product command.
 package main
@@ -84,7 +89,12 @@ func run(ctx context.Context, scenario, serverURL string) error {
 	} else if oauth != nil {
 		entry["oauth"] = oauth
 	}
-	cfg, _ := json.MarshalIndent(map[string]any{"mcpServers": map[string]any{serverName: entry}}, "", "  ")
+	// The loopback HTTP endpoint is off: scenarios run side by side (and
+	// beside a user's mcptray), and none uses it.
+	cfg, _ := json.MarshalIndent(map[string]any{
+		"http":       map[string]any{"enabled": false},
+		"mcpServers": map[string]any{serverName: entry},
+	}, "", "  ")
 	cfgPath := filepath.Join(dir, "config.json")
 	if err := os.WriteFile(cfgPath, cfg, 0o600); err != nil {
 		return err
@@ -140,6 +150,20 @@ func run(ctx context.Context, scenario, serverURL string) error {
 		return c.toolsCall(ctx)
 	case scenario == "sse-retry":
 		return c.sseRetry(ctx)
+	case scenario == "request-metadata":
+		return c.requestMetadata(ctx)
+	case scenario == "sep-2322-client-request-state":
+		return c.mrtrRequestState(ctx)
+	case scenario == "http-standard-headers":
+		return c.standardHeaders(ctx)
+	case scenario == "http-custom-headers":
+		return c.customHeaders(ctx)
+	case scenario == "http-invalid-tool-headers":
+		return c.invalidToolHeaders(ctx)
+	case scenario == "json-schema-ref-no-deref":
+		return c.refNoDeref(ctx)
+	case scenario == "json-schema-2020-12-preservation":
+		return c.schemaPreservation(ctx)
 	case strings.HasPrefix(scenario, "auth/"):
 		return c.authFlow(ctx)
 	}
