@@ -525,6 +525,7 @@ func (u *supervisor) listenLoop(s *session) {
 			}
 		}
 		ctx, cancel := context.WithCancel(s.ctx)
+		opened := time.Now()
 		cur := &listenStream{cancel: cancel, done: make(chan error, 1)}
 		done := cur.done
 		m := &jsonrpc.Message{JSONRPC: "2.0", ID: jsonrpc.IntID(u.nextID.Add(1)), Method: "subscriptions/listen", Params: u.hubParams(s, map[string]any{"notifications": filter})}
@@ -603,22 +604,33 @@ func (u *supervisor) listenLoop(s *session) {
 			return
 		}
 		broke = true
-		if ackedOnce.Load() {
+		wasAcked := ackedOnce.Load()
+		if wasAcked {
 			// The stream worked: a break after that starts the backoff
 			// afresh rather than where earlier failures left it.
 			failures = 0
 		}
 		wait := 100 * time.Millisecond
+		backoff := transport.Backoff{Base: time.Second, Cap: 30 * time.Second, Jitter: 0.2}
 		var re *transport.RefusedError
-		if err != nil {
+		switch {
+		case err != nil:
 			failures++
-			wait = transport.Backoff{Base: time.Second, Cap: 30 * time.Second, Jitter: 0.2}.Delay(failures)
+			wait = backoff.Delay(failures)
 			if errors.As(err, &re) {
 				u.log.Info("the server refused subscriptions/listen; list changes will not be announced", "err", err)
 				wait = 5 * time.Minute
 			} else {
 				u.log.Debug("subscriptions/listen stream ended; reopening", "err", err, "in", wait)
 			}
+		case !wasAcked || time.Since(opened) < listenMinLife:
+			// Ended gracefully, but before the acknowledgement or at once
+			// after it (a server answering the method it does not keep
+			// subscriptions for with a plain result): reopening it at once
+			// would poll the server.
+			failures++
+			wait = backoff.Delay(failures)
+			u.log.Debug("the server ended subscriptions/listen at once; reopening", "acknowledged", wasAcked, "in", wait)
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -635,6 +647,10 @@ func (u *supervisor) listenLoop(s *session) {
 // listenOverlap is how long a replaced listen stream stays open after its
 // successor was acknowledged.
 const listenOverlap = time.Second
+
+// listenMinLife is how long an acknowledged listen stream must have been
+// open for the server's graceful end of it to be reopened at once.
+const listenMinLife = time.Second
 
 // listenAckWait bounds how long a filter change waits for the
 // acknowledgement of the stream it replaces.

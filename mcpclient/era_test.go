@@ -2,10 +2,14 @@ package mcpclient_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -434,5 +438,58 @@ func TestModernRequestValidation(t *testing.T) {
 	c.ok("ping", nil)
 	if got := c.toolText(c.ok("tools/call", echoArgs("still legacy"))); got != "still legacy" {
 		t.Errorf("legacy call: %q", got)
+	}
+}
+
+// TestListenEndedAtOnceIsNotPolled: a modern server that ends the hub's
+// subscriptions/listen at once with a result (as the conformance suite's
+// servers answer every method they do not know), before or just after
+// acknowledging it, keeps no subscription. The hub reopens such a stream
+// with a backoff instead of every 100 ms.
+func TestListenEndedAtOnceIsNotPolled(t *testing.T) {
+	for _, acked := range []bool{false, true} {
+		t.Run(fmt.Sprintf("acknowledged=%v", acked), func(t *testing.T) {
+			t.Parallel()
+			var listens atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Method != http.MethodPost {
+					w.WriteHeader(http.StatusMethodNotAllowed)
+					return
+				}
+				var m struct {
+					ID     json.RawMessage `json:"id"`
+					Method string          `json:"method"`
+				}
+				_ = json.NewDecoder(r.Body).Decode(&m)
+				if m.ID == nil {
+					w.WriteHeader(http.StatusAccepted)
+					return
+				}
+				result := `{"resultType":"complete"}`
+				switch m.Method {
+				case "server/discover":
+					result = `{"resultType":"complete","supportedVersions":["2026-07-28"],"capabilities":{"tools":{"listChanged":true}},"_meta":{"io.modelcontextprotocol/serverInfo":{"name":"brief","version":"1"}}}`
+				case "subscriptions/listen":
+					listens.Add(1)
+					if acked {
+						w.Header().Set("Content-Type", "text/event-stream")
+						fmt.Fprintf(w, "event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/subscriptions/acknowledged\",\"params\":{\"_meta\":{\"io.modelcontextprotocol/subscriptionId\":%s},\"notifications\":{\"toolsListChanged\":true}}}\n\n", m.ID)
+						fmt.Fprintf(w, "event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"resultType\":\"complete\"}}\n\n", m.ID)
+						return
+					}
+				}
+				w.Header().Set("Content-Type", "application/json")
+				fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"result":%s}`, m.ID, result)
+			}))
+			defer srv.Close()
+			f := startHub(t, map[string]string{"s": urlEntry(srv.URL + "/mcp")})
+			f.waitState("s", "connected", 20*time.Second)
+			time.Sleep(2500 * time.Millisecond)
+			// Reopened after about 1 s, then 2 s (acknowledged: each 1 s);
+			// every 100 ms would be some 25.
+			if n := listens.Load(); n < 1 || n > 4 {
+				t.Errorf("%d subscriptions/listen requests in 2.5 s, want 1 to 4", n)
+			}
+		})
 	}
 }
