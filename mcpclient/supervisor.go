@@ -112,8 +112,8 @@ type runState struct {
 }
 
 // afterConnectFailure decides what a failed connect leads to: a refresh
-// and an immediate retry, a sign-in wait, a permanent failure (bad
-// config), or a backoff.
+// and an immediate retry, a sign-in wait (a step-up sign-in for a 403
+// insufficient_scope), a permanent failure (bad config), or a backoff.
 func (u *supervisor) afterConnectFailure(ctx context.Context, err error, st *runState) {
 	if errors.Is(err, errReconfigured) {
 		st.attempt, st.immediate = 0, true
@@ -139,6 +139,22 @@ func (u *supervisor) afterConnectFailure(ctx context.Context, err error, st *run
 		}
 		u.setState(StateNeedsLogin, "the server requires a sign-in", time.Time{})
 		if !u.waitLogin(ctx) {
+			return
+		}
+		st.attempt, st.immediate, st.authRetried = 0, true, false
+	case errors.As(err, &ae) && insufficientScope(ae):
+		// The token lacks scopes the server wants for the connect itself
+		// (a 2026-07-28 server/discover carries it): a step-up sign-in
+		// for them, as a request refused so gets, and a connect with its
+		// token. Past the step-ups allowed, the user must sign in. Either
+		// way the connect waits for a sign-in that succeeds (its kick):
+		// the credentials in the store are the ones refused.
+		if u.stepUp(ae) {
+			st.why = "step-up sign-in for more scopes"
+		} else {
+			u.setState(StateNeedsLogin, "the server refused access for lack of permissions (insufficient_scope), and repeated sign-ins did not grant them; check your account's access, then sign in again", time.Time{})
+		}
+		if !u.waitKick(ctx, 0) {
 			return
 		}
 		st.attempt, st.immediate, st.authRetried = 0, true, false
