@@ -175,44 +175,34 @@ func TestConformanceDraftAndExtensions(t *testing.T) {
 	for _, name := range conformanceInformational {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			res := suite.run(t, name)
-			var bad []string
-			for _, ch := range res.checks {
-				if ch.Status == "FAILURE" || ch.Status == "WARNING" {
-					bad = append(bad, ch.describe())
-				}
-			}
-			verdict := "PASS"
-			if res.exit != 0 || len(bad) > 0 {
-				verdict = "FAIL"
-			}
-			t.Logf("%s: %s (informational): %d SUCCESS, %d FAILURE, %d WARNING, CLI exit %d",
-				name, verdict, res.count("SUCCESS"), res.count("FAILURE"), res.count("WARNING"), res.exit)
-			for _, b := range bad {
-				t.Logf("  %s", b)
-			}
-			if res.clientErr != "" {
-				t.Logf("  client: %s", res.clientErr)
-			}
+			reportScenario(t, suite.run(t, name), name)
 		})
 	}
 }
 
 // conformanceSuite is the suite's CLI run with Node 22, and the client
-// under test, built once per test.
+// under test, built once per test. args go on every `client` command.
 type conformanceSuite struct {
 	node, cli, client string
+	args              []string
 }
 
 func newConformanceSuite(t *testing.T) *conformanceSuite {
 	t.Helper()
+	return newConformanceSuiteAt(t, conformanceCLI)
+}
+
+// newConformanceSuiteAt is newConformanceSuite with the CLI of another
+// pin of the suite (cli, below the npm directory).
+func newConformanceSuiteAt(t *testing.T, cli string, args ...string) *conformanceSuite {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("the conformance suite runs Node.js; skipped with -short")
 	}
-	s := &conformanceSuite{node: testenv.Node22(t)}
-	s.cli = filepath.Join(testenv.NPMDir(t), filepath.FromSlash(conformanceCLI))
+	s := &conformanceSuite{node: testenv.Node22(t), args: args}
+	s.cli = filepath.Join(testenv.NPMDir(t), filepath.FromSlash(cli))
 	if _, err := os.Stat(s.cli); err != nil {
-		testenv.Require(t, "@modelcontextprotocol/conformance ("+s.cli+")")
+		testenv.Require(t, "the MCP conformance suite ("+s.cli+")")
 	}
 	dir := t.TempDir()
 	// The suite splits --command at spaces and runs it with a shell.
@@ -294,8 +284,9 @@ func (s *conformanceSuite) run(t *testing.T, scenario string) *scenarioResult {
 	out := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, s.node, s.cli, "client",
-		"--command", s.client, "--scenario", scenario, "--timeout", "30000", "-o", out)
+	args := append([]string{s.cli, "client",
+		"--command", s.client, "--scenario", scenario, "--timeout", "30000", "-o", out}, s.args...)
+	cmd := exec.CommandContext(ctx, s.node, args...)
 	cmd.Env = os.Environ()
 	cmd.WaitDelay = 5 * time.Second
 	b, err := cmd.CombinedOutput()
