@@ -223,3 +223,36 @@ func (s *conformanceSuite) listRequirements(t *testing.T, revision string) (scor
 	sort.Strings(notScored)
 	return scored, notScored
 }
+
+// TestConformance2026Legacy runs the client scenarios of the 2025-11-25
+// requirement set with the newer suite (the conformance-2026 pin, at the
+// 2025-11-25 wire): its checks are stricter than 0.1.16's in places, and
+// a legacy server is what most users have. Each must pass, with the
+// SUCCESS checks TestConformance asks for where it names them.
+func TestConformance2026Legacy(t *testing.T) {
+	const revision = "2025-11-25"
+	suite := newConformanceSuiteAt(t, conformance2026CLI, "--spec-version", revision, "--force")
+	scored, _ := suite.listRequirements(t, revision)
+	if len(scored) == 0 {
+		t.Fatalf("no client scenarios in the %s requirement set", revision)
+	}
+	for _, name := range scored {
+		var want []string
+		serial := false
+		for _, c := range conformanceRequired {
+			if c.name == name {
+				want, serial = c.success, c.serial
+			}
+		}
+		t.Run(name, func(t *testing.T) {
+			if !serial {
+				t.Parallel()
+			}
+			res := suite.run(t, name)
+			if res.count("SUCCESS") == 0 {
+				t.Errorf("%s: no SUCCESS check at all", name)
+			}
+			checkScenario(t, res, name, want)
+		})
+	}
+}
