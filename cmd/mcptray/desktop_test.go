@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -199,6 +200,16 @@ type snWatcher struct {
 	conn  *dbus.Conn
 	items chan snItem
 	notes chan [2]string // title, body of org.freedesktop.Notifications.Notify
+
+	mu      sync.Mutex
+	lastID  uint32
+	actions map[string]noteShown // by title: the newest notification with it
+}
+
+// noteShown is a notification as the server handed out its id.
+type noteShown struct {
+	id      uint32
+	actions []string // key, label, key, label…
 }
 
 // snItem is a registered StatusNotifierItem: its bus name and object path.
@@ -214,7 +225,7 @@ func startWatcher(t *testing.T, addr string) *snWatcher {
 		t.Fatalf("connect to the test bus: %v", err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	w := &snWatcher{conn: conn, items: make(chan snItem, 16), notes: make(chan [2]string, 16)}
+	w := &snWatcher{conn: conn, items: make(chan snItem, 16), notes: make(chan [2]string, 16), actions: map[string]noteShown{}}
 	const iface = "org.kde.StatusNotifierWatcher"
 	if err := conn.Export(watcherMethods{w}, "/StatusNotifierWatcher", iface); err != nil {
 		t.Fatal(err)
@@ -261,14 +272,44 @@ type notifyMethods struct{ w *snWatcher }
 
 func (m notifyMethods) Notify(app string, replaces uint32, icon, summary, body string, actions []string,
 	hints map[string]dbus.Variant, timeout int32) (uint32, *dbus.Error) {
+	m.w.mu.Lock()
+	m.w.lastID++
+	id := m.w.lastID
+	m.w.actions[summary] = noteShown{id: id, actions: actions}
+	m.w.mu.Unlock()
 	select {
 	case m.w.notes <- [2]string{summary, body}:
 	default:
 	}
-	return 1, nil
+	return id, nil
 }
 
-func (m notifyMethods) GetCapabilities() ([]string, *dbus.Error) { return []string{"body"}, nil }
+func (m notifyMethods) GetCapabilities() ([]string, *dbus.Error) {
+	return []string{"body", "actions"}, nil
+}
+
+// clickNote clicks the newest notification titled title, as a
+// notification server reports a click: ActionInvoked with its default
+// action, then NotificationClosed (reason 2, dismissed by the user).
+func (w *snWatcher) clickNote(t *testing.T, title string) {
+	t.Helper()
+	w.mu.Lock()
+	n, ok := w.actions[title]
+	w.mu.Unlock()
+	if !ok {
+		t.Fatalf("no notification %q was shown", title)
+	}
+	if !slices.Contains(n.actions, "default") {
+		t.Fatalf("notification %q has no default action to click: %q", title, n.actions)
+	}
+	const path, iface = "/org/freedesktop/Notifications", "org.freedesktop.Notifications"
+	if err := w.conn.Emit(path, iface+".ActionInvoked", n.id, "default"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.conn.Emit(path, iface+".NotificationClosed", n.id, uint32(2)); err != nil {
+		t.Fatal(err)
+	}
+}
 
 func (m notifyMethods) GetServerInformation() (string, string, string, string, *dbus.Error) {
 	return "mcptray-test", "mcptray", "1", "1.2", nil

@@ -317,6 +317,19 @@ func TestTrayRealDisplay(t *testing.T) {
 		t.Error("no word on the sign-in started from the tray menu")
 	}
 
+	// A click on the "needs sign-in" notification (the notification
+	// server's ActionInvoked) starts the sign-in too: it fails the same
+	// way, and says so.
+	w.clickNote(t, "beta needs sign-in")
+	select {
+	case n := <-w.notes:
+		if n[0] != "mcptray: Sign in failed" || !strings.HasPrefix(n[1], "Sign in beta failed: ") {
+			t.Errorf("after the click, notification %q: %q", n[0], n[1])
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("a click on the needs-sign-in notification did not start a sign-in")
+	}
+
 	if pid, rss := hub.cmd.Process.Pid, rssKB(hub.cmd.Process.Pid); rss > 0 {
 		t.Logf("tray hub (pid %d) resident memory with 5 servers: %d KiB", pid, rss)
 	}
