@@ -134,6 +134,23 @@ func serverScenarios(t *testing.T, node, cli string) []string {
 }
 
 func runServerScenario(t *testing.T, node, cli, scenario, u string, extra ...string) scenarioOutcome {
+	o := runServerScenarioOnce(t, node, cli, scenario, u, extra...)
+	if o.pass() || !transportFailure.MatchString(o.detail) {
+		return o
+	}
+	// The suite's own HTTP client lost the connection ("terminated",
+	// "fetch failed"): on a loaded machine that is the machine, and a
+	// check that fails for a reason of the hub's fails again. Say so, and
+	// judge the second run.
+	t.Logf("%s at %s: the suite's connection broke (%s); running it once more", scenario, u, o.detail)
+	return runServerScenarioOnce(t, node, cli, scenario, u, extra...)
+}
+
+// transportFailure matches what the suite's checks say when its HTTP
+// client's connection broke rather than the server answered.
+var transportFailure = regexp.MustCompile(`\(Failed: (terminated|fetch failed|other side closed|read ECONNRESET|socket hang up)\)`)
+
+func runServerScenarioOnce(t *testing.T, node, cli, scenario, u string, extra ...string) scenarioOutcome {
 	dir := t.TempDir()
 	if keep := os.Getenv("MCPTRAY_CONFORMANCE_OUT"); keep != "" {
 		// Keep the suite's results (checks.json with every check's details).
