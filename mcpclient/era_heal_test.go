@@ -471,6 +471,40 @@ func TestModernHealingRestartBeforeAnswer(t *testing.T) {
 	}
 }
 
+// TestModernHealingReconnectMidCall: a reconnect (the tray's Reconnect,
+// `mcptray reconnect`) tears the session down while a call runs on it.
+// On a modern server the call's response stream is gone with it, and the
+// request is re-issued on the new session under a new id, as a broken
+// stream's is; the IDE gets its answer, not "lost in flight".
+func TestModernHealingReconnectMidCall(t *testing.T) {
+	hf := startModernHeal(t)
+	for _, c := range hf.ides {
+		step(t, fmt.Sprintf("modern-ide=%v", c.modern), func() {
+			ms := 900
+			if c.modern {
+				ms++
+			}
+			mark := fmt.Sprintf(`"ms":%d`, ms)
+			calls := hf.srv.Stats().Requests["tools/call"]
+			_, ch := c.start("tools/call", c.params(map[string]any{"name": "slow", "arguments": map[string]any{"ms": ms}}, nil))
+			if !hf.srv.WaitFor(10*time.Second, func(s fs.Stats) bool { return s.Requests["tools/call"] > calls }) {
+				t.Fatal("the call never reached the server")
+			}
+			if err := hf.hub.hub.Reconnect("s", false); err != nil {
+				t.Fatal(err)
+			}
+			r := c.wait(ch, "slow call across a reconnect", 30*time.Second)
+			if r.Error != nil {
+				t.Errorf("the call across the reconnect failed: %d %s", r.Error.Code, r.Error.Message)
+			}
+			if ids := hf.proxy.ids("tools/call", mark); len(ids) < 2 || !distinct(ids) {
+				t.Errorf("the server saw the call under ids %v, want it re-issued under a new id", ids)
+			}
+			hf.echo(t, c)
+		})
+	}
+}
+
 // TestBridgeCancelledRequestAtEOF: a request the IDE cancelled is over
 // for the IDE (the hub sends nothing more for it, as both eras' rules
 // say); when the IDE then closes stdin, the bridge must neither wait for

@@ -533,9 +533,12 @@ func (u *supervisor) afterFailure(ctx context.Context, s *session, m *jsonrpc.Me
 	}
 	if s.modern {
 		var se *transport.StreamError
-		if errors.As(err, &se) && tries.lost < 3 && time.Now().Before(deadline) {
+		if (errors.As(err, &se) || errors.Is(err, transport.ErrConnClosed)) && tries.lost < 3 && time.Now().Before(deadline) {
 			// 2026-07-28: a broken response stream loses the request, and
-			// the client must re-issue it under a new id.
+			// the client must re-issue it under a new id. A stream the hub
+			// itself cut (a reconnect tore the session down) is no
+			// different: there is no session whose state the request
+			// could depend on.
 			tries.lost++
 			u.log.Info("response stream broke; re-issuing the request", "method", m.Method, "err", err)
 			return nil, true
