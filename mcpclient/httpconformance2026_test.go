@@ -175,6 +175,25 @@ func runRequirementMatrix(t *testing.T, node, cli, revision string, targets []ma
 		}
 		return rest
 	}
+	// Some checks wait a fixed time for the server (1.5 s for a list
+	// change on a listen stream, 30 s for a scenario), which twelve suite
+	// processes beside the other test packages on two cores can exceed. A
+	// scenario that passes directly but fails through the hub runs once
+	// more, alone, and the log keeps the first run's words; a failure of
+	// the hub's own fails again.
+	for _, sc := range scenarios {
+		r := results[sc]
+		if !r[0].pass() {
+			continue
+		}
+		for i := 1; i < len(targets); i++ {
+			if r[i].pass() || (i == 2 && r[i].success > 0 && len(beyond(sc, r[i])) == 0) {
+				continue
+			}
+			t.Logf("%s %s failed (%s); running it once more, alone", sc, targets[i].name, r[i].detail)
+			r[i] = runServerScenario(t, node, cli, sc, targets[i].url, "--spec-version", revision)
+		}
+	}
 	var table strings.Builder
 	fmt.Fprintf(&table, "| scenario (%s) | %s | %s | %s |\n|---|---|---|---|\n", revision, targets[0].name, targets[1].name, targets[2].name)
 	passed := make([]int, len(targets))
