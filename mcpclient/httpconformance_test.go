@@ -1,9 +1,11 @@
 package mcpclient_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"net/http"
@@ -217,9 +219,45 @@ func tokenProxy(t *testing.T, hh *httpHub) string {
 			r.Out.Header.Set("Authorization", "Bearer "+hh.token)
 		},
 		FlushInterval: -1,
+		// A tools/call answered with no result (an error, an empty body,
+		// a stream without its response) is logged with its body, for
+		// the intermittent case the note describes.
+		ModifyResponse: func(resp *http.Response) error {
+			if resp.Request.Header.Get("Mcp-Method") != "tools/call" {
+				return nil
+			}
+			resp.Body = &bodyWatch{ReadCloser: resp.Body, done: func(b []byte) {
+				if !bytes.Contains(b, []byte(`"result"`)) {
+					t.Logf("tools/call through the hub answered %d with no result: %q", resp.StatusCode, b)
+				}
+			}}
+			return nil
+		},
 	}
 	srv := &http.Server{Handler: rp}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	return "http://127.0.0.1:" + pport
+}
+
+// bodyWatch keeps the first 64 KiB of a body read through it and hands
+// them to done when it is closed.
+type bodyWatch struct {
+	io.ReadCloser
+	buf  bytes.Buffer
+	once sync.Once
+	done func([]byte)
+}
+
+func (w *bodyWatch) Read(p []byte) (int, error) {
+	n, err := w.ReadCloser.Read(p)
+	if room := 64<<10 - w.buf.Len(); room > 0 {
+		w.buf.Write(p[:min(n, room)])
+	}
+	return n, err
+}
+
+func (w *bodyWatch) Close() error {
+	w.once.Do(func() { w.done(w.buf.Bytes()) })
+	return w.ReadCloser.Close()
 }
