@@ -191,14 +191,21 @@ var (
 	reqScenarioRE = regexp.MustCompile(`^\s*-\s+(\S+)(?:\s+\[([a-z]+)\])?\s*$`)
 )
 
-// listRequirements returns the client scenarios a requirement set scores,
-// and those it runs but never scores, each sorted.
-func (s *conformanceSuite) listRequirements(t *testing.T, revision string) (scored, notScored []string) {
+// requirementSet is what `conformance list --requirements REVISION`
+// names, each list sorted: the server and client scenarios it scores, and
+// the client scenarios it runs but never scores.
+type requirementSet struct {
+	server, client, clientNotScored []string
+}
+
+// listRequirementSet runs `conformance list --requirements revision`.
+func listRequirementSet(t *testing.T, node, cli, revision string) requirementSet {
 	t.Helper()
-	out, err := exec.Command(s.node, s.cli, "list", "--requirements", revision).CombinedOutput()
+	out, err := exec.Command(node, cli, "list", "--requirements", revision).CombinedOutput()
 	if err != nil {
 		t.Fatalf("conformance list --requirements %s: %v\n%s", revision, err, out)
 	}
+	var set requirementSet
 	section := ""
 	sc := bufio.NewScanner(strings.NewReader(string(out)))
 	for sc.Scan() {
@@ -210,18 +217,29 @@ func (s *conformanceSuite) listRequirements(t *testing.T, revision string) (scor
 		g := reqScenarioRE.FindStringSubmatch(line)
 		switch {
 		case g == nil:
+		case section == "Server scenarios":
+			set.server = append(set.server, g[1])
 		case section == "Client scenarios":
-			scored = append(scored, g[1])
+			set.client = append(set.client, g[1])
 		case section == "Run and reported, but never scored" && g[2] == "client":
-			notScored = append(notScored, g[1])
+			set.clientNotScored = append(set.clientNotScored, g[1])
 		}
 	}
-	if len(scored) == 0 {
-		t.Fatalf("conformance list --requirements %s listed no client scenarios:\n%s", revision, out)
+	if len(set.server) == 0 || len(set.client) == 0 {
+		t.Fatalf("conformance list --requirements %s listed no server or no client scenarios:\n%s", revision, out)
 	}
-	sort.Strings(scored)
-	sort.Strings(notScored)
-	return scored, notScored
+	sort.Strings(set.server)
+	sort.Strings(set.client)
+	sort.Strings(set.clientNotScored)
+	return set
+}
+
+// listRequirements returns the client scenarios a requirement set scores,
+// and those it runs but never scores.
+func (s *conformanceSuite) listRequirements(t *testing.T, revision string) (scored, notScored []string) {
+	t.Helper()
+	set := listRequirementSet(t, s.node, s.cli, revision)
+	return set.client, set.clientNotScored
 }
 
 // TestConformance2026Legacy runs the client scenarios of the 2025-11-25

@@ -438,70 +438,47 @@ func TestModernHealingListenStreamResourceUpdate(t *testing.T) {
 	hf.echo(t, modern)
 }
 
-// TestModernHealingRestartBeforeAnswer restarts the modern server while a
-// call runs that has sent nothing yet (its answer would be a JSON body):
-// the connection breaks before any response header, which loses the
-// request as a cut stream does, so it is re-issued under a new id.
-func TestModernHealingRestartBeforeAnswer(t *testing.T) {
+// TestModernHealingCallCut cuts a modern call's connection while the call
+// runs and has sent nothing yet: the server restarts (the connection
+// breaks before any response header), or a reconnect (the tray's
+// Reconnect, `mcptray reconnect`) tears the hub's session down. Either
+// loses the request as a broken stream does, so it is re-issued under a
+// new id, and the IDE gets its answer, not "lost in flight".
+func TestModernHealingCallCut(t *testing.T) {
 	hf := startModernHeal(t)
-	for _, c := range hf.ides {
-		step(t, fmt.Sprintf("modern-ide=%v", c.modern), func() {
-			ms := 700
-			if c.modern {
-				ms++
-			}
-			mark := fmt.Sprintf(`"ms":%d`, ms)
-			calls := hf.srv.Stats().Requests["tools/call"]
-			_, ch := c.start("tools/call", c.params(map[string]any{"name": "slow", "arguments": map[string]any{"ms": ms}}, nil))
-			if !hf.srv.WaitFor(10*time.Second, func(s fs.Stats) bool { return s.Requests["tools/call"] > calls }) {
-				t.Fatal("the call never reached the server")
-			}
-			if err := hf.srv.Restart(); err != nil {
-				t.Fatal(err)
-			}
-			r := c.wait(ch, "slow call across a restart", 30*time.Second)
-			if r.Error != nil {
-				t.Errorf("the call across the restart failed: %d %s", r.Error.Code, r.Error.Message)
-			}
-			if ids := hf.proxy.ids("tools/call", mark); len(ids) < 2 || !distinct(ids) {
-				t.Errorf("the server saw the call under ids %v, want it re-issued under a new id", ids)
-			}
-			hf.echo(t, c)
-		})
-	}
-}
-
-// TestModernHealingReconnectMidCall: a reconnect (the tray's Reconnect,
-// `mcptray reconnect`) tears the session down while a call runs on it.
-// On a modern server the call's response stream is gone with it, and the
-// request is re-issued on the new session under a new id, as a broken
-// stream's is; the IDE gets its answer, not "lost in flight".
-func TestModernHealingReconnectMidCall(t *testing.T) {
-	hf := startModernHeal(t)
-	for _, c := range hf.ides {
-		step(t, fmt.Sprintf("modern-ide=%v", c.modern), func() {
-			ms := 900
-			if c.modern {
-				ms++
-			}
-			mark := fmt.Sprintf(`"ms":%d`, ms)
-			calls := hf.srv.Stats().Requests["tools/call"]
-			_, ch := c.start("tools/call", c.params(map[string]any{"name": "slow", "arguments": map[string]any{"ms": ms}}, nil))
-			if !hf.srv.WaitFor(10*time.Second, func(s fs.Stats) bool { return s.Requests["tools/call"] > calls }) {
-				t.Fatal("the call never reached the server")
-			}
-			if err := hf.hub.hub.Reconnect("s", false); err != nil {
-				t.Fatal(err)
-			}
-			r := c.wait(ch, "slow call across a reconnect", 30*time.Second)
-			if r.Error != nil {
-				t.Errorf("the call across the reconnect failed: %d %s", r.Error.Code, r.Error.Message)
-			}
-			if ids := hf.proxy.ids("tools/call", mark); len(ids) < 2 || !distinct(ids) {
-				t.Errorf("the server saw the call under ids %v, want it re-issued under a new id", ids)
-			}
-			hf.echo(t, c)
-		})
+	for _, cut := range []struct {
+		name string
+		do   func() error
+		ms   int // the slow call's length; distinct per case, so its ids can be told apart
+	}{
+		{"server restart", hf.srv.Restart, 700},
+		{"reconnect", func() error { return hf.hub.hub.Reconnect("s", false) }, 900},
+	} {
+		for _, c := range hf.ides {
+			step(t, fmt.Sprintf("%s, modern-ide=%v", cut.name, c.modern), func() {
+				ms := cut.ms
+				if c.modern {
+					ms++
+				}
+				mark := fmt.Sprintf(`"ms":%d`, ms)
+				calls := hf.srv.Stats().Requests["tools/call"]
+				_, ch := c.start("tools/call", c.params(map[string]any{"name": "slow", "arguments": map[string]any{"ms": ms}}, nil))
+				if !hf.srv.WaitFor(10*time.Second, func(s fs.Stats) bool { return s.Requests["tools/call"] > calls }) {
+					t.Fatal("the call never reached the server")
+				}
+				if err := cut.do(); err != nil {
+					t.Fatal(err)
+				}
+				r := c.wait(ch, "slow call across the cut", 30*time.Second)
+				if r.Error != nil {
+					t.Errorf("the call across the cut failed: %d %s", r.Error.Code, r.Error.Message)
+				}
+				if ids := hf.proxy.ids("tools/call", mark); len(ids) < 2 || !distinct(ids) {
+					t.Errorf("the server saw the call under ids %v, want it re-issued under a new id", ids)
+				}
+				hf.echo(t, c)
+			})
+		}
 	}
 }
 

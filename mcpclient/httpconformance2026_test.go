@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -20,35 +19,6 @@ import (
 // conformance2026CLI is the suite's release with the 2026-07-28
 // requirement set (npm alias conformance-2026 in .ci/npm).
 const conformance2026CLI = "node_modules/conformance-2026/dist/index.js"
-
-// requiredServerScenarios lists the server scenarios of `conformance
-// list --requirements REVISION`.
-func requiredServerScenarios(t *testing.T, node, cli, revision string) []string {
-	t.Helper()
-	out, err := exec.Command(node, cli, "list", "--requirements", revision).CombinedOutput()
-	if err != nil {
-		t.Fatalf("conformance list --requirements %s: %v\n%s", revision, err, out)
-	}
-	var names []string
-	in := false
-	for _, line := range strings.Split(string(out), "\n") {
-		switch {
-		case strings.HasPrefix(line, "Server scenarios"):
-			in = true
-		case in && strings.TrimSpace(line) == "":
-			in = false
-		case in:
-			if name, ok := strings.CutPrefix(strings.TrimSpace(line), "- "); ok {
-				names = append(names, name)
-			}
-		}
-	}
-	if len(names) == 0 {
-		t.Fatalf("no server scenarios in the %s requirement set:\n%s", revision, out)
-	}
-	sort.Strings(names)
-	return names
-}
 
 // TestConformanceRequirementsThroughHub runs the server scenarios that a
 // spec revision requires (the suite's requirement sets, conformance
@@ -143,7 +113,7 @@ type matrixTarget struct{ name, url string }
 // directly, targets[1] the hub passing requests on, targets[2] the hub
 // translating, where the checks in limits may fail.
 func runRequirementMatrix(t *testing.T, node, cli, revision string, targets []matrixTarget, limits map[string]map[string]string) {
-	scenarios := requiredServerScenarios(t, node, cli, revision)
+	scenarios := listRequirementSet(t, node, cli, revision).server
 	results := make(map[string][]scenarioOutcome, len(scenarios))
 	for _, sc := range scenarios {
 		results[sc] = make([]scenarioOutcome, len(targets))
