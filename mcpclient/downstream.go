@@ -10,13 +10,11 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/mcptray/mcptray/mcpclient/config"
 	"github.com/mcptray/mcptray/mcpclient/jsonrpc"
 )
 
@@ -274,7 +272,7 @@ func (d *downstream) handle(line []byte) {
 		d.mu.Lock()
 		d.lastActive = time.Now()
 		d.mu.Unlock()
-		if v := modernVersionOf(m.Params); v != "" && !slices.Contains(config.SupportedProtocolVersions, v) && d.handleModern(m, v) {
+		if v := modernVersionOf(m.Params); v != "" && !supportedLegacy(v) && d.handleModern(m, v) {
 			return
 		}
 		switch m.Method {
