@@ -123,6 +123,13 @@ func (u *supervisor) authStatus() *AuthStatus {
 		return nil
 	}
 	s := u.auth.health.status
+	// A server that has never asked for a sign-in, holds no credentials
+	// and has no oauth settings does not use OAuth: it has no auth health
+	// to show ("not signed in" would read as a problem).
+	if !s.SignedIn && s.Registration == "" && s.LastError == "" && s.DeviceCode == nil && s.SignInURL == "" &&
+		u.cfg.OAuth == nil && u.state != StateNeedsLogin && u.state != StateLoggingIn {
+		return nil
+	}
 	if s.DeviceCode != nil {
 		dc := *s.DeviceCode
 		s.DeviceCode = &dc

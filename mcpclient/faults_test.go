@@ -499,3 +499,19 @@ func jsonNum(id string) any { return json_number(id) }
 type json_number string
 
 func (n json_number) MarshalJSON() ([]byte, error) { return []byte(n), nil }
+
+// TestNoAuthHealthWithoutOAuth: a server that never asked for a sign-in,
+// with no credentials and no oauth settings, shows no auth health in the
+// status (`mcptray status` printed "auth: not signed in" for every such
+// server, as if something were wrong).
+func TestNoAuthHealthWithoutOAuth(t *testing.T) {
+	srv := startFault(t, fs.Options{})
+	f := startHub(t, map[string]string{"up": urlEntry(srv.URL())})
+	st := f.waitState("up", mcpclient.StateConnected, 20*time.Second)
+	c := launchBridge(t, f.env(), "up", "--no-start")
+	c.initialize(nil)
+	c.ok("tools/call", echoArgs("x"))
+	if st = f.status("up"); st.Auth != nil {
+		t.Errorf("auth health for a server without OAuth: %+v", *st.Auth)
+	}
+}
